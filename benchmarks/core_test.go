@@ -1,0 +1,115 @@
+package benchmarks
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/braidstream/braid/stream"
+	"github.com/braidstream/braid/window"
+)
+
+// Event is the benchmark's element: a key and an event time.
+type Event struct {
+	Key   int64
+	Ts    int64 // ns
+	Price int64
+}
+
+// gen spreads keys over [0, keys) in a scrambled order and gives event i
+// the time i*step.
+func gen(keys, step int64) func(i int64) Event {
+	return func(i int64) Event {
+		k := (i * 7919) % keys
+		return Event{Key: k, Ts: i * step, Price: (i * 2654435761) % 100000}
+	}
+}
+
+func ts(e Event) time.Time { return time.Unix(0, e.Ts) }
+
+// runCount runs a keyed window count over n generated events and returns the
+// number of results.
+func runCount(b *testing.B, n, keys, step int64, par int, a window.Assigner, max bool) int64 {
+	env := stream.NewEnv(stream.WithParallelism(par))
+	src := stream.Generate(env, gen(keys, step), stream.Limit(n)).
+		WithTimestamps(ts, stream.MonotonousTimestamps())
+	ws := stream.KeyBy(src, func(e Event) int64 { return e.Key }).Window(a)
+	var results int64
+	if max {
+		stream.Max(ws, func(e Event) int64 { return e.Price }).ForEach(func(window.Result[int64, int64]) error { results++; return nil })
+	} else {
+		stream.Count(ws).ForEach(func(window.Result[int64, int64]) error { results++; return nil })
+	}
+	if err := env.Execute(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	return results
+}
+
+// handLoop is the same computation as a plain Go loop: a map of counts per
+// key, emitted when the tumbling window changes.
+func handLoop(n, keys, step, size int64) int64 {
+	g := gen(keys, step)
+	counts := make(map[int64]int64)
+	var results int64
+	cur := int64(-1)
+	for i := range n {
+		e := g(i)
+		w := e.Ts / size
+		if w != cur {
+			results += int64(len(counts))
+			clear(counts)
+			cur = w
+		}
+		counts[e.Key]++
+	}
+	return results + int64(len(counts))
+}
+
+const (
+	tumbleKeys = 10_000
+	tumbleN    = 5_000_000
+	tumbleStep = int64(time.Microsecond) // 1M events per second of event time
+)
+
+func BenchmarkKeyedTumblingCount(b *testing.B) {
+	for _, par := range []int{1, 2} {
+		b.Run(fmt.Sprintf("keys=10000/parallelism=%d", par), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				runCount(b, tumbleN, tumbleKeys, tumbleStep, par, window.Tumbling(time.Second), false)
+			}
+			b.ReportMetric(float64(tumbleN)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+		})
+	}
+	b.Run("keys=10000/handloop", func(b *testing.B) {
+		for b.Loop() {
+			handLoop(tumbleN, tumbleKeys, tumbleStep, int64(time.Second))
+		}
+		b.ReportMetric(float64(tumbleN)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	})
+}
+
+// BenchmarkSlidingHour: 1,000 keys, about 25 events per key per second, a
+// one-hour window sliding every second against the tumbling hour on the
+// same input.
+func BenchmarkSlidingHour(b *testing.B) {
+	const keys, n = 1000, 20_000_000
+	step := int64(time.Second) / 25_000 // 25,000 events per second = 25 per key
+	for _, fn := range []string{"count", "max"} {
+		for _, a := range []window.TimeWindows{window.Tumbling(time.Hour), window.Sliding(time.Hour, time.Second)} {
+			name := "tumbling"
+			if !a.IsTumbling() {
+				name = "sliding"
+			}
+			b.Run(fmt.Sprintf("fn=%s/%s", fn, name), func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					runCount(b, n, keys, step, 1, a, fn == "max")
+				}
+				b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+			})
+		}
+	}
+}

@@ -1,0 +1,279 @@
+package operators
+
+import "math"
+
+// forward passes watermarks, idleness and the end of input on unchanged.
+type forward[U any] struct{ out Input[U] }
+
+func (f forward[U]) Watermark(wm int64) error { return f.out.Watermark(wm) }
+func (f forward[U]) Idle(idle bool) error     { return f.out.Idle(idle) }
+func (f forward[U]) Finish() error            { return f.out.Finish() }
+
+// Map applies f to every element; timestamps are kept.
+type Map[T, U any] struct {
+	forward[U]
+	f   func(T) U
+	buf Batch[U]
+}
+
+// NewMap returns a map operator writing to out.
+func NewMap[T, U any](f func(T) U, out Input[U]) *Map[T, U] {
+	return &Map[T, U]{forward: forward[U]{out}, f: f}
+}
+
+// Push implements Input.
+func (m *Map[T, U]) Push(b *Batch[T]) error {
+	vals := m.buf.Values[:0]
+	for _, v := range b.Values {
+		vals = append(vals, m.f(v))
+	}
+	m.buf.Values, m.buf.Times = vals, b.Times
+	return m.out.Push(&m.buf)
+}
+
+// Filter keeps the elements for which keep returns true.
+type Filter[T any] struct {
+	forward[T]
+	keep func(T) bool
+	buf  Batch[T]
+}
+
+// NewFilter returns a filter operator writing to out.
+func NewFilter[T any](keep func(T) bool, out Input[T]) *Filter[T] {
+	return &Filter[T]{forward: forward[T]{out}, keep: keep}
+}
+
+// Push implements Input.
+func (f *Filter[T]) Push(b *Batch[T]) error {
+	vals, times := f.buf.Values[:0], f.buf.Times[:0]
+	for i, v := range b.Values {
+		if f.keep(v) {
+			vals = append(vals, v)
+			if b.Times != nil {
+				times = append(times, b.Times[i])
+			}
+		}
+	}
+	f.buf.Values = vals
+	f.buf.Times = nil
+	if b.Times != nil {
+		f.buf.Times = times
+	}
+	if len(vals) == 0 {
+		return nil
+	}
+	return f.out.Push(&f.buf)
+}
+
+// FlatMap calls f for every element with a function that emits outputs;
+// every output takes its input's timestamp.
+type FlatMap[T, U any] struct {
+	forward[U]
+	f     func(T, func(U))
+	emit  func(U)
+	buf   Batch[U]
+	ts    int64
+	timed bool
+}
+
+// NewFlatMap returns a flat-map operator writing to out.
+func NewFlatMap[T, U any](f func(T, func(U)), out Input[U]) *FlatMap[T, U] {
+	fm := &FlatMap[T, U]{forward: forward[U]{out}, f: f}
+	fm.emit = func(u U) {
+		fm.buf.Values = append(fm.buf.Values, u)
+		if fm.timed {
+			fm.buf.Times = append(fm.buf.Times, fm.ts)
+		}
+	}
+	return fm
+}
+
+// Push implements Input.
+func (fm *FlatMap[T, U]) Push(b *Batch[T]) error {
+	fm.buf.Values, fm.buf.Times = fm.buf.Values[:0], fm.buf.Times[:0]
+	fm.timed = b.Times != nil
+	for i, v := range b.Values {
+		if fm.timed {
+			fm.ts = b.Times[i]
+		}
+		fm.f(v, fm.emit)
+	}
+	if !fm.timed {
+		fm.buf.Times = nil
+	}
+	if len(fm.buf.Values) == 0 {
+		return nil
+	}
+	return fm.out.Push(&fm.buf)
+}
+
+// MapErr applies f to every element; an element for which f fails goes,
+// with its error, to the dead letters (when dead is not nil) and is
+// counted, and the job goes on.
+type MapErr[T, U any] struct {
+	forward[U]
+	f     func(T) (U, error)
+	dead  func(T, error)
+	count func(int64)
+	buf   Batch[U]
+}
+
+// NewMapErr returns a fallible map operator writing to out.
+func NewMapErr[T, U any](f func(T) (U, error), dead func(T, error), count func(int64), out Input[U]) *MapErr[T, U] {
+	return &MapErr[T, U]{forward: forward[U]{out}, f: f, dead: dead, count: count}
+}
+
+// Push implements Input.
+func (m *MapErr[T, U]) Push(b *Batch[T]) error {
+	vals, times := m.buf.Values[:0], m.buf.Times[:0]
+	var failed int64
+	for i, v := range b.Values {
+		u, err := m.f(v)
+		if err != nil {
+			failed++
+			if m.dead != nil {
+				m.dead(v, err)
+			}
+			continue
+		}
+		vals = append(vals, u)
+		if b.Times != nil {
+			times = append(times, b.Times[i])
+		}
+	}
+	if failed > 0 {
+		m.count(failed)
+	}
+	m.buf.Values, m.buf.Times = vals, nil
+	if b.Times != nil {
+		m.buf.Times = times
+	}
+	if len(vals) == 0 {
+		return nil
+	}
+	return m.out.Push(&m.buf)
+}
+
+// Timestamps gives each element the event timestamp ts returns and emits
+// watermarks for bounded out-of-orderness: after each batch, the largest
+// timestamp seen minus the bound minus 1 (as Flink's
+// BoundedOutOfOrdernessWatermarks), when that has advanced. Watermarks from
+// upstream are ignored, but for the final one.
+//
+// With an idle timeout, an input that delivers nothing for that long is
+// declared idle, so it does not hold back the watermark of the operators
+// downstream; its next element makes it active again.
+type Timestamps[T any] struct {
+	out         Input[T]
+	ts          func(T) int64
+	bound       int64
+	maxTs       int64
+	lastWm      int64
+	buf         Batch[T]
+	clock       Clock
+	idleTimeout int64
+	lastData    int64
+	idle        bool
+}
+
+// NewTimestamps returns the operator. idleTimeout 0 disables idleness.
+func NewTimestamps[T any](ts func(T) int64, bound int64, idleTimeout int64, clock Clock, out Input[T]) *Timestamps[T] {
+	return &Timestamps[T]{out: out, ts: ts, bound: bound, maxTs: math.MinInt64, lastWm: MinWatermark,
+		clock: clock, idleTimeout: idleTimeout, lastData: clock.Now().UnixNano()}
+}
+
+// Push implements Input.
+func (a *Timestamps[T]) Push(b *Batch[T]) error {
+	times := a.buf.Times[:0]
+	maxTs := a.maxTs
+	for _, v := range b.Values {
+		t := a.ts(v)
+		times = append(times, t)
+		maxTs = max(maxTs, t)
+	}
+	a.buf.Values, a.buf.Times = b.Values, times
+	a.maxTs = maxTs
+	if a.idleTimeout > 0 {
+		a.lastData = a.clock.Now().UnixNano()
+		if a.idle {
+			a.idle = false
+			if err := a.out.Idle(false); err != nil {
+				return err
+			}
+		}
+	}
+	if err := a.out.Push(&a.buf); err != nil {
+		return err
+	}
+	if maxTs == math.MinInt64 {
+		return nil
+	}
+	wm := maxTs - a.bound - 1
+	if maxTs < math.MinInt64+a.bound+1 {
+		wm = math.MinInt64
+	}
+	if wm > a.lastWm {
+		a.lastWm = wm
+		return a.out.Watermark(wm)
+	}
+	return nil
+}
+
+// Watermark implements Input: only the final watermark passes.
+func (a *Timestamps[T]) Watermark(wm int64) error {
+	if wm == MaxWatermark && a.lastWm < MaxWatermark {
+		a.lastWm = wm
+		return a.out.Watermark(wm)
+	}
+	return nil
+}
+
+// Idle implements Input.
+func (a *Timestamps[T]) Idle(idle bool) error { return a.out.Idle(idle) }
+
+// Finish implements Input.
+func (a *Timestamps[T]) Finish() error { return a.out.Finish() }
+
+func (a *Timestamps[T]) nextTimer() int64 {
+	if a.idleTimeout <= 0 || a.idle {
+		return math.MaxInt64
+	}
+	return a.lastData + a.idleTimeout
+}
+
+func (a *Timestamps[T]) onTimer(now int64) error {
+	if a.idle || now < a.lastData+a.idleTimeout {
+		return nil
+	}
+	a.idle = true
+	return a.out.Idle(true)
+}
+
+// Sink calls f for every element, in the task of its subtask.
+type Sink[T any] struct {
+	f      func(b *Batch[T]) error
+	finish func() error
+}
+
+// NewSink returns a sink that hands each batch to f and calls finish, if
+// not nil, at the end of input.
+func NewSink[T any](f func(b *Batch[T]) error, finish func() error) *Sink[T] {
+	return &Sink[T]{f: f, finish: finish}
+}
+
+// Push implements Input.
+func (s *Sink[T]) Push(b *Batch[T]) error { return s.f(b) }
+
+// Watermark implements Input.
+func (s *Sink[T]) Watermark(int64) error { return nil }
+
+// Idle implements Input.
+func (s *Sink[T]) Idle(bool) error { return nil }
+
+// Finish implements Input.
+func (s *Sink[T]) Finish() error {
+	if s.finish != nil {
+		return s.finish()
+	}
+	return nil
+}

@@ -1,0 +1,58 @@
+package operators
+
+import "math"
+
+// DefaultBatchSize is how many records a batch holds when the job does not
+// set it.
+const DefaultBatchSize = 4096
+
+// MaxWatermark is the watermark a finished input carries: every event-time
+// window fires when it arrives, as at the end of a bounded input in Flink.
+const MaxWatermark int64 = math.MaxInt64
+
+// MinWatermark is the watermark before any has arrived.
+const MinWatermark int64 = math.MinInt64
+
+// A Batch is a run of records moving through the job. Values holds the
+// elements; Times, when not nil, holds each element's event timestamp in
+// nanoseconds (a stream without timestamps has nil Times).
+//
+// A batch handed to Input.Push belongs to the caller and is valid only
+// during the call: an operator that keeps elements copies them. This lets
+// every producer reuse its batches, so a steady job allocates nothing per
+// batch.
+type Batch[T any] struct {
+	Values []T
+	Times  []int64
+}
+
+// Len is the number of records in the batch.
+func (b *Batch[T]) Len() int { return len(b.Values) }
+
+// reset empties the batch for reuse, keeping its capacity.
+func (b *Batch[T]) reset() {
+	b.Values = b.Values[:0]
+	if b.Times != nil {
+		b.Times = b.Times[:0]
+	}
+}
+
+// An Input is the receiving side of an operator, or of the exchange that
+// carries its output to other tasks. The runtime calls its methods from the
+// operator's task goroutine only, in stream order: data batches and
+// watermarks interleave exactly as they travel, and Finish comes last.
+type Input[T any] interface {
+	// Push processes a batch. b is valid only during the call.
+	Push(b *Batch[T]) error
+	// Watermark advances event time: no element with a timestamp at or
+	// before wm is expected any more. Watermarks never go backwards.
+	Watermark(wm int64) error
+	// Idle reports that the input has become idle (true): it sends no data
+	// and should not hold back the watermark downstream. Data or a
+	// watermark make it active again.
+	Idle(idle bool) error
+	// Finish is called once, at the end of input, after a final
+	// Watermark(MaxWatermark). An operator emits what it still holds and
+	// finishes its output.
+	Finish() error
+}

@@ -1,0 +1,196 @@
+package operators
+
+import (
+	"math"
+
+	"github.com/braidstream/braid/internal/invariants"
+)
+
+type msgKind uint8
+
+const (
+	msgData msgKind = iota
+	msgWatermark
+	msgIdle
+	msgEnd
+)
+
+// A message is what travels on a task's input channel: a batch, a
+// watermark, an idleness notice or the end of one sender's stream. ch is the
+// sender's channel index at the receiver, so the receiver can keep
+// per-sender watermarks (and, for checkpoints, align barriers per sender).
+type message struct {
+	kind  msgKind
+	ch    int32
+	wm    int64
+	batch any // *Batch[T] of the channel's element type
+}
+
+// A link joins one sending subtask to one receiving task. Its free list
+// holds the batches the sender may fill: credits, in the manner of Flink's
+// credit-based flow control. The receiver hands each batch back after
+// processing it, so a sender whose receiver falls behind runs out of
+// batches and waits (backpressure), and memory per link is bounded by
+// credits * batch size.
+type link[T any] struct {
+	to   chan<- message
+	ch   int32
+	free chan *Batch[T]
+}
+
+func newLink[T any](to chan<- message, ch int32, credits, batchSize int, timed bool) *link[T] {
+	l := &link[T]{to: to, ch: ch, free: make(chan *Batch[T], credits)}
+	for range credits {
+		b := &Batch[T]{Values: make([]T, 0, batchSize)}
+		if timed {
+			b.Times = make([]int64, 0, batchSize)
+		}
+		l.free <- b
+	}
+	return l
+}
+
+// release gives a processed batch back to its sender. It never blocks: a
+// link's free list has room for all its batches.
+func (l *link[T]) release(b any) {
+	bb := b.(*Batch[T])
+	bb.reset()
+	l.free <- bb
+}
+
+// channel state at the receiver.
+type inChannel struct {
+	input   int // logical input of the head operator
+	wm      int64
+	idle    bool
+	ended   bool
+	release func(any)
+}
+
+// An inputPort is a logical input of a task's head operator, with the
+// element type erased once per batch (a type assertion), never per record.
+type inputPort interface {
+	pushAny(b any) error
+	in() watermarkInput
+}
+
+type watermarkInput interface {
+	Watermark(wm int64) error
+	Idle(idle bool) error
+	Finish() error
+}
+
+type typedPort[T any] struct{ input Input[T] }
+
+func (p typedPort[T]) pushAny(b any) error { return p.input.Push(b.(*Batch[T])) }
+func (p typedPort[T]) in() watermarkInput  { return p.input }
+func newPort[T any](in Input[T]) inputPort { return typedPort[T]{in} }
+
+// A gate is a task's input side: one channel shared by all senders, a
+// state per sender, and per logical input the combined watermark (the
+// minimum over its active senders, never going back, as Flink's
+// StatusWatermarkValve).
+type gate struct {
+	c      chan message
+	chans  []inChannel
+	inputs []gateInput
+}
+
+type gateInput struct {
+	port     inputPort
+	wm       int64 // last watermark passed to the operator
+	idle     bool  // every open sender is idle
+	open     int   // senders not yet ended
+	finished bool
+}
+
+// handle applies one message. It reports whether every logical input has
+// now finished.
+func (g *gate) handle(m message) (done bool, err error) {
+	c := &g.chans[m.ch]
+	in := &g.inputs[c.input]
+	switch m.kind {
+	case msgData:
+		if invariants.Enabled {
+			invariants.Check(!c.ended, "data on channel %d after its end", m.ch)
+		}
+		err = in.port.pushAny(m.batch)
+		c.release(m.batch)
+		if err != nil {
+			return false, err
+		}
+		if c.idle {
+			c.idle = false
+			err = g.advance(c.input)
+		}
+	case msgWatermark:
+		c.idle = false
+		if m.wm > c.wm {
+			c.wm = m.wm
+		}
+		err = g.advance(c.input)
+	case msgIdle:
+		c.idle = true
+		err = g.advance(c.input)
+	case msgEnd:
+		if !c.ended {
+			c.ended = true
+			c.wm = math.MaxInt64
+			in.open--
+			err = g.advance(c.input)
+			if err == nil && in.open == 0 && !in.finished {
+				in.finished = true
+				err = in.port.in().Finish()
+			}
+		}
+	}
+	if err != nil {
+		return false, err
+	}
+	for i := range g.inputs {
+		if !g.inputs[i].finished {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// advance recomputes input i's watermark and idleness and tells the
+// operator when either changes.
+func (g *gate) advance(i int) error {
+	in := &g.inputs[i]
+	wm, active := int64(math.MaxInt64), false
+	for k := range g.chans {
+		c := &g.chans[k]
+		if c.input != i || c.idle && !c.ended {
+			continue
+		}
+		if !c.ended {
+			active = true
+		}
+		wm = min(wm, c.wm)
+	}
+	if !active && in.open > 0 {
+		// Every open sender is idle: the watermark waits for them, and the
+		// idleness travels on.
+		if !in.idle {
+			in.idle = true
+			return in.port.in().Idle(true)
+		}
+		return nil
+	}
+	if in.idle {
+		in.idle = false
+		if err := in.port.in().Idle(false); err != nil {
+			return err
+		}
+	}
+	if wm > in.wm {
+		if invariants.Enabled {
+			invariants.Check(!in.finished, "watermark %d after the end of input %d", wm, i)
+		}
+		in.wm = wm
+		return in.port.in().Watermark(wm)
+	}
+	return nil
+}

@@ -1,0 +1,37 @@
+package operators
+
+import (
+	"errors"
+	"fmt"
+)
+
+// ErrPanic marks the error a job fails with when a user function panics.
+// Test for it with errors.Is; errors.AsType[*OperatorError] gives the
+// operator.
+var ErrPanic = errors.New("braid: user function panicked")
+
+// An OperatorError is a failure inside one subtask of one operator: a user
+// function's error or panic, or a source's read error. Its message says
+// where, e.g. `braid: operator "map parse" subtask 1/4: ...`.
+type OperatorError struct {
+	Operator    string
+	Subtask     int // 0-based
+	Parallelism int
+	Err         error
+	// Stack is the goroutine stack at a panic, nil otherwise.
+	Stack []byte
+}
+
+func (e *OperatorError) Error() string {
+	return fmt.Sprintf("braid: operator %q subtask %d/%d: %v", e.Operator, e.Subtask+1, e.Parallelism, e.Err)
+}
+
+func (e *OperatorError) Unwrap() error { return e.Err }
+
+// panicError is the error of a recovered panic.
+type panicError struct{ value any }
+
+func (p panicError) Error() string { return fmt.Sprintf("panic: %v", p.value) }
+func (p panicError) Is(target error) bool {
+	return target == ErrPanic
+}

@@ -1,0 +1,185 @@
+package operators
+
+import (
+	"errors"
+
+	"github.com/braidstream/braid/state"
+)
+
+// errStopped is returned by a blocked send when the job is stopping; the
+// task then reports the job's cancellation cause instead.
+var errStopped = errors.New("braid: job stopping")
+
+// An exchange carries one sending subtask's output to the tasks of the
+// next operator: it fills one batch per receiver and sends it when full, at
+// a watermark, at the end, or when the task flushes (its input ran dry or
+// the buffer timeout passed). It is the Input at the end of a chain.
+type exchange[T any] struct {
+	t         *task
+	links     []*link[T]
+	pending   []*Batch[T]
+	batchSize int
+	timed     bool
+	rr        int // next receiver, for rebalancing
+	rebalance bool
+}
+
+func newExchange[T any](t *task, links []*link[T], batchSize int, timed, rebalance bool) *exchange[T] {
+	return &exchange[T]{t: t, links: links, pending: make([]*Batch[T], len(links)), batchSize: batchSize, timed: timed, rebalance: rebalance}
+}
+
+// acquire returns receiver i's batch being filled, waiting for a credit if
+// it has none. The wait is charged as Blocked to the running operator.
+func (x *exchange[T]) acquire(i int) (*Batch[T], error) {
+	if b := x.pending[i]; b != nil {
+		return b, nil
+	}
+	var b *Batch[T]
+	select {
+	case b = <-x.links[i].free:
+	default:
+		start := nanotime()
+		select {
+		case b = <-x.links[i].free:
+		case <-x.t.done:
+			return nil, errStopped
+		}
+		x.t.chargeBlocked(nanotime() - start)
+	}
+	x.pending[i] = b
+	return b, nil
+}
+
+func (x *exchange[T]) send(i int) error {
+	b := x.pending[i]
+	x.pending[i] = nil
+	return x.t.sendMsg(x.links[i].to, message{kind: msgData, ch: x.links[i].ch, batch: b})
+}
+
+// Push copies the batch into the receivers' batches: all of it to one
+// receiver (forward), or to the next receiver in turn (rebalance).
+func (x *exchange[T]) Push(b *Batch[T]) error {
+	i := 0
+	if x.rebalance {
+		i = x.rr
+		x.rr++
+		if x.rr == len(x.links) {
+			x.rr = 0
+		}
+	}
+	vals, times := b.Values, b.Times
+	for len(vals) > 0 {
+		p, err := x.acquire(i)
+		if err != nil {
+			return err
+		}
+		n := min(len(vals), x.batchSize-len(p.Values))
+		p.Values = append(p.Values, vals[:n]...)
+		vals = vals[n:]
+		if x.timed {
+			p.Times = append(p.Times, times[:n]...)
+			times = times[n:]
+		}
+		if len(p.Values) >= x.batchSize {
+			if err := x.send(i); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (x *exchange[T]) flush() error {
+	for i, b := range x.pending {
+		if b != nil && len(b.Values) > 0 {
+			if err := x.send(i); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (x *exchange[T]) broadcast(m message) error {
+	if err := x.flush(); err != nil {
+		return err
+	}
+	for _, l := range x.links {
+		m.ch = l.ch
+		if err := x.t.sendMsg(l.to, m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (x *exchange[T]) Watermark(wm int64) error {
+	return x.broadcast(message{kind: msgWatermark, wm: wm})
+}
+
+func (x *exchange[T]) Idle(idle bool) error {
+	if !idle {
+		return nil // data or a watermark will say so
+	}
+	return x.broadcast(message{kind: msgIdle})
+}
+
+func (x *exchange[T]) Finish() error {
+	if err := x.broadcast(message{kind: msgEnd}); err != nil {
+		return err
+	}
+	// Give back the batches still held, so nothing is left pending.
+	for i, b := range x.pending {
+		if b != nil {
+			x.pending[i] = nil
+			b.reset()
+			x.links[i].free <- b
+		}
+	}
+	return nil
+}
+
+// keyedExchange sends each record to the receiver that owns its key's key
+// group.
+type keyedExchange[T any, K comparable] struct {
+	*exchange[T]
+	key   func(T) K
+	hash  state.Hasher[K]
+	maxP  int
+	owner []int32 // key group -> receiver
+}
+
+func newKeyedExchange[T any, K comparable](x *exchange[T], key func(T) K, hash state.Hasher[K], maxP int) *keyedExchange[T, K] {
+	owner := make([]int32, maxP)
+	for kg := range owner {
+		owner[kg] = int32(state.SubtaskOf(kg, maxP, len(x.links)))
+	}
+	return &keyedExchange[T, K]{exchange: x, key: key, hash: hash, maxP: maxP, owner: owner}
+}
+
+func (x *keyedExchange[T, K]) Push(b *Batch[T]) error {
+	if len(x.links) == 1 {
+		return x.exchange.Push(b)
+	}
+	for i := range b.Values {
+		v := b.Values[i]
+		r := x.owner[state.KeyGroup(x.hash(x.key(v)), x.maxP)]
+		p := x.pending[r]
+		if p == nil {
+			var err error
+			if p, err = x.acquire(int(r)); err != nil {
+				return err
+			}
+		}
+		p.Values = append(p.Values, v)
+		if x.timed {
+			p.Times = append(p.Times, b.Times[i])
+		}
+		if len(p.Values) >= x.batchSize {
+			if err := x.send(int(r)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

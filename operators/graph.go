@@ -1,0 +1,304 @@
+package operators
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// A Node is one operator of a job's logical graph. Package stream builds
+// the graph; the runtime turns it into tasks. Element types are carried by
+// the typed constructors (NewSourceNode, NewOpNode), so the graph itself is
+// untyped while every record path stays typed.
+type Node struct {
+	ID   int
+	Name string
+	// Parallelism is the number of subtasks; 0 means the job's default.
+	Parallelism int
+	// MaxParallelism is fixed to 1 for operators that cannot run in
+	// parallel (WindowAll, unsplittable sources).
+	MaxParallelism int
+	Inputs         []Edge
+	// Timed reports whether the node's output carries event timestamps.
+	Timed bool
+	// NoChain keeps the node at the head of its own task.
+	NoChain bool
+
+	// Sides are side outputs (late elements, dead letters): nodes with no
+	// input of their own, fed by this node's operator through
+	// BuildContext.Side and always in its task.
+	Sides []*Node
+	// SideOf is the node a side output belongs to.
+	SideOf *Node
+
+	out    nodeType
+	build  BuildFunc
+	source sourceBinder
+}
+
+// An Edge is a logical input of a node: records of From flow into the
+// node's input number Input, moved by Partition.
+type Edge struct {
+	From      *Node
+	Input     int
+	Partition Partitioner
+}
+
+// BuildFunc makes one subtask's instance of an operator. out is the
+// operator's output, an Input[Out]; the result holds an Input[In_i] per
+// logical input i. Sinks get a discarding out.
+type BuildFunc func(bc *BuildContext, out any) ([]any, error)
+
+// BuildContext is what an operator instance is told about its place in the
+// job when it is built.
+type BuildContext struct {
+	Subtask, Parallelism, MaxParallelism int
+	Clock                                Clock
+	task                                 *task
+	metrics                              *opMetrics
+	sides                                []any
+}
+
+// Side returns the Input[S] of the node's side output i (in the order of
+// Node.Sides).
+func (bc *BuildContext) Side(i int) any { return bc.sides[i] }
+
+// AddTimed registers an operator for processing-time callbacks.
+func (bc *BuildContext) AddTimed(op timed) { bc.task.timed = append(bc.task.timed, op) }
+
+// CountLate adds n to the operator's late-record counter.
+func (bc *BuildContext) CountLate(n int64) { bc.metrics.late.Add(n) }
+
+// CountDeadLetters adds n to the operator's dead-letter counter.
+func (bc *BuildContext) CountDeadLetters(n int64) { bc.metrics.dead.Add(n) }
+
+// NewOpNode returns a node whose output element type is Out.
+func NewOpNode[Out any](name string, build BuildFunc) *Node {
+	return &Node{Name: name, out: typeOf[Out]{}, build: build}
+}
+
+// NewSideNode returns a side output of parent carrying elements of S.
+func NewSideNode[S any](name string, parent *Node) *Node {
+	n := &Node{Name: name, out: typeOf[S]{}, SideOf: parent}
+	parent.Sides = append(parent.Sides, n)
+	return n
+}
+
+// NewSourceNode returns a source node reading elements of T.
+func NewSourceNode[T any](name string, open SourceFactory[T]) *Node {
+	return &Node{Name: name, out: typeOf[T]{}, source: typedSource[T]{open}}
+}
+
+// A Partitioner says how records move along an edge.
+type Partitioner interface{ partitioner() }
+
+type forwardPart struct{}
+type rebalancePart struct{}
+type globalPart struct{}
+
+func (forwardPart) partitioner()   {}
+func (rebalancePart) partitioner() {}
+func (globalPart) partitioner()    {}
+
+// Forward keeps records in their subtask and chains the two operators into
+// one goroutine when their parallelism is equal; otherwise it rebalances.
+func Forward() Partitioner { return forwardPart{} }
+
+// Rebalance spreads batches round-robin over the receiving subtasks.
+func Rebalance() Partitioner { return rebalancePart{} }
+
+// Global sends every record to the receiver's only subtask.
+func Global() Partitioner { return globalPart{} }
+
+type keyedPart interface {
+	Partitioner
+	wrap(x any, maxP int) any
+}
+
+type keyPart[T any, K comparable] struct {
+	key  func(T) K
+	hash func(K) uint64
+}
+
+func (keyPart[T, K]) partitioner() {}
+func (p keyPart[T, K]) wrap(x any, maxP int) any {
+	return newKeyedExchange(x.(*exchange[T]), p.key, p.hash, maxP)
+}
+
+// KeyBy sends each record to the subtask that owns its key's key group.
+func KeyBy[T any, K comparable](key func(T) K, hash func(K) uint64) Partitioner {
+	return keyPart[T, K]{key, hash}
+}
+
+// nodeType holds what the runtime must do with a node's output type.
+type nodeType interface {
+	fanout(ins []any) any
+	counted(m *opMetrics, out any) any
+	instrument(t *task, m *opMetrics, in any) any
+	port(in any) inputPort
+	link(to chan<- message, ch int32, credits, batchSize int, timed bool) (any, func(any))
+	exchange(t *task, links []any, batchSize int, timed, rebalance bool) any
+	discard() any
+}
+
+type typeOf[T any] struct{}
+
+func (typeOf[T]) fanout(ins []any) any {
+	if len(ins) == 1 {
+		return ins[0]
+	}
+	f := make(fanout[T], len(ins))
+	for i, in := range ins {
+		f[i] = in.(Input[T])
+	}
+	return f
+}
+
+func (typeOf[T]) counted(m *opMetrics, out any) any {
+	return &counted[T]{m: m, next: out.(Input[T])}
+}
+
+func (typeOf[T]) instrument(t *task, m *opMetrics, in any) any {
+	return &instrumented[T]{t: t, m: m, next: in.(Input[T])}
+}
+
+func (typeOf[T]) port(in any) inputPort { return newPort(in.(Input[T])) }
+
+func (typeOf[T]) link(to chan<- message, ch int32, credits, batchSize int, timed bool) (any, func(any)) {
+	l := newLink[T](to, ch, credits, batchSize, timed)
+	return l, l.release
+}
+
+func (typeOf[T]) exchange(t *task, links []any, batchSize int, timed, rebalance bool) any {
+	ls := make([]*link[T], len(links))
+	for i, l := range links {
+		ls[i] = l.(*link[T])
+	}
+	return newExchange(t, ls, batchSize, timed, rebalance)
+}
+
+func (typeOf[T]) discard() any { return discard[T]{} }
+
+// sourceBinder opens a source subtask and runs its reader.
+type sourceBinder interface {
+	open(ctx context.Context, subtask, parallelism int) (readerRunner, error)
+}
+
+type readerRunner interface {
+	// run reads until the end of input or ctx is done, sending batches over
+	// the link (an *link[T]).
+	run(ctx context.Context, l any, batchSize int) error
+	// inline reports whether the reader can run inside its task.
+	inline() bool
+	// runInline reads in the task's own loop, pushing straight into the
+	// chain (an Input[T]).
+	runInline(ctx context.Context, t *task, in any, batchSize int) error
+	close() error
+}
+
+type typedSource[T any] struct{ open_ SourceFactory[T] }
+
+func (s typedSource[T]) open(ctx context.Context, subtask, parallelism int) (readerRunner, error) {
+	r, err := s.open_(ctx, subtask, parallelism)
+	if err != nil {
+		return nil, err
+	}
+	return typedReader[T]{r}, nil
+}
+
+type typedReader[T any] struct{ r SourceReader[T] }
+
+func (tr typedReader[T]) close() error { return tr.r.Close() }
+
+func (tr typedReader[T]) inline() bool {
+	ir, ok := tr.r.(InlineReader)
+	return ok && ir.Inline()
+}
+
+func (tr typedReader[T]) runInline(ctx context.Context, t *task, ina any, batchSize int) error {
+	in := ina.(Input[T])
+	b := &Batch[T]{Values: make([]T, batchSize)}
+	done := ctx.Done()
+	for {
+		select {
+		case <-done:
+			return context.Cause(ctx)
+		default:
+		}
+		n, err := tr.r.Read(ctx, b.Values[:batchSize])
+		eof := errors.Is(err, io.EOF)
+		if err != nil && !eof {
+			if ctx.Err() != nil {
+				return context.Cause(ctx)
+			}
+			return t.fail(err, nil)
+		}
+		if n > 0 {
+			b.Values = b.Values[:n]
+			if err := in.Push(b); err != nil {
+				return t.stopped(ctx, err)
+			}
+		}
+		if eof {
+			if err := in.Watermark(MaxWatermark); err != nil {
+				return t.stopped(ctx, err)
+			}
+			if err := in.Finish(); err != nil {
+				return t.stopped(ctx, err)
+			}
+			return t.flushAll()
+		}
+		if err := t.tick(); err != nil {
+			return t.stopped(ctx, err)
+		}
+	}
+}
+
+func (tr typedReader[T]) run(ctx context.Context, la any, batchSize int) error {
+	l := la.(*link[T])
+	for {
+		var b *Batch[T]
+		select {
+		case b = <-l.free:
+		case <-ctx.Done():
+			return nil
+		}
+		n, err := tr.r.Read(ctx, b.Values[:batchSize])
+		if ctx.Err() != nil {
+			return nil
+		}
+		if n > 0 {
+			b.Values = b.Values[:n]
+			select {
+			case l.to <- message{kind: msgData, ch: l.ch, batch: b}:
+			case <-ctx.Done():
+				return nil
+			}
+		} else {
+			l.free <- b
+		}
+		if errors.Is(err, io.EOF) {
+			select {
+			case l.to <- message{kind: msgEnd, ch: l.ch}:
+			case <-ctx.Done():
+			}
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+func (n *Node) String() string { return fmt.Sprintf("%q", n.Name) }
+
+// IsSource reports whether n is a source.
+func (n *Node) IsSource() bool { return n.source != nil }
+
+// SetBuild sets the function that builds n's operator, for nodes whose
+// side outputs must exist before it can be written.
+func (n *Node) SetBuild(b BuildFunc) { n.build = b }
+
+// Done is closed when the job stops; sinks that wait select on it.
+func (bc *BuildContext) Done() <-chan struct{} { return bc.task.done }

@@ -1,0 +1,165 @@
+package operators
+
+import (
+	"sync/atomic"
+	"time"
+
+	"github.com/braidstream/braid/internal/invariants"
+)
+
+// Metrics are one operator subtask's counters. The runtime updates them per
+// batch, so they cost nothing per record; read them while the job runs with
+// Job.Metrics or after it with the same call.
+type Metrics struct {
+	Operator    string
+	Subtask     int // 0-based
+	Parallelism int
+	RecordsIn   int64
+	RecordsOut  int64
+	// LateRecords counts elements that arrived after their windows'
+	// allowed lateness (sent to the late side output when there is one).
+	LateRecords int64
+	// DeadLetters counts elements a user function rejected with an error.
+	DeadLetters int64
+	// Busy is the time spent in this operator's own code, its chained
+	// successors excluded. Blocked is the time spent waiting for room on a
+	// full output channel: a large Blocked means a slower operator
+	// downstream.
+	Busy, Blocked time.Duration
+}
+
+type opMetrics struct {
+	name        string
+	subtask     int
+	parallelism int
+	in, out     atomic.Int64
+	late, dead  atomic.Int64
+	busy        atomic.Int64
+	blocked     atomic.Int64
+}
+
+func (m *opMetrics) snapshot() Metrics {
+	return Metrics{
+		Operator: m.name, Subtask: m.subtask, Parallelism: m.parallelism,
+		RecordsIn: m.in.Load(), RecordsOut: m.out.Load(),
+		LateRecords: m.late.Load(), DeadLetters: m.dead.Load(),
+		Busy: time.Duration(m.busy.Load()), Blocked: time.Duration(m.blocked.Load()),
+	}
+}
+
+// monotonic nanoseconds since process start: cheap and never goes back.
+var epoch = time.Now()
+
+func nanotime() int64 { return int64(time.Since(epoch)) }
+
+// instrumented wraps an operator's Input: it counts records in, charges
+// the time spent to the operator (less the time of whatever it calls
+// downstream in the same task), and marks the operator as the one running,
+// so a panic names it.
+type instrumented[T any] struct {
+	t    *task
+	m    *opMetrics
+	next Input[T]
+}
+
+func (w *instrumented[T]) enter() (prev *opMetrics, saved, start int64) {
+	prev, saved = w.t.cur, w.t.child
+	w.t.cur, w.t.child = w.m, 0
+	return prev, saved, nanotime()
+}
+
+func (w *instrumented[T]) leave(prev *opMetrics, saved, start int64, err error) error {
+	if err != nil {
+		if _, ok := err.(*OperatorError); !ok {
+			err = &OperatorError{Operator: w.m.name, Subtask: w.m.subtask, Parallelism: w.m.parallelism, Err: err}
+		}
+	}
+	incl := nanotime() - start
+	w.m.busy.Add(incl - w.t.child)
+	w.t.child = saved + incl
+	w.t.cur = prev
+	return err
+}
+
+func (w *instrumented[T]) Push(b *Batch[T]) error {
+	if invariants.Enabled {
+		invariants.Check(b.Times == nil || len(b.Times) == len(b.Values),
+			"operator %q got %d values with %d timestamps", w.m.name, len(b.Values), len(b.Times))
+	}
+	w.m.in.Add(int64(len(b.Values)))
+	prev, saved, start := w.enter()
+	return w.leave(prev, saved, start, w.next.Push(b))
+}
+
+func (w *instrumented[T]) Watermark(wm int64) error {
+	prev, saved, start := w.enter()
+	return w.leave(prev, saved, start, w.next.Watermark(wm))
+}
+
+func (w *instrumented[T]) Idle(idle bool) error { return w.next.Idle(idle) }
+
+func (w *instrumented[T]) Finish() error {
+	prev, saved, start := w.enter()
+	return w.leave(prev, saved, start, w.next.Finish())
+}
+
+// counted sits on an operator's output and counts records out.
+type counted[T any] struct {
+	m    *opMetrics
+	next Input[T]
+}
+
+func (c *counted[T]) Push(b *Batch[T]) error {
+	c.m.out.Add(int64(len(b.Values)))
+	return c.next.Push(b)
+}
+func (c *counted[T]) Watermark(wm int64) error { return c.next.Watermark(wm) }
+func (c *counted[T]) Idle(idle bool) error     { return c.next.Idle(idle) }
+func (c *counted[T]) Finish() error            { return c.next.Finish() }
+
+// fanout pushes to several chained inputs in turn.
+type fanout[T any] []Input[T]
+
+func (f fanout[T]) Push(b *Batch[T]) error {
+	for _, in := range f {
+		if err := in.Push(b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (f fanout[T]) Watermark(wm int64) error {
+	for _, in := range f {
+		if err := in.Watermark(wm); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (f fanout[T]) Idle(idle bool) error {
+	for _, in := range f {
+		if err := in.Idle(idle); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (f fanout[T]) Finish() error {
+	for _, in := range f {
+		if err := in.Finish(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// discard is the output of an operator nobody reads.
+type discard[T any] struct{}
+
+func (discard[T]) Push(*Batch[T]) error  { return nil }
+func (discard[T]) Watermark(int64) error { return nil }
+func (discard[T]) Idle(bool) error       { return nil }
+func (discard[T]) Finish() error         { return nil }

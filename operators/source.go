@@ -1,0 +1,33 @@
+package operators
+
+import "context"
+
+// A SourceReader produces the elements of one subtask of a source. The
+// runtime calls it from a goroutine of its own and never from two at once.
+//
+// Read fills buf with up to len(buf) elements and returns how many it wrote.
+// It blocks until at least one element is ready, the input ends, or ctx is
+// done; a reader that has some elements but would block for more returns
+// those at once, so that a slow stream still flows. At the end of a bounded
+// input it returns io.EOF (with n possibly > 0 on that call). When ctx is done
+// it returns promptly with ctx's error. Any other error fails the job; the
+// runtime names the source and subtask in it, so the reader need not.
+//
+// Close releases the reader's resources (files, connections). The runtime
+// calls it exactly once, after the last Read, whether the input ended or not.
+type SourceReader[T any] interface {
+	Read(ctx context.Context, buf []T) (n int, err error)
+	Close() error
+}
+
+// A SourceFactory opens the reader of one subtask out of parallelism.
+// Sources that cannot be split (a socket, a channel) are given parallelism 1.
+type SourceFactory[T any] func(ctx context.Context, subtask, parallelism int) (SourceReader[T], error)
+
+// An InlineReader is a SourceReader whose Read never waits (a generator
+// without a rate, a slice): the runtime calls it from the source's task
+// itself, saving a goroutine and a hand-off per batch.
+type InlineReader interface {
+	// Inline reports whether Read never waits.
+	Inline() bool
+}

@@ -1,0 +1,220 @@
+package operators
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math"
+	"runtime/debug"
+	"time"
+)
+
+// timed is implemented by operators that act on processing time (window
+// ends, idleness, buffer timeouts). The task asks for the next deadline after
+// every message and sets one clock timer for the earliest, so wakeups
+// coalesce instead of queueing.
+type timed interface {
+	// nextTimer is the processing time (Unix nanoseconds) at which the
+	// operator wants onTimer, or math.MaxInt64.
+	nextTimer() int64
+	onTimer(now int64) error
+}
+
+// flusher is an exchange with records waiting in partly filled batches.
+type flusher interface {
+	flush() error
+}
+
+// A task is one goroutine: a gate (or a source reader's channel) feeding a
+// chain of operators. It is a thin loop around synchronous operators.
+type task struct {
+	name        string
+	subtask     int
+	parallelism int
+	gate        *gate
+	done        <-chan struct{}
+	clock       Clock
+	log         *slog.Logger
+
+	flushers      []flusher
+	timed         []timed
+	metrics       []*opMetrics
+	bufferTimeout time.Duration
+
+	// Set while an operator runs, for panic attribution and busy time.
+	cur   *opMetrics
+	child int64
+
+	lastFlush int64
+
+	// inline, when set, is the task's loop: a source that never waits,
+	// read in the task itself.
+	inline func(ctx context.Context) error
+	timer  Timer
+	armed  int64
+}
+
+func (t *task) fail(err error, stack []byte) error {
+	name, sub, par := t.name, t.subtask, t.parallelism
+	if t.cur != nil {
+		name, sub, par = t.cur.name, t.cur.subtask, t.cur.parallelism
+	}
+	return &OperatorError{Operator: name, Subtask: sub, Parallelism: par, Err: err, Stack: stack}
+}
+
+// run is the task's loop. It returns nil when every input has ended and the
+// chain has finished, ctx's cause when the job is cancelled, or the first
+// error of an operator.
+func (t *task) run(ctx context.Context) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = t.fail(panicError{r}, debug.Stack())
+			t.log.Error("operator panicked", "operator", err.(*OperatorError).Operator, "subtask", t.subtask+1, "panic", r)
+		}
+	}()
+	t.timer = t.clock.NewTimer(time.Hour)
+	t.timer.Stop()
+	defer t.timer.Stop()
+	t.armed = math.MaxInt64
+	t.lastFlush = nanotime()
+	if t.inline != nil {
+		return t.inline(ctx)
+	}
+	for {
+		var m message
+		select {
+		case m = <-t.gate.c:
+		default:
+			// Nothing waiting: send what the outputs hold before blocking,
+			// so a slow stream still flows.
+			if err := t.flushAll(); err != nil {
+				return err
+			}
+			select {
+			case m = <-t.gate.c:
+			case <-t.timer.C():
+				t.armed = math.MaxInt64
+				if err := t.fireTimers(); err != nil {
+					return err
+				}
+				t.rearm()
+				continue
+			case <-ctx.Done():
+				return context.Cause(ctx)
+			}
+		}
+		done, err := t.gate.handle(m)
+		if err != nil {
+			return t.stopped(ctx, err)
+		}
+		if done {
+			return t.flushAll()
+		}
+		if err := t.tick(); err != nil {
+			return err
+		}
+	}
+}
+
+// stopped is the error to end the task with: the job's cancellation cause
+// when it is stopping (a blocked send gave up), else err naming the
+// operator.
+func (t *task) stopped(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return context.Cause(ctx)
+	}
+	return t.wrap(err)
+}
+
+// tick runs the work due after each message: timers and the buffer
+// timeout.
+func (t *task) tick() error {
+	if len(t.timed) > 0 {
+		if err := t.fireTimers(); err != nil {
+			return err
+		}
+		t.rearm()
+	}
+	if now := nanotime(); now-t.lastFlush > int64(t.bufferTimeout) {
+		return t.flushAll()
+	}
+	return nil
+}
+
+func (t *task) wrap(err error) error {
+	if _, ok := err.(*OperatorError); ok {
+		return err
+	}
+	return t.fail(err, nil)
+}
+
+func (t *task) flushAll() error {
+	t.lastFlush = nanotime()
+	for _, f := range t.flushers {
+		if err := f.flush(); err != nil {
+			return t.wrap(err)
+		}
+	}
+	return nil
+}
+
+// fireTimers calls every operator whose deadline has passed.
+func (t *task) fireTimers() error {
+	if len(t.timed) == 0 {
+		return nil
+	}
+	now := t.clock.Now().UnixNano()
+	for _, op := range t.timed {
+		if op.nextTimer() <= now {
+			if err := op.onTimer(now); err != nil {
+				return t.wrap(err)
+			}
+		}
+	}
+	return nil
+}
+
+// rearm points the clock timer at the earliest deadline.
+func (t *task) rearm() {
+	next := int64(math.MaxInt64)
+	for _, op := range t.timed {
+		next = min(next, op.nextTimer())
+	}
+	if next == t.armed {
+		return
+	}
+	t.armed = next
+	if next == math.MaxInt64 {
+		t.timer.Stop()
+		return
+	}
+	t.timer.Reset(time.Duration(next - t.clock.Now().UnixNano()))
+}
+
+func (t *task) String() string { return fmt.Sprintf("%s (%d/%d)", t.name, t.subtask+1, t.parallelism) }
+
+// chargeBlocked books time spent waiting on a full output to the running
+// operator, and keeps it out of that operator's busy time.
+func (t *task) chargeBlocked(ns int64) {
+	if t.cur != nil {
+		t.cur.blocked.Add(ns)
+	}
+	t.child += ns
+}
+
+// sendMsg puts a message on a receiver's channel, waiting while it is full.
+func (t *task) sendMsg(to chan<- message, m message) error {
+	select {
+	case to <- m:
+		return nil
+	default:
+	}
+	start := nanotime()
+	select {
+	case to <- m:
+		t.chargeBlocked(nanotime() - start)
+		return nil
+	case <-t.done:
+		return errStopped
+	}
+}

@@ -1,0 +1,114 @@
+package operators
+
+import (
+	"math"
+
+	"github.com/braidstream/braid/state"
+	"github.com/braidstream/braid/window"
+)
+
+// Agg says how a window function folds elements into an accumulator A.
+//
+// Incremental functions (Reduce, Aggregate, Sum, Count, ...) set Add and
+// Merge: the operator keeps one A per key and slice or session, never the
+// elements, and combines accumulators with Merge (older first) to form
+// windows. Buffering functions (Apply) keep the elements: A is a list, Add
+// appends, Merge concatenates, and Gather/Empty build a window's list in a
+// reused buffer.
+type Agg[T, A any] struct {
+	// First makes the accumulator of a single element. Nil means
+	// Add(zero A, v).
+	First func(T) A
+	Add   func(A, T) A
+	Merge func(older, newer A) A
+	// Gather appends src to dst for buffering functions; nil for
+	// incremental ones. Empty empties dst keeping its memory.
+	Gather func(dst, src A) A
+	Empty  func(A) A
+}
+
+func (g *Agg[T, A]) first(v T) A {
+	if g.First != nil {
+		return g.First(v)
+	}
+	var zero A
+	return g.Add(zero, v)
+}
+
+// FireFunc turns a window's accumulator into output: emit may be called any
+// number of times. acc is valid only during the call.
+type FireFunc[K comparable, A, R any] func(key K, w window.Window, acc A, emit func(R))
+
+// WindowSpec is everything a window operator needs to know, whatever the
+// window kind.
+type WindowSpec[T any, K comparable, A, R any] struct {
+	Key       func(T) K
+	Hash      state.Hasher[K]
+	Assigner  window.Assigner
+	Agg       Agg[T, A]
+	Fire      FireFunc[K, A, R]
+	EventTime bool
+	// Lateness is the allowed lateness in nanoseconds (event time only).
+	Lateness int64
+	// Late receives elements that arrive after all their windows' allowed
+	// lateness; nil drops them (they are still counted).
+	Late func(v T, ts int64)
+}
+
+// emitter collects a window operator's output into a batch and pushes it
+// downstream.
+type emitter[R any] struct {
+	out   Input[R]
+	buf   Batch[R]
+	timed bool
+	ts    int64
+	emit  func(R)
+	err   error
+}
+
+func newEmitter[R any](out Input[R], timed bool) *emitter[R] {
+	e := &emitter[R]{out: out, timed: timed}
+	e.emit = func(r R) {
+		e.buf.Values = append(e.buf.Values, r)
+		if e.timed {
+			e.buf.Times = append(e.buf.Times, e.ts)
+		}
+		if len(e.buf.Values) >= DefaultBatchSize {
+			e.flush()
+		}
+	}
+	return e
+}
+
+// at sets the timestamp of what is emitted next: a window's max timestamp.
+func (e *emitter[R]) at(ts int64) { e.ts = ts }
+
+func (e *emitter[R]) flush() error {
+	if len(e.buf.Values) > 0 && e.err == nil {
+		e.err = e.out.Push(&e.buf)
+		e.buf.Values = e.buf.Values[:0]
+		if e.buf.Times != nil {
+			e.buf.Times = e.buf.Times[:0]
+		}
+	}
+	return e.err
+}
+
+// procTime is the processing-time source of a window operator; the
+// timestamp of every element of a batch is the time the batch arrived.
+type procTime struct {
+	clock Clock
+}
+
+func (p procTime) now() int64 { return p.clock.Now().UnixNano() }
+
+// saturating add for times.
+func addTime(t, d int64) int64 {
+	if d > 0 && t > math.MaxInt64-d {
+		return math.MaxInt64
+	}
+	if d < 0 && t < math.MinInt64-d {
+		return math.MinInt64
+	}
+	return t + d
+}

@@ -1,0 +1,565 @@
+package operators
+
+import (
+	"cmp"
+	"math"
+	"slices"
+
+	"github.com/braidstream/braid/internal/swag"
+	"github.com/braidstream/braid/window"
+)
+
+// pane holds one slice's accumulators, one per key, in arrival order of
+// the keys: a map from key to slot and parallel slices of keys and
+// accumulators, so adding an element is one map lookup and firing walks
+// two slices in a deterministic order.
+type pane[K comparable, A any] struct {
+	start int64
+	idx   map[K]int32
+	keys  []K
+	accs  []A
+}
+
+func (p *pane[K, A]) reset(start int64) {
+	p.start = start
+	clear(p.idx)
+	clear(p.keys) // drop references for the collector
+	clear(p.accs)
+	p.keys, p.accs = p.keys[:0], p.accs[:0]
+}
+
+// sliceAcc is one key's accumulator for one sealed slice.
+type sliceAcc[A any] struct {
+	start int64
+	acc   A
+}
+
+// slidingKey is one key's sealed slices (those whose first window has
+// fired), oldest first.
+//
+// For incremental functions, q holds the slices from the start of the last
+// window fired on, and gives the next window's aggregate in O(1)
+// amortized: a window 3600 slices long is neither rebuilt nor rescanned.
+// hist holds the older slices that a window within its allowed lateness may
+// still need when a late element fires it again (empty without lateness).
+// For buffering functions (Apply), entries holds every slice still needed
+// and a window gathers its elements from them.
+type slidingKey[K comparable, A any] struct {
+	key     K
+	q       *swag.Queue[A]
+	qFrom   int64 // slices before this have left q (for hist, or for good)
+	hist    []sliceAcc[A]
+	entries []sliceAcc[A]
+}
+
+func (sk *slidingKey[K, A]) empty() bool {
+	if sk.q != nil {
+		return sk.q.Len() == 0 && len(sk.hist) == 0
+	}
+	return len(sk.entries) == 0
+}
+
+// findSlice returns the index of the slice at s in es, or where it would go.
+func findSlice[A any](es []sliceAcc[A], s int64) (int, bool) {
+	return slices.BinarySearchFunc(es, s, func(e sliceAcc[A], s int64) int { return cmp.Compare(e.start, s) })
+}
+
+// TimeWindow is the keyed operator for tumbling and sliding time windows,
+// in event or processing time. Elements are aggregated once into the slice
+// (the gcd of size and slide) that holds them; a tumbling window is a
+// single slice; a sliding window combines its slices through a two-stack
+// queue per key, so a window 3600 slides long neither touches each element
+// 3600 times nor rescans 3600 slices when it fires.
+//
+// Semantics follow Flink's WindowOperator: a window [start,end) fires when
+// the watermark (or processing time) reaches end-1; an element whose every
+// window is past end-1+lateness is late (counted, and sent to the late
+// output when there is one); an element within the lateness of a window
+// that has fired fires that window again at once, with all its elements.
+// At the end of input every window still open fires, in processing time
+// too.
+type TimeWindow[T any, K comparable, A, R any] struct {
+	spec                       WindowSpec[T, K, A, R]
+	size, slide, offset, slice int64
+	tumbling                   bool
+	out                        Input[R]
+	em                         *emitter[R]
+	late                       *emitter[T]
+	bc                         *BuildContext
+	proc                       procTime
+
+	wm        int64 // event time reached: the watermark, or processing time
+	firedUpTo int64 // windows ending at or before this have fired; slices before it are sealed
+	nextEnd   int64 // the next window end to fire (valid when open or active is not empty)
+
+	open []*pane[K, A] // unsealed slices, by start
+	cur  *pane[K, A]
+	pool []*pane[K, A]
+
+	fired map[int64]*pane[K, A] // tumbling: fired windows kept for their lateness
+
+	keys   map[K]*slidingKey[K, A] // sliding: per key sealed slices
+	active []*slidingKey[K, A]
+
+	gather A
+	kbuf   []K
+	sbuf   []int32
+}
+
+// NewTimeWindow builds the operator for one subtask.
+func NewTimeWindow[T any, K comparable, A, R any](spec WindowSpec[T, K, A, R], bc *BuildContext, out Input[R], late Input[T]) *TimeWindow[T, K, A, R] {
+	a := spec.Assigner.(window.TimeWindows)
+	o := &TimeWindow[T, K, A, R]{
+		spec: spec, size: int64(a.Size), slide: int64(a.Slide), offset: int64(a.Offset), slice: a.SliceSize(),
+		tumbling: a.IsTumbling(), out: out, em: newEmitter(out, spec.EventTime), bc: bc,
+		proc: procTime{bc.Clock}, wm: math.MinInt64, firedUpTo: math.MinInt64, nextEnd: math.MaxInt64,
+		fired: make(map[int64]*pane[K, A]), keys: make(map[K]*slidingKey[K, A]),
+	}
+	if late != nil {
+		o.late = newEmitter(late, true)
+	}
+	if !spec.EventTime {
+		o.wm = o.proc.now()
+		bc.AddTimed(o)
+	}
+	return o
+}
+
+// endOffset aligns window ends: they lie at endOffset modulo slide.
+func (o *TimeWindow[T, K, A, R]) endOffset() int64 { return (o.offset + o.size) % o.slide }
+
+// firstEnd is the end of the first window that holds the slice at s.
+func (o *TimeWindow[T, K, A, R]) firstEnd(s int64) int64 {
+	return window.StartOf(s+o.slice-1, o.endOffset(), o.slide) + o.slide
+}
+
+// lastEnd is the end of the last window that holds the slice at s.
+func (o *TimeWindow[T, K, A, R]) lastEnd(s int64) int64 {
+	return window.StartOf(s, o.offset, o.slide) + o.size
+}
+
+// Push implements Input.
+func (o *TimeWindow[T, K, A, R]) Push(b *Batch[T]) error {
+	var now int64
+	if !o.spec.EventTime {
+		now = o.proc.now()
+		if err := o.advance(now); err != nil {
+			return err
+		}
+	}
+	vals, times := b.Values, b.Times
+	for i := 0; i < len(vals); {
+		t := now
+		if o.spec.EventTime {
+			t = times[i]
+		}
+		p := o.cur
+		if p == nil || uint64(t-p.start) >= uint64(o.slice) {
+			if p = o.paneFor(t); p == nil {
+				if err := o.sealed(vals[i], t); err != nil {
+					return err
+				}
+				i++
+				continue
+			}
+			o.cur = p
+		}
+		// The run of elements in the same slice.
+		j := i + 1
+		if o.spec.EventTime {
+			for j < len(vals) && uint64(times[j]-p.start) < uint64(o.slice) {
+				j++
+			}
+		} else {
+			j = len(vals)
+		}
+		o.addRun(p, vals[i:j])
+		i = j
+	}
+	return o.flush()
+}
+
+// addRun folds a run of elements of one slice into its pane, in three
+// passes (keys, slots, folds): the map lookups of the middle pass do not
+// depend on each other, so the processor overlaps their cache misses.
+func (o *TimeWindow[T, K, A, R]) addRun(p *pane[K, A], vals []T) {
+	key, add := o.spec.Key, o.spec.Agg.Add
+	keys := o.kbuf[:0]
+	for i := range vals {
+		keys = append(keys, key(vals[i]))
+	}
+	slots := o.sbuf[:0]
+	for i, k := range keys {
+		j, ok := p.idx[k]
+		if !ok {
+			p.idx[k] = int32(len(p.keys))
+			p.keys = append(p.keys, k)
+			p.accs = append(p.accs, o.spec.Agg.first(vals[i]))
+			j = -1
+		}
+		slots = append(slots, j)
+	}
+	accs := p.accs
+	for i, j := range slots {
+		if j >= 0 {
+			accs[j] = add(accs[j], vals[i])
+		}
+	}
+	o.kbuf, o.sbuf = keys, slots
+}
+
+func (o *TimeWindow[T, K, A, R]) flush() error {
+	if o.late != nil {
+		if err := o.late.flush(); err != nil {
+			return err
+		}
+	}
+	return o.em.flush()
+}
+
+// paneFor returns the open pane of the slice holding t, or nil when that
+// slice is sealed (its first window has fired).
+func (o *TimeWindow[T, K, A, R]) paneFor(t int64) *pane[K, A] {
+	s := window.StartOf(t, o.offset, o.slice)
+	if s < o.firedUpTo {
+		return nil
+	}
+	i, found := slices.BinarySearchFunc(o.open, s, func(p *pane[K, A], s int64) int {
+		switch {
+		case p.start < s:
+			return -1
+		case p.start > s:
+			return 1
+		}
+		return 0
+	})
+	if found {
+		return o.open[i]
+	}
+	var p *pane[K, A]
+	if n := len(o.pool); n > 0 {
+		p, o.pool = o.pool[n-1], o.pool[:n-1]
+	} else {
+		p = &pane[K, A]{idx: make(map[K]int32)}
+	}
+	p.reset(s)
+	o.open = slices.Insert(o.open, i, p)
+	o.nextEnd = min(o.nextEnd, o.firstEnd(s))
+	return p
+}
+
+// sealed handles an element for a slice whose first window has fired: it
+// is late if every window holding it is past its lateness; otherwise it
+// joins the windows still to fire and fires again, at once, those that
+// fired already but are within their lateness.
+func (o *TimeWindow[T, K, A, R]) sealed(v T, t int64) error {
+	s := window.StartOf(t, o.offset, o.slice)
+	if window.IsLate(window.Window{Start: o.lastEnd(s) - o.size, End: o.lastEnd(s)}, o.spec.Lateness, o.wm) {
+		o.bc.CountLate(1)
+		if o.late != nil {
+			o.late.at(t)
+			o.late.emit(v)
+		}
+		return nil
+	}
+	k := o.spec.Key(v)
+	if o.tumbling {
+		p := o.fired[s]
+		if p == nil {
+			p = &pane[K, A]{idx: make(map[K]int32)}
+			p.reset(s)
+			o.fired[s] = p
+		}
+		j, ok := p.idx[k]
+		if ok {
+			p.accs[j] = o.spec.Agg.Add(p.accs[j], v)
+		} else {
+			j = int32(len(p.keys))
+			p.idx[k] = j
+			p.keys = append(p.keys, k)
+			p.accs = append(p.accs, o.spec.Agg.first(v))
+		}
+		w := window.Window{Start: s, End: s + o.size}
+		o.em.at(w.MaxTimestamp())
+		o.spec.Fire(k, w, p.accs[j], o.em.emit)
+		return nil
+	}
+	sk := o.keys[k]
+	if sk == nil {
+		sk = o.newSlidingKey(k)
+	}
+	o.addSealed(sk, s, v)
+	for e := o.firstEnd(s); e <= s+o.size; e += o.slide {
+		w := window.Window{Start: e - o.size, End: e}
+		if w.MaxTimestamp() > o.wm {
+			// Not fired yet: it will see the element when it does.
+			o.nextEnd = min(o.nextEnd, e)
+			break
+		}
+		if window.IsLate(w, o.spec.Lateness, o.wm) {
+			continue
+		}
+		if acc, ok := o.naive(sk, w); ok {
+			o.em.at(w.MaxTimestamp())
+			o.spec.Fire(k, w, acc, o.em.emit)
+		}
+	}
+	return nil
+}
+
+// addSealed folds v into the key's sealed slice at s, making the slice if
+// the key had none there.
+func (o *TimeWindow[T, K, A, R]) addSealed(sk *slidingKey[K, A], s int64, v T) {
+	add := func(a A) A { return o.spec.Agg.Add(a, v) }
+	switch {
+	case sk.q == nil:
+		if i, found := findSlice(sk.entries, s); found {
+			sk.entries[i].acc = add(sk.entries[i].acc)
+		} else {
+			sk.entries = slices.Insert(sk.entries, i, sliceAcc[A]{s, o.spec.Agg.first(v)})
+		}
+	case s >= sk.qFrom:
+		if !sk.q.Update(s, add) {
+			sk.q.Insert(s, o.spec.Agg.first(v))
+		}
+	default:
+		if i, found := findSlice(sk.hist, s); found {
+			sk.hist[i].acc = add(sk.hist[i].acc)
+		} else {
+			sk.hist = slices.Insert(sk.hist, i, sliceAcc[A]{s, o.spec.Agg.first(v)})
+		}
+	}
+}
+
+func (o *TimeWindow[T, K, A, R]) newSlidingKey(k K) *slidingKey[K, A] {
+	sk := &slidingKey[K, A]{key: k, qFrom: math.MinInt64}
+	if o.spec.Agg.Gather == nil {
+		sk.q = swag.New(o.spec.Agg.Merge)
+	}
+	o.keys[k] = sk
+	o.active = append(o.active, sk)
+	return sk
+}
+
+// naive combines a key's slices in w one by one: the rare path of a window
+// that fires again after a late element, and the way buffering functions
+// gather a window's elements.
+func (o *TimeWindow[T, K, A, R]) naive(sk *slidingKey[K, A], w window.Window) (A, bool) {
+	var acc A
+	ok := false
+	if sk.q == nil {
+		acc = o.spec.Agg.Empty(o.gather)
+		i, _ := findSlice(sk.entries, w.Start)
+		for ; i < len(sk.entries) && sk.entries[i].start < w.End; i++ {
+			acc, ok = o.spec.Agg.Gather(acc, sk.entries[i].acc), true
+		}
+		o.gather = acc
+		return acc, ok
+	}
+	i, _ := findSlice(sk.hist, w.Start)
+	for ; i < len(sk.hist) && sk.hist[i].start < w.End; i++ {
+		if ok {
+			acc = o.spec.Agg.Merge(acc, sk.hist[i].acc)
+		} else {
+			acc, ok = sk.hist[i].acc, true
+		}
+	}
+	if rest, found := sk.q.RangeAggregate(w.Start, w.End); found {
+		if ok {
+			acc = o.spec.Agg.Merge(acc, rest)
+		} else {
+			acc, ok = rest, true
+		}
+	}
+	return acc, ok
+}
+
+// Watermark implements Input.
+func (o *TimeWindow[T, K, A, R]) Watermark(wm int64) error {
+	if !o.spec.EventTime {
+		return o.out.Watermark(wm)
+	}
+	if err := o.advance(wm); err != nil {
+		return err
+	}
+	if err := o.flush(); err != nil {
+		return err
+	}
+	return o.out.Watermark(wm)
+}
+
+// Idle implements Input.
+func (o *TimeWindow[T, K, A, R]) Idle(idle bool) error { return o.out.Idle(idle) }
+
+// Finish implements Input: in processing time, every window still open
+// fires (in event time the final watermark has fired them already).
+func (o *TimeWindow[T, K, A, R]) Finish() error {
+	if err := o.advance(math.MaxInt64); err != nil {
+		return err
+	}
+	if err := o.flush(); err != nil {
+		return err
+	}
+	return o.out.Finish()
+}
+
+func (o *TimeWindow[T, K, A, R]) nextTimer() int64 {
+	if len(o.open) == 0 && len(o.active) == 0 {
+		return math.MaxInt64
+	}
+	return o.nextEnd - 1
+}
+
+func (o *TimeWindow[T, K, A, R]) onTimer(now int64) error {
+	if err := o.advance(now); err != nil {
+		return err
+	}
+	return o.flush()
+}
+
+// advance moves event time to wm and fires every window that ends by then.
+func (o *TimeWindow[T, K, A, R]) advance(wm int64) error {
+	if wm <= o.wm {
+		return nil
+	}
+	o.wm = wm
+	o.cur = nil
+	for len(o.open) > 0 || len(o.active) > 0 {
+		if len(o.active) == 0 {
+			// Nothing sealed is pending: skip the windows without data.
+			o.nextEnd = o.firstEnd(o.open[0].start)
+		}
+		if o.nextEnd-1 > wm {
+			break
+		}
+		o.fire(o.nextEnd)
+		o.firedUpTo = o.nextEnd
+		o.nextEnd += o.slide
+	}
+	if wm < math.MaxInt64 {
+		// Windows without data end here too: later elements for them are
+		// late (sealed), not the start of new windows.
+		last := window.StartOf(wm+1, o.endOffset(), o.slide)
+		o.firedUpTo = max(o.firedUpTo, last)
+		o.nextEnd = max(o.nextEnd, last+o.slide)
+	} else {
+		o.firedUpTo = math.MaxInt64
+	}
+	o.expire()
+	return o.em.err
+}
+
+// fire emits every key's window ending at end.
+func (o *TimeWindow[T, K, A, R]) fire(end int64) {
+	w := window.Window{Start: end - o.size, End: end}
+	o.em.at(w.MaxTimestamp())
+	if o.tumbling {
+		if len(o.open) == 0 || o.open[0].start != w.Start {
+			return
+		}
+		p := o.open[0]
+		o.open = o.open[1:]
+		for j, k := range p.keys {
+			o.spec.Fire(k, w, p.accs[j], o.em.emit)
+		}
+		if o.spec.Lateness > 0 && o.spec.EventTime {
+			o.fired[p.start] = p
+		} else {
+			o.pool = append(o.pool, p)
+		}
+		return
+	}
+	// Seal the slices this window completes.
+	for len(o.open) > 0 && o.open[0].start < end {
+		p := o.open[0]
+		o.open = o.open[1:]
+		for j, k := range p.keys {
+			sk := o.keys[k]
+			if sk == nil {
+				sk = o.newSlidingKey(k)
+			}
+			if sk.q != nil {
+				sk.q.Insert(p.start, p.accs[j])
+			} else {
+				sk.entries = append(sk.entries, sliceAcc[A]{p.start, p.accs[j]})
+			}
+		}
+		o.pool = append(o.pool, p)
+	}
+	keep := o.active[:0]
+	for _, sk := range o.active {
+		o.evict(sk, w.Start)
+		if sk.empty() {
+			delete(o.keys, sk.key)
+			continue
+		}
+		keep = append(keep, sk)
+		var acc A
+		var ok bool
+		if sk.q == nil {
+			acc, ok = o.naive(sk, w)
+		} else {
+			acc, ok = sk.q.Aggregate()
+		}
+		if ok {
+			o.spec.Fire(sk.key, w, acc, o.em.emit)
+		}
+	}
+	clear(o.active[len(keep):])
+	o.active = keep
+}
+
+// evict drops a key's slices that start before from, the start of the
+// window about to fire, keeping in hist those a window within its allowed
+// lateness may still need.
+func (o *TimeWindow[T, K, A, R]) evict(sk *slidingKey[K, A], from int64) {
+	// A slice is needed while its last window is within its lateness.
+	needed := func(s int64) bool {
+		end := o.lastEnd(s)
+		return !window.IsLate(window.Window{Start: end - o.size, End: end}, o.spec.Lateness, o.wm)
+	}
+	if sk.q == nil {
+		drop := 0
+		for drop < len(sk.entries) && sk.entries[drop].start < from && !needed(sk.entries[drop].start) {
+			drop++
+		}
+		// Reslice rather than move: append reallocates when the array
+		// fills, copying only what is live, so dropping is O(1) amortized
+		// and the array at most twice what is live.
+		clear(sk.entries[:drop])
+		sk.entries = sk.entries[drop:]
+		return
+	}
+	if o.spec.Lateness > 0 {
+		for {
+			id, ok := sk.q.OldestID()
+			if !ok || id >= from {
+				break
+			}
+			if needed(id) {
+				acc, _ := sk.q.Get(id)
+				sk.hist = append(sk.hist, sliceAcc[A]{id, acc})
+			}
+			sk.q.PopBefore(id + 1)
+		}
+		drop := 0
+		for drop < len(sk.hist) && !needed(sk.hist[drop].start) {
+			drop++
+		}
+		clear(sk.hist[:drop])
+		sk.hist = sk.hist[drop:]
+	} else {
+		sk.q.PopBefore(from)
+	}
+	sk.qFrom = max(sk.qFrom, from)
+}
+
+// expire drops fired tumbling windows whose lateness has passed.
+func (o *TimeWindow[T, K, A, R]) expire() {
+	for s, p := range o.fired {
+		if window.IsLate(window.Window{Start: s, End: s + o.size}, o.spec.Lateness, o.wm) {
+			delete(o.fired, s)
+			o.pool = append(o.pool, p)
+		}
+	}
+}

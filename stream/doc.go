@@ -1,0 +1,33 @@
+// Package stream is Braid's API: it builds a job as a graph of typed
+// streams and runs it inside the calling program.
+//
+// Use it in four steps:
+//
+//  1. Make an environment: env := stream.NewEnv(options...). Its zero
+//     configuration runs; options set parallelism, batch size, buffer
+//     timeout, clock and logger.
+//  2. Add sources, which return a *Stream[T]: FromSlice, FromSeq,
+//     FromChannel, Generate, TextFile, SocketText, or FromSource for any
+//     operators.SourceReader.
+//  3. Transform: methods keep the element type (Filter, Merge,
+//     WithTimestamps, WindowAll), package functions change it (Map,
+//     FlatMap, MapErr, KeyBy, and the window functions Reduce, Aggregate,
+//     Apply, Sum, Min, Max, MinBy, MaxBy, Count, Mean). Sinks end a stream:
+//     Print, WriteTo, ForEach, ToChannel, Collect.
+//  4. Run it: env.Execute(ctx). It returns when every source has ended and
+//     every result is out, when ctx is done, or at the first failure, and it
+//     leaves no goroutine behind.
+//
+// Building never fails on the spot: mistakes (a key type with no stable
+// hash, a window slide longer than its size, a negative parallelism) are
+// gathered and reported together by Execute, each in a sentence naming the
+// operator.
+//
+// Time is processing time unless a stream has timestamps from
+// WithTimestamps; windows then follow event time and watermarks, with the
+// semantics of Flink's window operator (see WindowedStream).
+//
+// A Stream and an Env are not safe for concurrent building. User functions
+// run on the job's goroutines: at parallelism 1 each operator's functions
+// are called from one goroutine at a time; at parallelism n, from n.
+package stream

@@ -1,0 +1,136 @@
+package stream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/braidstream/braid/operators"
+)
+
+// Env builds a job: sources, transformations and sinks are added to it,
+// and Execute runs them. An Env is not safe for concurrent building; run
+// Execute once at a time.
+type Env struct {
+	cfg   operators.Config
+	nodes []*operators.Node
+	errs  []error
+
+	mu  sync.Mutex
+	job *operators.Job
+}
+
+// An Option configures an Env.
+type Option interface{ apply(*Env) }
+
+type optionFunc func(*Env)
+
+func (f optionFunc) apply(e *Env) { f(e) }
+
+// WithParallelism sets the number of subtasks of operators that do not set
+// their own (Stream.SetParallelism). Default 1.
+func WithParallelism(n int) Option { return optionFunc(func(e *Env) { e.cfg.Parallelism = n }) }
+
+// WithMaxParallelism sets the number of key groups, the largest parallelism
+// a keyed operator can have. Default 128.
+func WithMaxParallelism(n int) Option {
+	return optionFunc(func(e *Env) { e.cfg.MaxParallelism = n })
+}
+
+// WithBatchSize sets how many records travel together between tasks.
+// Default 4096: larger batches cost fewer hand-offs between goroutines;
+// smaller ones use less memory per link.
+func WithBatchSize(n int) Option { return optionFunc(func(e *Env) { e.cfg.BatchSize = n }) }
+
+// WithBufferTimeout bounds how long a record waits in a partly filled batch
+// while its task is busy. Default 100ms; an idle task sends at once.
+func WithBufferTimeout(d time.Duration) Option {
+	return optionFunc(func(e *Env) { e.cfg.BufferTimeout = d })
+}
+
+// WithClock sets the clock of processing time, e.g. an
+// operators.FakeClock in tests. Default: the system clock.
+func WithClock(c operators.Clock) Option { return optionFunc(func(e *Env) { e.cfg.Clock = c }) }
+
+// WithLogger sets where the runtime logs. Default slog.Default().
+func WithLogger(l *slog.Logger) Option { return optionFunc(func(e *Env) { e.cfg.Logger = l }) }
+
+// NewEnv returns an environment configured by opts.
+func NewEnv(opts ...Option) *Env {
+	e := &Env{}
+	for _, o := range opts {
+		o.apply(e)
+	}
+	return e
+}
+
+func (e *Env) add(n *operators.Node) *operators.Node {
+	n.ID = len(e.nodes)
+	e.nodes = append(e.nodes, n)
+	return n
+}
+
+func (e *Env) fail(err error) { e.errs = append(e.errs, err) }
+
+func (e *Env) clock() operators.Clock {
+	if e.cfg.Clock == nil {
+		return operators.SystemClock{}
+	}
+	return e.cfg.Clock
+}
+
+// Execute runs the job. It returns nil when every source has ended and
+// every result is out; ctx's error, promptly, when ctx is done first; or the
+// first failure, an error naming the operator and subtask (a panic in a user
+// function is such a failure: errors.Is(err, ErrPanic)). Mistakes in
+// building the job are reported together before anything runs. No
+// goroutine outlives Execute.
+func (e *Env) Execute(ctx context.Context) error {
+	errs := slices.Clone(e.errs)
+	if err := e.cfg.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	for _, n := range e.nodes {
+		if n.SideOf == nil && len(n.Inputs) == 0 && !isSource(n) {
+			errs = append(errs, fmt.Errorf("braid: %q has no input: a late-element stream needs a window function applied to its windowed stream", n.Name))
+		}
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	job := operators.NewJob(e.nodes, e.cfg)
+	e.mu.Lock()
+	e.job = job
+	e.mu.Unlock()
+	return job.Run(ctx)
+}
+
+// Metrics returns the counters of every operator subtask of the running or
+// last job: records in and out, late records, dead letters, time busy and
+// time blocked on a full output. The operator with the most Busy time and
+// little Blocked time is the one holding the job back.
+func (e *Env) Metrics() []Metrics {
+	e.mu.Lock()
+	job := e.job
+	e.mu.Unlock()
+	if job == nil {
+		return nil
+	}
+	return job.Metrics()
+}
+
+// Metrics are one operator subtask's counters.
+type Metrics = operators.Metrics
+
+// ErrPanic marks the failure of a job whose user function panicked.
+var ErrPanic = operators.ErrPanic
+
+// OperatorError is a failure in one operator subtask.
+type OperatorError = operators.OperatorError
+
+// NewFakeClock returns a clock for tests that moves only when told to.
+func NewFakeClock(start time.Time) *operators.FakeClock { return operators.NewFakeClock(start) }

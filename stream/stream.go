@@ -1,0 +1,193 @@
+package stream
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/braidstream/braid/operators"
+	"github.com/braidstream/braid/state"
+)
+
+// A Stream is a typed stream of elements in a job. Methods that keep the
+// element type are methods; transformations that change it are functions
+// (Map, FlatMap, KeyBy), since Go methods cannot take type parameters.
+type Stream[T any] struct {
+	env  *Env
+	node *operators.Node
+	// eventTime reports whether elements carry event timestamps.
+	eventTime bool
+}
+
+func newStream[T any](env *Env, n *operators.Node, eventTime bool) *Stream[T] {
+	n.Timed = eventTime
+	return &Stream[T]{env: env, node: n, eventTime: eventTime}
+}
+
+func isSource(n *operators.Node) bool { return n.IsSource() }
+
+// Env is the environment the stream belongs to.
+func (s *Stream[T]) Env() *Env { return s.env }
+
+// Name names the operator that produces the stream, as shown in errors,
+// logs and metrics.
+func (s *Stream[T]) Name(name string) *Stream[T] { s.node.Name = name; return s }
+
+// SetParallelism sets the number of subtasks of the operator that produces
+// the stream. Sources that cannot be split stay at 1.
+func (s *Stream[T]) SetParallelism(n int) *Stream[T] { s.node.Parallelism = n; return s }
+
+func edge(from *operators.Node) operators.Edge {
+	return operators.Edge{From: from, Partition: operators.Forward()}
+}
+
+// Map returns the stream of f applied to each element. Timestamps are
+// kept.
+func Map[T, U any](s *Stream[T], f func(T) U) *Stream[U] {
+	n := operators.NewOpNode[U]("map", func(bc *operators.BuildContext, out any) ([]any, error) {
+		return []any{operators.NewMap(f, out.(operators.Input[U]))}, nil
+	})
+	n.Inputs = []operators.Edge{edge(s.node)}
+	return newStream[U](s.env, s.env.add(n), s.eventTime)
+}
+
+// FlatMap calls f for each element with a function that emits any number
+// of outputs; each output takes its input's timestamp.
+func FlatMap[T, U any](s *Stream[T], f func(v T, emit func(U))) *Stream[U] {
+	n := operators.NewOpNode[U]("flatmap", func(bc *operators.BuildContext, out any) ([]any, error) {
+		return []any{operators.NewFlatMap(f, out.(operators.Input[U]))}, nil
+	})
+	n.Inputs = []operators.Edge{edge(s.node)}
+	return newStream[U](s.env, s.env.add(n), s.eventTime)
+}
+
+// A DeadLetter is an element a user function rejected, with its error.
+type DeadLetter[T any] struct {
+	Value T
+	Err   error
+}
+
+func (d DeadLetter[T]) String() string { return fmt.Sprintf("%v: %v", d.Value, d.Err) }
+
+// MapErr returns the stream of f applied to each element, and the stream of
+// the elements for which f returned an error (the dead letters), each with
+// its error. A failing element never stops the job; it is counted in the
+// operator's DeadLetters metric. Nothing need read the dead letters.
+func MapErr[T, U any](s *Stream[T], f func(T) (U, error)) (*Stream[U], *Stream[DeadLetter[T]]) {
+	n := operators.NewOpNode[U]("map", nil)
+	side := operators.NewSideNode[DeadLetter[T]]("dead letters", n)
+	n.SetBuild(func(bc *operators.BuildContext, out any) ([]any, error) {
+		dl := bc.Side(0).(operators.Input[DeadLetter[T]])
+		var buf operators.Batch[DeadLetter[T]]
+		dead := func(v T, err error) {
+			buf.Values = append(buf.Values[:0], DeadLetter[T]{v, err})
+			dl.Push(&buf) // a batch of one: dead letters are the rare path
+		}
+		return []any{operators.NewMapErr(f, dead, bc.CountDeadLetters, out.(operators.Input[U]))}, nil
+	})
+	n.Inputs = []operators.Edge{edge(s.node)}
+	s.env.add(n)
+	s.env.add(side)
+	return newStream[U](s.env, n, s.eventTime), newStream[DeadLetter[T]](s.env, side, false)
+}
+
+// Filter returns the stream of the elements for which keep returns true.
+func (s *Stream[T]) Filter(keep func(T) bool) *Stream[T] {
+	n := operators.NewOpNode[T]("filter", func(bc *operators.BuildContext, out any) ([]any, error) {
+		return []any{operators.NewFilter(keep, out.(operators.Input[T]))}, nil
+	})
+	n.Inputs = []operators.Edge{edge(s.node)}
+	return newStream[T](s.env, s.env.add(n), s.eventTime)
+}
+
+// Merge returns the union of s and others, which must all carry event
+// timestamps or none. Order between the inputs is not defined; the
+// watermark is the least of theirs.
+func (s *Stream[T]) Merge(others ...*Stream[T]) *Stream[T] {
+	n := operators.NewOpNode[T]("merge", func(bc *operators.BuildContext, out any) ([]any, error) {
+		return []any{out}, nil
+	})
+	n.Inputs = []operators.Edge{edge(s.node)}
+	for _, o := range others {
+		if o.env != s.env {
+			s.env.fail(fmt.Errorf("braid: merge: stream %q belongs to another Env", o.node.Name))
+		}
+		if o.eventTime != s.eventTime {
+			s.env.fail(fmt.Errorf("braid: merge: stream %q has event timestamps and %q has not (or the other way): give both WithTimestamps", s.node.Name, o.node.Name))
+		}
+		n.Inputs = append(n.Inputs, edge(o.node))
+	}
+	return newStream[T](s.env, s.env.add(n), s.eventTime)
+}
+
+// Rebalance spreads the stream's batches evenly over the next operator's
+// subtasks.
+func (s *Stream[T]) Rebalance() *Stream[T] {
+	n := operators.NewOpNode[T]("rebalance", func(bc *operators.BuildContext, out any) ([]any, error) {
+		return []any{out}, nil
+	})
+	n.Inputs = []operators.Edge{{From: s.node, Partition: operators.Rebalance()}}
+	return newStream[T](s.env, s.env.add(n), s.eventTime)
+}
+
+// A WatermarkStrategy says how event time advances for a stream.
+type WatermarkStrategy struct {
+	bound, idle time.Duration
+}
+
+// BoundedOutOfOrderness expects elements to arrive at most d later than
+// the latest timestamp seen: the watermark is that timestamp minus d
+// (minus 1ns, as Flink's BoundedOutOfOrdernessWatermarks), and elements
+// later than that, beyond a window's allowed lateness, are late.
+func BoundedOutOfOrderness(d time.Duration) WatermarkStrategy { return WatermarkStrategy{bound: d} }
+
+// MonotonousTimestamps is BoundedOutOfOrderness(0): for streams whose
+// timestamps never go back.
+func MonotonousTimestamps() WatermarkStrategy { return WatermarkStrategy{} }
+
+// WithIdleness declares an input idle after d without elements, so that it
+// does not hold back event time downstream (when one of several sources, or
+// one partition, goes quiet). Zero, the default, never declares it idle.
+func (w WatermarkStrategy) WithIdleness(d time.Duration) WatermarkStrategy { w.idle = d; return w }
+
+// WithTimestamps switches the stream to event time: each element's
+// timestamp is ts(element), and watermarks follow wm. It is chained to the
+// operator before it, in the same subtasks.
+func (s *Stream[T]) WithTimestamps(ts func(T) time.Time, wm WatermarkStrategy) *Stream[T] {
+	if wm.bound < 0 || wm.idle < 0 {
+		s.env.fail(fmt.Errorf("braid: WithTimestamps on %q: out-of-orderness and idleness must not be negative (got %v, %v)", s.node.Name, wm.bound, wm.idle))
+	}
+	clock := s.env.clock()
+	n := operators.NewOpNode[T]("timestamps", func(bc *operators.BuildContext, out any) ([]any, error) {
+		op := operators.NewTimestamps(func(v T) int64 { return ts(v).UnixNano() }, int64(wm.bound), int64(wm.idle), clock, out.(operators.Input[T]))
+		if wm.idle > 0 {
+			bc.AddTimed(op)
+		}
+		return []any{op}, nil
+	})
+	n.Inputs = []operators.Edge{edge(s.node)}
+	return newStream[T](s.env, s.env.add(n), true)
+}
+
+// A KeyedStream is a stream partitioned by key: every element with the
+// same key goes to the same subtask of the next operator, through the key
+// groups that make state rescalable.
+type KeyedStream[K comparable, T any] struct {
+	s    *Stream[T]
+	key  func(T) K
+	hash state.Hasher[K]
+}
+
+// KeyBy partitions s by key(element). Keys are compared with ==; K may be
+// a string, integer, float, boolean, or an array or struct of them (its hash
+// must be the same in every run, so pointers and interfaces are refused).
+func KeyBy[T any, K comparable](s *Stream[T], key func(T) K) *KeyedStream[K, T] {
+	h, err := state.NewHasher[K]()
+	if err != nil {
+		s.env.fail(fmt.Errorf("braid: KeyBy after %q: %w", s.node.Name, err))
+	}
+	return &KeyedStream[K, T]{s: s, key: key, hash: h}
+}
+
+func (k *KeyedStream[K, T]) edge() operators.Edge {
+	return operators.Edge{From: k.s.node, Partition: operators.KeyBy(k.key, k.hash)}
+}
