@@ -159,20 +159,19 @@ func (g *gate) handle(m message) (done bool, err error) {
 // operator when either changes.
 func (g *gate) advance(i int) error {
 	in := &g.inputs[i]
+	// As Flink's StatusWatermarkValve: idle senders do not count; an ended
+	// sender counts with the final watermark. When every sender is idle,
+	// the input is idle and the watermark waits.
 	wm, active := int64(math.MaxInt64), false
 	for k := range g.chans {
 		c := &g.chans[k]
 		if c.input != i || c.idle && !c.ended {
 			continue
 		}
-		if !c.ended {
-			active = true
-		}
+		active = true
 		wm = min(wm, c.wm)
 	}
-	if !active && in.open > 0 {
-		// Every open sender is idle: the watermark waits for them, and the
-		// idleness travels on.
+	if !active {
 		if !in.idle {
 			in.idle = true
 			return in.port.in().Idle(true)

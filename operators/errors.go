@@ -22,10 +22,12 @@ type OperatorError struct {
 	Stack []byte
 }
 
+// Error says where the failure happened and what it was.
 func (e *OperatorError) Error() string {
 	return fmt.Sprintf("braid: operator %q subtask %d/%d: %v", e.Operator, e.Subtask+1, e.Parallelism, e.Err)
 }
 
+// Unwrap returns the underlying error, for errors.Is and errors.As.
 func (e *OperatorError) Unwrap() error { return e.Err }
 
 // panicError is the error of a recovered panic.

@@ -291,6 +291,7 @@ func (tr typedReader[T]) run(ctx context.Context, la any, batchSize int) error {
 	}
 }
 
+// String is the node's name, quoted.
 func (n *Node) String() string { return fmt.Sprintf("%q", n.Name) }
 
 // IsSource reports whether n is a source.

@@ -30,6 +30,10 @@ type Config struct {
 	// Credits is the number of batches each link between two subtasks may
 	// have in flight. Zero means 4.
 	Credits int
+	// NoChaining puts every operator in a task of its own, as Flink's
+	// disableOperatorChaining: slower, but useful to test and to see each
+	// operator's busy time apart.
+	NoChaining bool
 	// Clock gives processing time. Nil means the system clock.
 	Clock Clock
 	// Logger receives the runtime's logs. Nil means slog.Default().
@@ -179,7 +183,7 @@ func (p *plan) layout() {
 	}
 	for _, n := range p.nodes {
 		p.chained[n] = n.SideOf != nil ||
-			len(n.Inputs) == 1 && !n.NoChain && n.source == nil && p.forwardable(&n.Inputs[0], n)
+			!p.cfg.NoChaining && len(n.Inputs) == 1 && !n.NoChain && n.source == nil && p.forwardable(&n.Inputs[0], n)
 	}
 }
 

@@ -52,6 +52,12 @@ func WithBufferTimeout(d time.Duration) Option {
 	return optionFunc(func(e *Env) { e.cfg.BufferTimeout = d })
 }
 
+// WithoutChaining runs every operator in a goroutine of its own instead of
+// chaining operators of equal parallelism into one, as Flink's
+// disableOperatorChaining. Results are the same; it costs a hand-off per
+// operator.
+func WithoutChaining() Option { return optionFunc(func(e *Env) { e.cfg.NoChaining = true }) }
+
 // WithClock sets the clock of processing time, e.g. an
 // operators.FakeClock in tests. Default: the system clock.
 func WithClock(c operators.Clock) Option { return optionFunc(func(e *Env) { e.cfg.Clock = c }) }

@@ -66,6 +66,7 @@ type DeadLetter[T any] struct {
 	Err   error
 }
 
+// String formats the dead letter as "value: error".
 func (d DeadLetter[T]) String() string { return fmt.Sprintf("%v: %v", d.Value, d.Err) }
 
 // MapErr returns the stream of f applied to each element, and the stream of
