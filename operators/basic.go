@@ -1,6 +1,9 @@
 package operators
 
-import "math"
+import (
+	"math"
+	"time"
+)
 
 // forward passes watermarks, idleness and the end of input on unchanged.
 type forward[U any] struct{ out Input[U] }
@@ -165,7 +168,7 @@ func (m *MapErr[T, U]) Push(b *Batch[T]) error {
 // downstream; its next element makes it active again.
 type Timestamps[T any] struct {
 	out         Input[T]
-	ts          func(T) int64
+	ts          func(T) time.Time
 	bound       int64
 	maxTs       int64
 	lastWm      int64
@@ -177,7 +180,7 @@ type Timestamps[T any] struct {
 }
 
 // NewTimestamps returns the operator. idleTimeout 0 disables idleness.
-func NewTimestamps[T any](ts func(T) int64, bound int64, idleTimeout int64, clock Clock, out Input[T]) *Timestamps[T] {
+func NewTimestamps[T any](ts func(T) time.Time, bound int64, idleTimeout int64, clock Clock, out Input[T]) *Timestamps[T] {
 	return &Timestamps[T]{out: out, ts: ts, bound: bound, maxTs: math.MinInt64, lastWm: MinWatermark,
 		clock: clock, idleTimeout: idleTimeout, lastData: clock.Now().UnixNano()}
 }
@@ -187,7 +190,7 @@ func (a *Timestamps[T]) Push(b *Batch[T]) error {
 	times := a.buf.Times[:0]
 	maxTs := a.maxTs
 	for _, v := range b.Values {
-		t := a.ts(v)
+		t := a.ts(v).UnixNano()
 		times = append(times, t)
 		maxTs = max(maxTs, t)
 	}

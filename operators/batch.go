@@ -24,6 +24,12 @@ const MinWatermark int64 = math.MinInt64
 type Batch[T any] struct {
 	Values []T
 	Times  []int64
+
+	// keys, on a batch sent over a keyed edge, is a *keyBuf[K] holding
+	// each value's key, computed by the sender (which needs it to route), so
+	// the keyed operator that receives it need not call the key function
+	// again.
+	keys keysResetter
 }
 
 // Len is the number of records in the batch.
@@ -35,6 +41,26 @@ func (b *Batch[T]) reset() {
 	if b.Times != nil {
 		b.Times = b.Times[:0]
 	}
+	if b.keys != nil {
+		b.keys.resetKeys()
+	}
+}
+
+// keysResetter empties a batch's keys without knowing their type.
+type keysResetter interface{ resetKeys() }
+
+// keyBuf holds the keys of a keyed batch, parallel to its values.
+type keyBuf[K any] struct{ k []K }
+
+func (b *keyBuf[K]) resetKeys() { clear(b.k); b.k = b.k[:0] }
+
+// keysOf returns the batch's keys when the sender computed them (one per
+// value), or nil.
+func keysOf[T any, K comparable](b *Batch[T]) []K {
+	if kb, ok := b.keys.(*keyBuf[K]); ok && len(kb.k) == len(b.Values) {
+		return kb.k
+	}
+	return nil
 }
 
 // An Input is the receiving side of an operator, or of the exchange that

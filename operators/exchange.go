@@ -159,24 +159,68 @@ func newKeyedExchange[T any, K comparable](x *exchange[T], key func(T) K, hash s
 
 func (x *keyedExchange[T, K]) Push(b *Batch[T]) error {
 	if len(x.links) == 1 {
-		return x.exchange.Push(b)
+		return x.pushOne(b)
 	}
 	for i := range b.Values {
 		v := b.Values[i]
-		r := x.owner[state.KeyGroup(x.hash(x.key(v)), x.maxP)]
+		k := x.key(v)
+		r := x.owner[state.KeyGroup(x.hash(k), x.maxP)]
 		p := x.pending[r]
 		if p == nil {
 			var err error
-			if p, err = x.acquire(int(r)); err != nil {
+			if p, err = x.acquireKeyed(int(r)); err != nil {
 				return err
 			}
 		}
 		p.Values = append(p.Values, v)
+		kb := p.keys.(*keyBuf[K])
+		kb.k = append(kb.k, k)
 		if x.timed {
 			p.Times = append(p.Times, b.Times[i])
 		}
 		if len(p.Values) >= x.batchSize {
 			if err := x.send(int(r)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// acquireKeyed is acquire for a batch that carries keys.
+func (x *keyedExchange[T, K]) acquireKeyed(i int) (*Batch[T], error) {
+	p, err := x.acquire(i)
+	if err != nil {
+		return nil, err
+	}
+	if p.keys == nil {
+		p.keys = &keyBuf[K]{k: make([]K, 0, x.batchSize)}
+	}
+	return p, nil
+}
+
+// pushOne is Push for a single receiver: no routing, but the keys are
+// still computed here, on the sending side, to spare the receiver.
+func (x *keyedExchange[T, K]) pushOne(b *Batch[T]) error {
+	vals, times := b.Values, b.Times
+	for len(vals) > 0 {
+		p, err := x.acquireKeyed(0)
+		if err != nil {
+			return err
+		}
+		n := min(len(vals), x.batchSize-len(p.Values))
+		p.Values = append(p.Values, vals[:n]...)
+		kb := p.keys.(*keyBuf[K])
+		for i := range vals[:n] {
+			kb.k = append(kb.k, x.key(vals[i]))
+		}
+		vals = vals[n:]
+		if x.timed {
+			p.Times = append(p.Times, times[:n]...)
+			times = times[n:]
+		}
+		if len(p.Values) >= x.batchSize {
+			if err := x.send(0); err != nil {
 				return err
 			}
 		}

@@ -69,22 +69,22 @@ func (c Config) withDefaults() Config {
 func (c Config) Validate() error {
 	var errs []error
 	if c.Parallelism < 0 {
-		errs = append(errs, fmt.Errorf("parallelism must not be negative, got %d", c.Parallelism))
+		errs = append(errs, fmt.Errorf("braid: parallelism must not be negative, got %d", c.Parallelism))
 	}
 	if c.MaxParallelism < 0 || c.MaxParallelism > 1<<15 {
-		errs = append(errs, fmt.Errorf("max parallelism must lie in [1, 32768], got %d", c.MaxParallelism))
+		errs = append(errs, fmt.Errorf("braid: max parallelism must lie in [1, 32768], got %d", c.MaxParallelism))
 	}
 	if c.Parallelism > 0 && c.MaxParallelism > 0 && c.Parallelism > c.MaxParallelism {
-		errs = append(errs, fmt.Errorf("parallelism %d exceeds max parallelism %d", c.Parallelism, c.MaxParallelism))
+		errs = append(errs, fmt.Errorf("braid: parallelism %d exceeds max parallelism %d", c.Parallelism, c.MaxParallelism))
 	}
 	if c.BatchSize < 0 {
-		errs = append(errs, fmt.Errorf("batch size must not be negative, got %d", c.BatchSize))
+		errs = append(errs, fmt.Errorf("braid: batch size must not be negative, got %d", c.BatchSize))
 	}
 	if c.BufferTimeout < 0 {
-		errs = append(errs, fmt.Errorf("buffer timeout must not be negative, got %v", c.BufferTimeout))
+		errs = append(errs, fmt.Errorf("braid: buffer timeout must not be negative, got %v", c.BufferTimeout))
 	}
 	if c.Credits < 0 {
-		errs = append(errs, fmt.Errorf("credits must not be negative, got %d", c.Credits))
+		errs = append(errs, fmt.Errorf("braid: credits must not be negative, got %d", c.Credits))
 	}
 	return errors.Join(errs...)
 }
@@ -144,6 +144,11 @@ func (p *plan) validate() error {
 	for _, n := range p.nodes {
 		if n.Parallelism < 0 {
 			errs = append(errs, fmt.Errorf("braid: operator %q: parallelism must not be negative, got %d", n.Name, n.Parallelism))
+		}
+		for _, e := range n.Inputs {
+			if _, keyed := e.Partition.(keyedPart); keyed && p.cfg.MaxParallelism > 0 && p.parallelism(n) > p.cfg.MaxParallelism {
+				errs = append(errs, fmt.Errorf("braid: operator %q: parallelism %d exceeds max parallelism %d, the number of key groups", n.Name, p.parallelism(n), p.cfg.MaxParallelism))
+			}
 		}
 		if n.source == nil && len(n.Inputs) == 0 && n.SideOf == nil {
 			errs = append(errs, fmt.Errorf("braid: operator %q has no input", n.Name))
@@ -274,6 +279,14 @@ func (j *Job) Run(ctx context.Context) error {
 	j.mu.Lock()
 	j.metrics = p.metrics
 	j.mu.Unlock()
+	ntasks := 0
+	for _, ts := range p.tasks {
+		ntasks += len(ts)
+	}
+	start := time.Now()
+	p.cfg.Logger.Debug("braid: job starting", "operators", len(p.nodes), "tasks", ntasks,
+		"parallelism", p.cfg.Parallelism, "maxParallelism", p.cfg.MaxParallelism,
+		"batchSize", p.cfg.BatchSize, "bufferTimeout", p.cfg.BufferTimeout, "credits", p.cfg.Credits)
 
 	var (
 		wg       sync.WaitGroup
@@ -309,10 +322,12 @@ func (j *Job) Run(ctx context.Context) error {
 		}
 	}
 	wg.Wait()
-	if firstErr != nil {
-		return firstErr
+	err := firstErr
+	if err == nil {
+		err = ctx.Err()
 	}
-	return ctx.Err()
+	p.cfg.Logger.Debug("braid: job stopped", "duration", time.Since(start), "err", err)
+	return err
 }
 
 // inputType is the element type of node n's logical input i.

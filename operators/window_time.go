@@ -147,7 +147,7 @@ func (o *TimeWindow[T, K, A, R]) Push(b *Batch[T]) error {
 			return err
 		}
 	}
-	vals, times := b.Values, b.Times
+	vals, times, keys := b.Values, b.Times, keysOf[T, K](b)
 	for i := 0; i < len(vals); {
 		t := now
 		if o.spec.EventTime {
@@ -173,7 +173,11 @@ func (o *TimeWindow[T, K, A, R]) Push(b *Batch[T]) error {
 		} else {
 			j = len(vals)
 		}
-		o.addRun(p, vals[i:j])
+		var ks []K
+		if keys != nil {
+			ks = keys[i:j]
+		}
+		o.addRun(p, vals[i:j], ks)
 		i = j
 	}
 	return o.flush()
@@ -182,11 +186,14 @@ func (o *TimeWindow[T, K, A, R]) Push(b *Batch[T]) error {
 // addRun folds a run of elements of one slice into its pane, in three
 // passes (keys, slots, folds): the map lookups of the middle pass do not
 // depend on each other, so the processor overlaps their cache misses.
-func (o *TimeWindow[T, K, A, R]) addRun(p *pane[K, A], vals []T) {
+func (o *TimeWindow[T, K, A, R]) addRun(p *pane[K, A], vals []T, keys []K) {
 	key, add := o.spec.Key, o.spec.Agg.Add
-	keys := o.kbuf[:0]
-	for i := range vals {
-		keys = append(keys, key(vals[i]))
+	if keys == nil {
+		keys = o.kbuf[:0]
+		for i := range vals {
+			keys = append(keys, key(vals[i]))
+		}
+		o.kbuf = keys
 	}
 	slots := o.sbuf[:0]
 	for i, k := range keys {
@@ -205,7 +212,7 @@ func (o *TimeWindow[T, K, A, R]) addRun(p *pane[K, A], vals []T) {
 			accs[j] = add(accs[j], vals[i])
 		}
 	}
-	o.kbuf, o.sbuf = keys, slots
+	o.sbuf = slots
 }
 
 func (o *TimeWindow[T, K, A, R]) flush() error {

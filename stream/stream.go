@@ -159,7 +159,7 @@ func (s *Stream[T]) WithTimestamps(ts func(T) time.Time, wm WatermarkStrategy) *
 	}
 	clock := s.env.clock()
 	n := operators.NewOpNode[T]("timestamps", func(bc *operators.BuildContext, out any) ([]any, error) {
-		op := operators.NewTimestamps(func(v T) int64 { return ts(v).UnixNano() }, int64(wm.bound), int64(wm.idle), clock, out.(operators.Input[T]))
+		op := operators.NewTimestamps(ts, int64(wm.bound), int64(wm.idle), clock, out.(operators.Input[T]))
 		if wm.idle > 0 {
 			bc.AddTimed(op)
 		}

@@ -8,10 +8,11 @@
 //   - each client's visit (a session closed by 30 s of silence): its
 //     length, requests and bytes.
 //
-// It reads a generated log (deterministic with -seed), so it runs
-// anywhere:
+// Without -file it reads a generated log (deterministic with -seed), so it
+// runs anywhere:
 //
 //	go run ./examples/accesslogs
+//	go run ./examples/accesslogs -file /var/log/nginx/access.log -follow
 package main
 
 import (
@@ -108,13 +109,20 @@ func generate(seed uint64) func(i int64) string {
 }
 
 func main() {
+	file := flag.String("file", "", "access log to read (default: a generated one)")
+	follow := flag.Bool("follow", false, "with -file, keep reading lines appended to it")
 	n := flag.Int64("n", 20_000, "lines to generate without -file")
 	seed := flag.Uint64("seed", 1, "seed of the generated log")
 	threshold := flag.Int64("threshold", 150, "requests a minute that make a client worth reporting")
 	flag.Parse()
 
 	env := stream.NewEnv()
-	lines := stream.Generate(env, generate(*seed), stream.Limit(*n))
+	var lines *stream.Stream[string]
+	if *file != "" {
+		lines = stream.TextFile(env, *file, stream.Follow(*follow))
+	} else {
+		lines = stream.Generate(env, generate(*seed), stream.Limit(*n))
+	}
 	reqs, bad := stream.MapErr(lines, Parse)
 	bad.WriteTo(os.Stderr, func(d stream.DeadLetter[string]) string {
 		return fmt.Sprintf("skipped line %q: %v", d.Value, d.Err)
