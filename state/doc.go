@@ -26,14 +26,20 @@
 // does not allocate, and the package neither starts goroutines nor does
 // I/O here.
 //
-// # What is coming
+// # Keyed state
 //
-// Keyed state itself: Value, List, Map and Reducing/Aggregating state per
-// key and key group, behind one backend interface. The in-memory backend
-// (typed maps per key group, the default) comes first; a Pebble backend
-// follows, which writes the keys changed since the last checkpoint into a
-// Pebble database laid out by operator, key group and key, so that restore
-// reads one key group with one range scan.
+// A Store holds one operator subtask's keyed state: ValueState (a value per
+// key), ListState (a list per key) and MapState (a map per key), each
+// named, typed, and held in memory, the working state. Each knows its keys'
+// key groups (KeyGroupOf) and the keys changed since the last TakeChanges,
+// which is what an incremental checkpoint writes. Operators with state of a
+// shape of their own (the window operators' slices and sessions) keep it in
+// structures built for their hot path and snapshot them the same way: by
+// key group and key.
+//
+// What is coming: a Pebble backend that writes the keys changed since the
+// last checkpoint into a database laid out by operator, key group and key,
+// so that restore reads one key group with one range scan.
 //
 // Use:
 //
