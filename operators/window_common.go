@@ -112,3 +112,78 @@ func addTime(t, d int64) int64 {
 	}
 	return t + d
 }
+
+// timeDriven is what the time and session window operators share: their
+// outputs, and how watermarks, processing-time timers and the end of input
+// drive them through their advance function (fire what ends by then).
+type timeDriven[T, R any] struct {
+	out       Input[R]
+	em        *emitter[R]
+	late      *emitter[T]
+	eventTime bool
+	advanceTo func(t int64) error
+}
+
+func newTimeDriven[T, R any](out Input[R], late Input[T], eventTime bool, advance func(int64) error) timeDriven[T, R] {
+	d := timeDriven[T, R]{out: out, em: newEmitter(out, eventTime), eventTime: eventTime, advanceTo: advance}
+	if late != nil {
+		d.late = newEmitter(late, true)
+	}
+	return d
+}
+
+// lateElement counts a late element and sends it to the late output.
+func (d *timeDriven[T, R]) lateElement(bc *BuildContext, v T, ts int64) {
+	bc.CountLate(1)
+	if d.late != nil {
+		d.late.at(ts)
+		d.late.emit(v)
+	}
+}
+
+func (d *timeDriven[T, R]) flush() error {
+	if d.late != nil {
+		if err := d.late.flush(); err != nil {
+			return err
+		}
+	}
+	return d.em.flush()
+}
+
+// Watermark implements Input: in event time, windows that end by wm fire
+// before the watermark goes on.
+func (d *timeDriven[T, R]) Watermark(wm int64) error {
+	if !d.eventTime {
+		return d.out.Watermark(wm)
+	}
+	if err := d.advanceTo(wm); err != nil {
+		return err
+	}
+	if err := d.flush(); err != nil {
+		return err
+	}
+	return d.out.Watermark(wm)
+}
+
+// Idle implements Input.
+func (d *timeDriven[T, R]) Idle(idle bool) error { return d.out.Idle(idle) }
+
+// Finish implements Input: every window still open fires (in event time
+// the final watermark has fired them already; in processing time they fire
+// here, so that no element is lost).
+func (d *timeDriven[T, R]) Finish() error {
+	if err := d.advanceTo(math.MaxInt64); err != nil {
+		return err
+	}
+	if err := d.flush(); err != nil {
+		return err
+	}
+	return d.out.Finish()
+}
+
+func (d *timeDriven[T, R]) onTimer(now int64) error {
+	if err := d.advanceTo(now); err != nil {
+		return err
+	}
+	return d.flush()
+}

@@ -37,11 +37,9 @@ type sessionTimer[K comparable] struct {
 // time reaches its end-1, and again at once when an element within the
 // allowed lateness joins it after that; it is dropped at end-1+lateness.
 type SessionWindow[T any, K comparable, A, R any] struct {
+	timeDriven[T, R]
 	spec   WindowSpec[T, K, A, R]
 	gap    int64
-	out    Input[R]
-	em     *emitter[R]
-	late   *emitter[T]
 	bc     *BuildContext
 	proc   procTime
 	wm     int64
@@ -53,16 +51,14 @@ type SessionWindow[T any, K comparable, A, R any] struct {
 // NewSessionWindow builds the operator for one subtask.
 func NewSessionWindow[T any, K comparable, A, R any](spec WindowSpec[T, K, A, R], bc *BuildContext, out Input[R], late Input[T]) *SessionWindow[T, K, A, R] {
 	o := &SessionWindow[T, K, A, R]{
-		spec: spec, gap: int64(spec.Assigner.(window.SessionWindows).Gap), out: out,
-		em: newEmitter(out, spec.EventTime), bc: bc, proc: procTime{bc.Clock}, wm: math.MinInt64,
+		spec: spec, gap: int64(spec.Assigner.(window.SessionWindows).Gap),
+		bc: bc, proc: procTime{bc.Clock}, wm: math.MinInt64,
 		keys: make(map[K][]session[A]),
 		timers: btree.NewG(32, func(a, b sessionTimer[K]) bool {
 			return a.at < b.at || a.at == b.at && a.seq < b.seq
 		}),
 	}
-	if late != nil {
-		o.late = newEmitter(late, true)
-	}
+	o.timeDriven = newTimeDriven(out, late, spec.EventTime, o.advance)
 	if !spec.EventTime {
 		o.wm = o.proc.now()
 		bc.AddTimed(o)
@@ -101,11 +97,7 @@ func (o *SessionWindow[T, K, A, R]) add(v T, t int64) {
 	w := window.Window{Start: t, End: addTime(t, o.gap)}
 	merged, lo, hi := window.MergeSessionFunc(ss, sessionWindow[A], w)
 	if lo == hi && window.IsLate(merged, o.spec.Lateness, o.wm) {
-		o.bc.CountLate(1)
-		if o.late != nil {
-			o.late.at(t)
-			o.late.emit(v)
-		}
+		o.lateElement(o.bc, v, t)
 		return
 	}
 	var acc A
@@ -135,15 +127,6 @@ func (o *SessionWindow[T, K, A, R]) add(v T, t int64) {
 	}
 	ss[lo] = session[A]{merged, acc, seq}
 	o.keys[k] = ss
-}
-
-func (o *SessionWindow[T, K, A, R]) flush() error {
-	if o.late != nil {
-		if err := o.late.flush(); err != nil {
-			return err
-		}
-	}
-	return o.em.flush()
 }
 
 // advance moves event time to wm, firing sessions that end by then and
@@ -189,44 +172,9 @@ func (o *SessionWindow[T, K, A, R]) advance(wm int64) error {
 	return o.em.err
 }
 
-// Watermark implements Input.
-func (o *SessionWindow[T, K, A, R]) Watermark(wm int64) error {
-	if !o.spec.EventTime {
-		return o.out.Watermark(wm)
-	}
-	if err := o.advance(wm); err != nil {
-		return err
-	}
-	if err := o.flush(); err != nil {
-		return err
-	}
-	return o.out.Watermark(wm)
-}
-
-// Idle implements Input.
-func (o *SessionWindow[T, K, A, R]) Idle(idle bool) error { return o.out.Idle(idle) }
-
-// Finish implements Input: every session still open fires.
-func (o *SessionWindow[T, K, A, R]) Finish() error {
-	if err := o.advance(math.MaxInt64); err != nil {
-		return err
-	}
-	if err := o.flush(); err != nil {
-		return err
-	}
-	return o.out.Finish()
-}
-
 func (o *SessionWindow[T, K, A, R]) nextTimer() int64 {
 	if tm, ok := o.timers.Min(); ok {
 		return tm.at
 	}
 	return math.MaxInt64
-}
-
-func (o *SessionWindow[T, K, A, R]) onTimer(now int64) error {
-	if err := o.advance(now); err != nil {
-		return err
-	}
-	return o.flush()
 }

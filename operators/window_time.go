@@ -79,12 +79,10 @@ func findSlice[A any](es []sliceAcc[A], s int64) (int, bool) {
 // At the end of input every window still open fires, in processing time
 // too.
 type TimeWindow[T any, K comparable, A, R any] struct {
+	timeDriven[T, R]
 	spec                       WindowSpec[T, K, A, R]
 	size, slide, offset, slice int64
 	tumbling                   bool
-	out                        Input[R]
-	em                         *emitter[R]
-	late                       *emitter[T]
 	bc                         *BuildContext
 	proc                       procTime
 
@@ -111,13 +109,11 @@ func NewTimeWindow[T any, K comparable, A, R any](spec WindowSpec[T, K, A, R], b
 	a := spec.Assigner.(window.TimeWindows)
 	o := &TimeWindow[T, K, A, R]{
 		spec: spec, size: int64(a.Size), slide: int64(a.Slide), offset: int64(a.Offset), slice: a.SliceSize(),
-		tumbling: a.IsTumbling(), out: out, em: newEmitter(out, spec.EventTime), bc: bc,
+		tumbling: a.IsTumbling(), bc: bc,
 		proc: procTime{bc.Clock}, wm: math.MinInt64, firedUpTo: math.MinInt64, nextEnd: math.MaxInt64,
 		fired: make(map[int64]*pane[K, A]), keys: make(map[K]*slidingKey[K, A]),
 	}
-	if late != nil {
-		o.late = newEmitter(late, true)
-	}
+	o.timeDriven = newTimeDriven(out, late, spec.EventTime, o.advance)
 	if !spec.EventTime {
 		o.wm = o.proc.now()
 		bc.AddTimed(o)
@@ -215,15 +211,6 @@ func (o *TimeWindow[T, K, A, R]) addRun(p *pane[K, A], vals []T, keys []K) {
 	o.sbuf = slots
 }
 
-func (o *TimeWindow[T, K, A, R]) flush() error {
-	if o.late != nil {
-		if err := o.late.flush(); err != nil {
-			return err
-		}
-	}
-	return o.em.flush()
-}
-
 // paneFor returns the open pane of the slice holding t, or nil when that
 // slice is sealed (its first window has fired).
 func (o *TimeWindow[T, K, A, R]) paneFor(t int64) *pane[K, A] {
@@ -262,11 +249,7 @@ func (o *TimeWindow[T, K, A, R]) paneFor(t int64) *pane[K, A] {
 func (o *TimeWindow[T, K, A, R]) sealed(v T, t int64) error {
 	s := window.StartOf(t, o.offset, o.slice)
 	if window.IsLate(window.Window{Start: o.lastEnd(s) - o.size, End: o.lastEnd(s)}, o.spec.Lateness, o.wm) {
-		o.bc.CountLate(1)
-		if o.late != nil {
-			o.late.at(t)
-			o.late.emit(v)
-		}
+		o.lateElement(o.bc, v, t)
 		return nil
 	}
 	k := o.spec.Key(v)
@@ -381,47 +364,11 @@ func (o *TimeWindow[T, K, A, R]) naive(sk *slidingKey[K, A], w window.Window) (A
 	return acc, ok
 }
 
-// Watermark implements Input.
-func (o *TimeWindow[T, K, A, R]) Watermark(wm int64) error {
-	if !o.spec.EventTime {
-		return o.out.Watermark(wm)
-	}
-	if err := o.advance(wm); err != nil {
-		return err
-	}
-	if err := o.flush(); err != nil {
-		return err
-	}
-	return o.out.Watermark(wm)
-}
-
-// Idle implements Input.
-func (o *TimeWindow[T, K, A, R]) Idle(idle bool) error { return o.out.Idle(idle) }
-
-// Finish implements Input: in processing time, every window still open
-// fires (in event time the final watermark has fired them already).
-func (o *TimeWindow[T, K, A, R]) Finish() error {
-	if err := o.advance(math.MaxInt64); err != nil {
-		return err
-	}
-	if err := o.flush(); err != nil {
-		return err
-	}
-	return o.out.Finish()
-}
-
 func (o *TimeWindow[T, K, A, R]) nextTimer() int64 {
 	if len(o.open) == 0 && len(o.active) == 0 {
 		return math.MaxInt64
 	}
 	return o.nextEnd - 1
-}
-
-func (o *TimeWindow[T, K, A, R]) onTimer(now int64) error {
-	if err := o.advance(now); err != nil {
-		return err
-	}
-	return o.flush()
 }
 
 // advance moves event time to wm and fires every window that ends by then.

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/braidstream/braid/internal/testseed"
 	"github.com/braidstream/braid/window"
 )
 
@@ -90,7 +91,7 @@ func TestStartOf(t *testing.T) {
 // arbitrary precision, on random arguments that include the ends of the
 // int64 range.
 func TestStartOfNaive(t *testing.T) {
-	rng := rand.New(rand.NewPCG(testSeed(t), 0))
+	rng := rand.New(rand.NewPCG(testseed.Seed(t), 0))
 	for range iterations(100000) {
 		ts, offset, size := randInt64(rng), randInt64(rng), randSize(rng)
 		if got, want := window.StartOf(ts, offset, size), naiveStartOf(ts, offset, size); got != want {
@@ -105,7 +106,7 @@ func TestStartOfNaive(t *testing.T) {
 // s ≡ offset (mod slide) and s <= ts < s+size, latest first, clipped to the
 // int64 range.
 func TestAssignNaive(t *testing.T) {
-	rng := rand.New(rand.NewPCG(testSeed(t), 0))
+	rng := rand.New(rand.NewPCG(testseed.Seed(t), 0))
 	var got []window.Window
 	for range iterations(100000) {
 		size := randSize(rng)

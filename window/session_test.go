@@ -2,27 +2,14 @@ package window_test
 
 import (
 	"cmp"
-	"flag"
 	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
 
+	"github.com/braidstream/braid/internal/testseed"
 	"github.com/braidstream/braid/window"
 )
-
-var seedFlag = flag.Uint64("seed", 0, "seed for the randomized tests (0: a new one each run)")
-
-// testSeed returns the seed for a randomized test and logs it, so that a
-// failure can be replayed with -seed.
-func testSeed(t *testing.T) uint64 {
-	seed := *seedFlag
-	if seed == 0 {
-		seed = rand.Uint64()
-	}
-	t.Logf("seed %d (replay with -seed %d)", seed, seed)
-	return seed
-}
 
 // TestMergeSessionNaive inserts random windows one at a time with
 // MergeSession (and MergeSessionFunc) and, after each insertion, compares
@@ -31,7 +18,7 @@ func testSeed(t *testing.T) uint64 {
 // intersect, touching included, end up in one session, whatever the order
 // in which they arrived.
 func TestMergeSessionNaive(t *testing.T) {
-	rng := rand.New(rand.NewPCG(testSeed(t), 0))
+	rng := rand.New(rand.NewPCG(testseed.Seed(t), 0))
 	for range 2000 {
 		checkMergeSession(t, randWindows(rng, 1+rng.IntN(40)))
 	}

@@ -1,7 +1,6 @@
 package swag_test
 
 import (
-	"flag"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -9,18 +8,8 @@ import (
 	"testing"
 
 	"github.com/braidstream/braid/internal/swag"
+	"github.com/braidstream/braid/internal/testseed"
 )
-
-var seedFlag = flag.Uint64("seed", 0, "seed for the randomized tests (0: a new one each run)")
-
-func testSeed(t *testing.T) uint64 {
-	seed := *seedFlag
-	if seed == 0 {
-		seed = rand.Uint64()
-	}
-	t.Logf("seed %d (replay with -seed %d)", seed, seed)
-	return seed
-}
 
 // naive is the dumb twin of swag.Queue: a plain slice, every aggregate
 // recomputed from scratch, oldest to newest.
@@ -111,7 +100,7 @@ func TestQueueNaive(t *testing.T) {
 }
 
 func runRandom[A any](t *testing.T, tw twin[A]) {
-	rng := rand.New(rand.NewPCG(testSeed(t), 0))
+	rng := rand.New(rand.NewPCG(testseed.Seed(t), 0))
 	for range 200 {
 		ops := make([]byte, 50+rng.IntN(500))
 		for i := range ops {
@@ -354,7 +343,7 @@ func BenchmarkQueue(b *testing.B) {
 // Insert places an entry by id among the others, older ones included, and
 // the aggregate stays the ordered combine of all of them.
 func TestInsert(t *testing.T) {
-	rng := rand.New(rand.NewPCG(testSeed(t), 7))
+	rng := rand.New(rand.NewPCG(testseed.Seed(t), 7))
 	concat := func(a, b string) string { return a + b }
 	for range 200 {
 		q := swag.New(concat)
