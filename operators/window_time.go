@@ -100,8 +100,6 @@ type TimeWindow[T any, K comparable, A, R any] struct {
 	active []*slidingKey[K, A]
 
 	gather A
-	kbuf   []K
-	sbuf   []int32
 }
 
 // NewTimeWindow builds the operator for one subtask.
@@ -179,36 +177,27 @@ func (o *TimeWindow[T, K, A, R]) Push(b *Batch[T]) error {
 	return o.flush()
 }
 
-// addRun folds a run of elements of one slice into its pane, in three
-// passes (keys, slots, folds): the map lookups of the middle pass do not
-// depend on each other, so the processor overlaps their cache misses.
+// addRun folds a run of elements of one slice into its pane: one map
+// lookup per element, with the keys the sender computed when there are.
 func (o *TimeWindow[T, K, A, R]) addRun(p *pane[K, A], vals []T, keys []K) {
-	key, add := o.spec.Key, o.spec.Agg.Add
-	if keys == nil {
-		keys = o.kbuf[:0]
-		for i := range vals {
-			keys = append(keys, key(vals[i]))
-		}
-		o.kbuf = keys
-	}
-	slots := o.sbuf[:0]
-	for i, k := range keys {
-		j, ok := p.idx[k]
-		if !ok {
-			p.idx[k] = int32(len(p.keys))
-			p.keys = append(p.keys, k)
-			p.accs = append(p.accs, o.spec.Agg.first(vals[i]))
-			j = -1
-		}
-		slots = append(slots, j)
-	}
+	key, add, first := o.spec.Key, o.spec.Agg.Add, o.spec.Agg.first
 	accs := p.accs
-	for i, j := range slots {
-		if j >= 0 {
-			accs[j] = add(accs[j], vals[i])
+	for i := range vals {
+		var k K
+		if keys != nil {
+			k = keys[i]
+		} else {
+			k = key(vals[i])
 		}
+		if j, ok := p.idx[k]; ok {
+			accs[j] = add(accs[j], vals[i])
+			continue
+		}
+		p.idx[k] = int32(len(p.keys))
+		p.keys = append(p.keys, k)
+		p.accs = append(p.accs, first(vals[i]))
+		accs = p.accs
 	}
-	o.sbuf = slots
 }
 
 // paneFor returns the open pane of the slice holding t, or nil when that
