@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -301,7 +302,7 @@ func (j *Job) Run(ctx context.Context) error {
 		wg.Go(func() {
 			defer func() {
 				if v := recover(); v != nil {
-					failed(r.t.fail(panicError{v}, nil))
+					failed(r.t.fail(panicError{v}, debug.Stack()))
 				}
 				if err := r.r.close(); err != nil {
 					p.cfg.Logger.Warn("closing source", "source", r.t.name, "subtask", r.t.subtask+1, "err", err)

@@ -2,6 +2,7 @@ package stream_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"testing"
@@ -152,5 +153,52 @@ func TestGenerateRate(t *testing.T) {
 	}
 	if got := c.Items(); len(got) != 50 || got[49] != 49 {
 		t.Fatalf("got %d elements", len(got))
+	}
+}
+
+// A busy task whose output is sparse still sends it: the buffer timeout
+// flushes a partly filled batch although the task never runs out of input.
+func TestBufferTimeoutFlushesSparseOutput(t *testing.T) {
+	env := stream.NewEnv(stream.WithBufferTimeout(20 * time.Millisecond))
+	rare := stream.Generate(env, func(i int64) int64 { return i }).
+		Filter(func(v int64) bool { return v%50_000_000 == 0 })
+	out := make(chan int64, 1)
+	rare.Rebalance().ToChannel(out) // an exchange between the filter and the sink
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- env.Execute(ctx) }()
+	select {
+	case v := <-out:
+		if v != 0 {
+			t.Fatalf("first element %d", v)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("a record waited in a partly filled batch although the buffer timeout is 20ms")
+	}
+	cancel()
+	if err := <-errc; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Execute = %v", err)
+	}
+}
+
+// A panic in a source's own function fails the job with the source named.
+func TestPanicInSource(t *testing.T) {
+	for _, rate := range []float64{0, 1e6} { // read in the task, and in a goroutine of its own
+		env := stream.NewEnv()
+		opts := []stream.GenerateOption{stream.Limit(100)}
+		if rate > 0 {
+			opts = append(opts, stream.Rate(rate))
+		}
+		stream.Generate(env, func(i int64) int64 {
+			if i == 50 {
+				panic("bad index")
+			}
+			return i
+		}, opts...).Name("ticks").ForEach(func(int64) error { return nil })
+		err := env.Execute(context.Background())
+		oe, ok := errors.AsType[*stream.OperatorError](err)
+		if !errors.Is(err, stream.ErrPanic) || !ok || oe.Operator != "ticks" || len(oe.Stack) == 0 {
+			t.Fatalf("rate %v: Execute = %v", rate, err)
+		}
 	}
 }
