@@ -38,7 +38,6 @@ type task struct {
 
 	flushers      []flusher
 	timed         []timed
-	metrics       []*opMetrics
 	bufferTimeout time.Duration
 
 	// Set while an operator runs, for panic attribution and busy time.
