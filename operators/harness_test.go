@@ -215,3 +215,33 @@ func TestHotPathsDoNotAllocate(t *testing.T) {
 		}
 	})
 }
+
+// Two inputs: the watermark is the least of both, an idle input does not
+// count, and the output ends once, when both inputs have.
+func TestTwoInputWatermarks(t *testing.T) {
+	out := &collect[string]{}
+	c := NewCoMap(func(a int, emit func(string)) { emit(fmt.Sprint("a", a)) },
+		func(b string, emit func(string)) { emit("b" + b) }, Input[string](out))
+	ins := c.Inputs()
+	a, b := ins[0].(Input[int]), ins[1].(Input[string])
+	must(t, a.Watermark(5))
+	must(t, b.Watermark(3))
+	must(t, a.Watermark(8))
+	if !slices.Equal(out.wms, []int64{3}) {
+		t.Fatalf("watermarks %v, want [3]: the least of both inputs", out.wms)
+	}
+	must(t, b.Idle(true))
+	if !slices.Equal(out.wms, []int64{3, 8}) {
+		t.Fatalf("watermarks %v: an idle input must not hold the other back", out.wms)
+	}
+	must(t, b.Push(&Batch[string]{Values: []string{"x"}}))
+	must(t, a.Push(&Batch[int]{Values: []int{1, 2}}))
+	must(t, a.Finish())
+	if out.done {
+		t.Fatal("finished with one input still open")
+	}
+	must(t, b.Finish())
+	if !out.done || !slices.Equal(out.vals, []string{"bx", "a1", "a2"}) {
+		t.Fatalf("done %v, values %v", out.done, out.vals)
+	}
+}
