@@ -29,7 +29,10 @@ import (
 //   - When a bounded input ends, every time window and session still open
 //     fires (the final watermark in event time; in processing time too, so
 //     that no element is lost). Count windows that are not full do not fire,
-//     as in Flink.
+//     as in Flink; delta windows (window.Delta) emit their open window, as
+//     Flink 0.9 did on close.
+//   - Count and delta windows count elements in arrival order per key;
+//     time plays no part and there are no late elements.
 type WindowedStream[K comparable, T any] struct {
 	ks       *KeyedStream[K, T]
 	assigner window.Assigner
@@ -98,8 +101,10 @@ func applyWindow[K comparable, T, A, R any](w *WindowedStream[K, T], name string
 		Key: w.ks.key, Hash: w.ks.hash, Assigner: w.assigner, Agg: agg, Fire: fire,
 		EventTime: eventTime, Lateness: int64(w.lateness),
 	}
-	if _, ok := w.assigner.(window.CountWindows); ok && w.lateness > 0 {
-		s.env.fail(fmt.Errorf("braid: window %v: count windows have no allowed lateness", w.assigner))
+	_, isCount := w.assigner.(window.CountWindows)
+	_, isDelta := w.assigner.(window.DeltaWindows[T])
+	if (isCount || isDelta) && w.lateness > 0 {
+		s.env.fail(fmt.Errorf("braid: window %v: count and delta windows have no allowed lateness", w.assigner))
 	}
 	n := operators.NewOpNode[R]("window "+w.assigner.String()+" "+name, nil)
 	lateIdx := -1
@@ -116,6 +121,8 @@ func applyWindow[K comparable, T, A, R any](w *WindowedStream[K, T], name string
 			return []any{operators.NewSessionWindow(spec, bc, o, late)}, nil
 		case window.CountWindows:
 			return []any{operators.NewCountWindow(spec, bc, o)}, nil
+		case window.DeltaWindows[T]:
+			return []any{operators.NewDeltaWindow(spec, o)}, nil
 		}
 		return nil, fmt.Errorf("unsupported window assigner %T", w.assigner)
 	})
@@ -125,7 +132,7 @@ func applyWindow[K comparable, T, A, R any](w *WindowedStream[K, T], name string
 		n.Inputs[0].Partition = operators.Global()
 	}
 	s.env.add(n)
-	if _, isCount := w.assigner.(window.CountWindows); !isCount {
+	if !isCount && !isDelta {
 		// Late elements go to a side output, which discards them (they are
 		// still counted) unless the Late stream reads it.
 		lateIdx = len(n.Sides)
