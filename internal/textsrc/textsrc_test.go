@@ -75,16 +75,63 @@ func TestFileLines(t *testing.T) {
 }
 
 func TestFileErrorsNameFileAndLine(t *testing.T) {
-	_, err := OpenFile(filepath.Join(t.TempDir(), "missing.log"), FileOptions{})
-	if err == nil || !strings.Contains(err.Error(), "missing.log") {
+	missing := filepath.Join(t.TempDir(), "missing.log")
+	_, err := OpenFile(missing, FileOptions{})
+	if !errors.Is(err, os.ErrNotExist) || !strings.Contains(err.Error(), missing) {
 		t.Fatalf("open error %v does not name the file", err)
 	}
 	p := writeFile(t, "ok\n"+strings.Repeat("y", 50)+"\n")
 	r, _ := OpenFile(p, FileOptions{MaxLineBytes: 10})
 	defer r.Close()
-	_, err = readAll(t, r, context.Background(), 10)
-	if err == nil || !strings.Contains(err.Error(), "line 2") || !strings.Contains(err.Error(), p) {
+	got, err := readAll(t, r, context.Background(), 10)
+	if err == nil || !strings.Contains(err.Error(), "line 2 is longer than 10 bytes") || !strings.Contains(err.Error(), p) {
 		t.Fatalf("error %v does not name the file and line 2", err)
+	}
+	if !slices.Equal(got, []string{"ok"}) {
+		t.Fatalf("lines before the long one: %q", got)
+	}
+}
+
+// MaxLineBytes counts the line without its line end.
+func TestFileMaxLineBytesEdges(t *testing.T) {
+	const limit = 8
+	fits, over := strings.Repeat("x", limit), strings.Repeat("x", limit+1)
+	cases := map[string]struct {
+		content string
+		ok      bool
+	}{
+		"at the limit, lf":            {fits + "\n", true},
+		"at the limit, crlf":          {fits + "\r\n", true},
+		"at the limit, no line end":   {fits, true},
+		"one over, lf":                {over + "\n", false},
+		"one over, crlf":              {over + "\r\n", false},
+		"one over, no line end":       {over, false},
+		"far over, past the buffer":   {strings.Repeat("z", 200_000) + "\n", false},
+		"long line after short lines": {"a\nb\n" + over + "\n", false},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			r, err := OpenFile(writeFile(t, c.content), FileOptions{MaxLineBytes: limit})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			_, err = readAll(t, r, context.Background(), 4)
+			if c.ok != errors.Is(err, io.EOF) {
+				t.Fatalf("err %v, want ok=%v", err, c.ok)
+			}
+		})
+	}
+}
+
+// A line number counts from where reading started.
+func TestFileLineNumberAfterStartOffset(t *testing.T) {
+	p := writeFile(t, "skip\nok\n"+strings.Repeat("y", 50)+"\n")
+	r, _ := OpenFile(p, FileOptions{StartOffset: 5, MaxLineBytes: 10})
+	defer r.Close()
+	_, err := readAll(t, r, context.Background(), 10)
+	if err == nil || !strings.Contains(err.Error(), "line 2 after offset 5") {
+		t.Fatalf("error %v does not say line 2 after offset 5", err)
 	}
 }
 
@@ -191,7 +238,7 @@ func TestSocketLinesAndReconnect(t *testing.T) {
 			c.Close() // the reader must reconnect for the second payload
 		}
 	}()
-	r := NewSocket(l.Addr().String(), SocketOptions{MaxRetries: 3, MaxRetriesSet: true, InitialBackoff: time.Millisecond})
+	r := NewSocket(l.Addr().String(), fastRetries(3))
 	defer r.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -214,26 +261,30 @@ func TestSocketNeverConnects(t *testing.T) {
 	l := listen(t)
 	addr := l.Addr().String()
 	l.Close() // nothing listens there now
-	r := NewSocket(addr, SocketOptions{MaxRetries: 3, MaxRetriesSet: true, InitialBackoff: time.Millisecond})
+	r := NewSocket(addr, fastRetries(3))
 	defer r.Close()
 	_, err := r.Read(context.Background(), make([]string, 1))
-	if err == nil || !strings.Contains(err.Error(), "could not connect after 3 attempts") || !strings.Contains(err.Error(), addr) {
-		t.Fatalf("error %v", err)
+	want := "braid: socket source " + addr + ": could not connect after 3 attempts over "
+	if err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Fatalf("error %v, want it to start %q", err, want)
+	}
+	if _, ok := errors.AsType[*net.OpError](err); !ok {
+		t.Fatalf("error %v does not wrap the last dial error", err)
+	}
+	if _, again := r.Read(context.Background(), make([]string, 1)); again != err {
+		t.Fatalf("second read: %v, want the same error", again)
 	}
 }
 
 func TestSocketCancelWhileWaiting(t *testing.T) {
 	l := listen(t)
-	done := make(chan struct{})
-	go func() {
-		c, err := l.Accept()
-		if err == nil {
-			c.Write([]byte("first\npartial"))
-			<-done // keep the connection open, silent
-			c.Close()
-		}
-	}()
-	defer close(done)
+	hold := make(chan struct{})
+	wait := serve(t, l, func(c net.Conn) {
+		c.Write([]byte("first\npartial"))
+		<-hold // keep the connection open, silent
+	})
+	defer wait()
+	defer close(hold)
 	r := NewSocket(l.Addr().String(), SocketOptions{})
 	defer r.Close()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -246,6 +297,197 @@ func TestSocketCancelWhileWaiting(t *testing.T) {
 	start := time.Now()
 	if _, err := r.Read(ctx, buf); !errors.Is(err, context.Canceled) {
 		t.Fatalf("read after cancel: %v", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("cancel took %v", d)
+	}
+}
+
+// Cancelling a Read that waits for a followed file to grow ends it at
+// once, not at the next poll.
+func TestFollowCancelDoesNotWaitForPoll(t *testing.T) {
+	r, err := OpenFile(writeFile(t, "a\nheld back"), FileOptions{Follow: true, PollInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	buf := make([]string, 4)
+	if n, err := r.Read(ctx, buf); n != 1 || err != nil || buf[0] != "a" {
+		t.Fatalf("first read %q %v", buf[:n], err)
+	}
+	if r.Offset() != 2 {
+		t.Fatalf("offset %d, want 2: a held-back partial line is not past the offset", r.Offset())
+	}
+	time.AfterFunc(20*time.Millisecond, cancel)
+	start := time.Now()
+	if n, err := r.Read(ctx, buf); n != 0 || !errors.Is(err, context.Canceled) {
+		t.Fatalf("read after cancel: %d %v", n, err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("cancel took %v", d)
+	}
+}
+
+// serve accepts connections on l and hands each to the next handler,
+// until the handlers or the listener run out; the returned function waits
+// for it to finish and reports how many connections it accepted.
+func serve(t *testing.T, l net.Listener, handlers ...func(net.Conn)) (wait func() int) {
+	t.Helper()
+	done := make(chan int, 1)
+	go func() {
+		accepted := 0
+		defer func() { done <- accepted }()
+		for _, h := range handlers {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			accepted++
+			h(c)
+			c.Close()
+		}
+	}()
+	return func() int { return <-done }
+}
+
+func write(s string) func(net.Conn) {
+	return func(c net.Conn) { c.Write([]byte(s)) }
+}
+
+func fastRetries(n int) SocketOptions {
+	return SocketOptions{MaxRetries: n, MaxRetriesSet: true, InitialBackoff: time.Millisecond, MaxBackoff: 4 * time.Millisecond}
+}
+
+// MaxRetries 0, as Flink's maxRetry 0: the stream ends when the server
+// closes the connection, and stays ended.
+func TestSocketNoRetryEndsWithConnection(t *testing.T) {
+	l := listen(t)
+	wait := serve(t, l, write("a\nb\nlast, without newline"))
+	r := NewSocket(l.Addr().String(), fastRetries(0))
+	defer r.Close()
+	got, err := readAll(t, r, context.Background(), 2)
+	if !errors.Is(err, io.EOF) {
+		t.Fatalf("err %v, want io.EOF", err)
+	}
+	if want := []string{"a", "b", "last, without newline"}; !slices.Equal(got, want) {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+	if n, err := r.Read(context.Background(), make([]string, 1)); n != 0 || !errors.Is(err, io.EOF) {
+		t.Fatalf("read after the end: %d %v", n, err)
+	}
+	if n := wait(); n != 1 {
+		t.Fatalf("%d connections, want 1", n)
+	}
+}
+
+// A reader that loses its connection and cannot make another ends the
+// stream (io.EOF) once the attempts are used up.
+func TestSocketReconnectGivesUp(t *testing.T) {
+	l := listen(t)
+	wait := serve(t, l, write("only\n"))
+	r := NewSocket(l.Addr().String(), fastRetries(3))
+	defer r.Close()
+	buf := make([]string, 4)
+	if n, err := r.Read(context.Background(), buf); n != 1 || err != nil || buf[0] != "only" {
+		t.Fatalf("first read %q %v", buf[:n], err)
+	}
+	wait()
+	l.Close() // nothing listens any more
+	if n, err := r.Read(context.Background(), buf); n != 0 || !errors.Is(err, io.EOF) {
+		t.Fatalf("read after the server left: %d %v, want io.EOF", n, err)
+	}
+}
+
+// A server that accepts and closes at once, sending nothing, uses up the
+// attempts as one that refuses would: no reconnecting in a tight loop.
+func TestSocketEmptyConnectionsUseUpAttempts(t *testing.T) {
+	l := listen(t)
+	nothing := func(net.Conn) {}
+	wait := serve(t, l, nothing, nothing, nothing, nothing, nothing)
+	r := NewSocket(l.Addr().String(), fastRetries(3))
+	defer r.Close()
+	if n, err := r.Read(context.Background(), make([]string, 4)); n != 0 || !errors.Is(err, io.EOF) {
+		t.Fatalf("read: %d %v, want io.EOF", n, err)
+	}
+	l.Close()
+	if n := wait(); n != 3 {
+		t.Fatalf("%d connections, want 3 (MaxRetries)", n)
+	}
+}
+
+// The lines that are complete come back at once; the rest of a line
+// split over several writes waits for its delimiter.
+func TestSocketPartialLines(t *testing.T) {
+	l := listen(t)
+	step := make(chan string)
+	wait := serve(t, l, func(c net.Conn) {
+		for s := range step {
+			c.Write([]byte(s))
+		}
+	})
+	r := NewSocket(l.Addr().String(), SocketOptions{})
+	defer r.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	buf := make([]string, 10)
+	read := func() []string {
+		t.Helper()
+		n, err := r.Read(ctx, buf)
+		if err != nil {
+			t.Fatalf("read: %v", err)
+		}
+		return slices.Clone(buf[:n])
+	}
+	step <- "one\ntwo\nthr"
+	var got []string
+	for len(got) < 2 { // the two lines may arrive in two segments
+		got = append(got, read()...)
+	}
+	if !slices.Equal(got, []string{"one", "two"}) {
+		t.Fatalf("got %q, want one and two without waiting for thr...", got)
+	}
+	step <- "ee"
+	step <- "\r\nfour\n"
+	got = nil
+	for len(got) < 2 {
+		got = append(got, read()...)
+	}
+	if !slices.Equal(got, []string{"three", "four"}) {
+		t.Fatalf("got %q, want three and four", got)
+	}
+	close(step)
+	wait()
+}
+
+func TestSocketDelimiterAndLineLimit(t *testing.T) {
+	l := listen(t)
+	wait := serve(t, l, write("a;b\r;"+strings.Repeat("x", 100)+";"))
+	r := NewSocket(l.Addr().String(), SocketOptions{Delimiter: ';', MaxLineBytes: 50, MaxRetries: 0, MaxRetriesSet: true})
+	defer r.Close()
+	got, err := readAll(t, r, context.Background(), 10)
+	if err == nil || !strings.Contains(err.Error(), "longer than 50 bytes") || !strings.Contains(err.Error(), l.Addr().String()) {
+		t.Fatalf("err %v, want the line limit, naming the address", err)
+	}
+	if want := []string{"a", "b\r"}; !slices.Equal(got, want) {
+		t.Fatalf("got %q, want %q (a \\r is dropped only before \\n)", got, want)
+	}
+	wait()
+}
+
+// Cancelling while the reader backs off between attempts ends Read at
+// once, with ctx's error rather than the give-up error.
+func TestSocketCancelWhileRetrying(t *testing.T) {
+	l := listen(t)
+	addr := l.Addr().String()
+	l.Close()
+	r := NewSocket(addr, SocketOptions{MaxRetries: -1, MaxRetriesSet: true, InitialBackoff: 10 * time.Millisecond, MaxBackoff: time.Hour})
+	defer r.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(100*time.Millisecond, cancel)
+	start := time.Now()
+	if _, err := r.Read(ctx, make([]string, 1)); !errors.Is(err, context.Canceled) {
+		t.Fatalf("read: %v, want context.Canceled", err)
 	}
 	if d := time.Since(start); d > 5*time.Second {
 		t.Fatalf("cancel took %v", d)

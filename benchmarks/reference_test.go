@@ -1,0 +1,80 @@
+package benchmarks
+
+import (
+	"context"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/braidstream/braid/stream"
+	"github.com/braidstream/braid/window"
+)
+
+type price struct {
+	Sym   int64
+	Ts    int64
+	Price float64
+}
+
+// genPrices is a random walk per symbol, deterministic in i.
+func genPrices(syms int64) func(i int64) price {
+	return func(i int64) price {
+		sym := i % syms
+		step := float64((i*2654435761)%2001-1000) / 1000 // in [-1, 1]
+		walk := 1000 + 40*math.Sin(float64(i/syms)/50) + 10*step
+		return price{Sym: sym, Ts: i * int64(time.Microsecond), Price: walk}
+	}
+}
+
+// BenchmarkDeltaWarnings: the stock-price job's warnings, per symbol a delta
+// window firing when the price moved more than 5% (|old/new-1| > 0.05),
+// counted per window with Apply.
+func BenchmarkDeltaWarnings(b *testing.B) {
+	const n, syms = 10_000_000, 100
+	b.ReportAllocs()
+	for b.Loop() {
+		env := stream.NewEnv()
+		prices := stream.Generate(env, genPrices(syms), stream.Limit(n))
+		by := stream.KeyBy(prices, func(p price) int64 { return p.Sym })
+		var warnings int64
+		stream.Apply(by.Window(window.Delta(0.05, func(old, new price) float64 { return math.Abs(old.Price/new.Price - 1) }, price{Price: 1000})),
+			func(sym int64, w window.Window, elems []price, emit func(int64)) { emit(sym) }).
+			ForEach(func(int64) error { warnings++; return nil })
+		if err := env.Execute(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		if warnings == 0 {
+			b.Fatal("no warnings: the benchmark measures nothing")
+		}
+	}
+	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+// BenchmarkWindowJoin: two keyed streams joined in 1s tumbling windows,
+// 10,000 keys, about 2 elements per key and window on each side (so 4
+// pairs); events/s counts the elements of both inputs.
+func BenchmarkWindowJoin(b *testing.B) {
+	const n, keys = 4_000_000, 10_000 // per side
+	step := int64(time.Second) / (2 * keys)
+	gen := func(salt int64) func(i int64) Event {
+		return func(i int64) Event { return Event{Key: (i*7919 + salt) % keys, Ts: i * step, Price: i} }
+	}
+	ts := func(e Event) time.Time { return time.Unix(0, e.Ts) }
+	key := func(e Event) int64 { return e.Key }
+	b.ReportAllocs()
+	for b.Loop() {
+		env := stream.NewEnv()
+		l := stream.Generate(env, gen(0), stream.Limit(n)).WithTimestamps(ts, stream.MonotonousTimestamps())
+		r := stream.Generate(env, gen(13), stream.Limit(n)).WithTimestamps(ts, stream.MonotonousTimestamps())
+		var pairs int64
+		stream.Join(stream.KeyBy(l, key), stream.KeyBy(r, key), window.Tumbling(time.Second),
+			func(a, b Event) int64 { return a.Price + b.Price }).ForEach(func(int64) error { pairs++; return nil })
+		if err := env.Execute(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		if pairs == 0 {
+			b.Fatal("no pairs: the benchmark measures nothing")
+		}
+	}
+	b.ReportMetric(float64(2*n)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
