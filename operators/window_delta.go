@@ -59,7 +59,7 @@ func (o *DeltaWindow[T, K, A, R]) Push(b *Batch[T]) error {
 			o.fire(dk)
 			o.points[j] = v
 		}
-		if dk.n == 0 {
+		if dk.n == 0 && o.spec.Agg.Empty == nil {
 			dk.acc = o.spec.Agg.first(v)
 		} else {
 			dk.acc = o.spec.Agg.Add(dk.acc, v)
@@ -77,9 +77,14 @@ func (o *DeltaWindow[T, K, A, R]) fire(dk *deltaKey[K, A]) {
 	}
 	o.em.at(dk.maxTs)
 	o.spec.Fire(dk.key, window.Window{Start: dk.start, End: dk.start + dk.n}, dk.acc, o.em.emit)
-	var zero A
+	if o.spec.Agg.Empty != nil {
+		dk.acc = o.spec.Agg.Empty(dk.acc) // a buffer, emptied for reuse
+	} else {
+		var zero A
+		dk.acc = zero
+	}
 	dk.start += dk.n
-	dk.n, dk.acc, dk.maxTs = 0, zero, math.MinInt64
+	dk.n, dk.maxTs = 0, math.MinInt64
 }
 
 // Watermark implements Input.

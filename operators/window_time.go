@@ -20,12 +20,31 @@ type pane[K comparable, A any] struct {
 	accs  []A
 }
 
-func (p *pane[K, A]) reset(start int64) {
+// reset empties the pane for the slice at start. Buffering functions'
+// lists are emptied and kept, to be reused by the keys of the next slice.
+func resetPane[T any, K comparable, A any](p *pane[K, A], start int64, agg *Agg[T, A]) {
 	p.start = start
 	clear(p.idx)
 	clear(p.keys) // drop references for the collector
-	clear(p.accs)
+	if agg.Empty != nil {
+		for i := range p.accs {
+			p.accs[i] = agg.Empty(p.accs[i])
+		}
+	} else {
+		clear(p.accs)
+	}
 	p.keys, p.accs = p.keys[:0], p.accs[:0]
+}
+
+// newAcc appends the accumulator of a key's first element to the pane,
+// reusing an emptied list when the function buffers.
+func newAcc[T any, K comparable, A any](p *pane[K, A], agg *Agg[T, A], v T) {
+	if n := len(p.accs); agg.Empty != nil && n < cap(p.accs) {
+		p.accs = p.accs[:n+1]
+		p.accs[n] = agg.Add(p.accs[n], v)
+		return
+	}
+	p.accs = append(p.accs, agg.first(v))
 }
 
 // sliceAcc is one key's accumulator for one sealed slice.
@@ -180,7 +199,7 @@ func (o *TimeWindow[T, K, A, R]) Push(b *Batch[T]) error {
 // addRun folds a run of elements of one slice into its pane: one map
 // lookup per element, with the keys the sender computed when there are.
 func (o *TimeWindow[T, K, A, R]) addRun(p *pane[K, A], vals []T, keys []K) {
-	key, add, first := o.spec.Key, o.spec.Agg.Add, o.spec.Agg.first
+	key, add := o.spec.Key, o.spec.Agg.Add
 	accs := p.accs
 	for i := range vals {
 		var k K
@@ -195,7 +214,7 @@ func (o *TimeWindow[T, K, A, R]) addRun(p *pane[K, A], vals []T, keys []K) {
 		}
 		p.idx[k] = int32(len(p.keys))
 		p.keys = append(p.keys, k)
-		p.accs = append(p.accs, first(vals[i]))
+		newAcc(p, &o.spec.Agg, vals[i])
 		accs = p.accs
 	}
 }
@@ -225,7 +244,7 @@ func (o *TimeWindow[T, K, A, R]) paneFor(t int64) *pane[K, A] {
 	} else {
 		p = &pane[K, A]{idx: make(map[K]int32)}
 	}
-	p.reset(s)
+	resetPane(p, s, &o.spec.Agg)
 	o.open = slices.Insert(o.open, i, p)
 	o.nextEnd = min(o.nextEnd, o.firstEnd(s))
 	return p
@@ -246,7 +265,7 @@ func (o *TimeWindow[T, K, A, R]) sealed(v T, t int64) error {
 		p := o.fired[s]
 		if p == nil {
 			p = &pane[K, A]{idx: make(map[K]int32)}
-			p.reset(s)
+			resetPane(p, s, &o.spec.Agg)
 			o.fired[s] = p
 		}
 		j, ok := p.idx[k]
@@ -256,7 +275,7 @@ func (o *TimeWindow[T, K, A, R]) sealed(v T, t int64) error {
 			j = int32(len(p.keys))
 			p.idx[k] = j
 			p.keys = append(p.keys, k)
-			p.accs = append(p.accs, o.spec.Agg.first(v))
+			newAcc(p, &o.spec.Agg, v)
 		}
 		w := window.Window{Start: s, End: s + o.size}
 		o.em.at(w.MaxTimestamp())
@@ -427,6 +446,9 @@ func (o *TimeWindow[T, K, A, R]) fire(end int64) {
 				sk.entries = append(sk.entries, sliceAcc[A]{p.start, p.accs[j]})
 			}
 		}
+		// The accumulators now belong to the keys' slices: the pane must
+		// not hand them out again.
+		clear(p.accs)
 		o.pool = append(o.pool, p)
 	}
 	keep := o.active[:0]

@@ -2,6 +2,7 @@ package stream
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/braidstream/braid/window"
 )
@@ -12,6 +13,12 @@ type tagged[A, B any] struct {
 	isB bool
 	a   A
 	b   B
+}
+
+// split holds a window's elements of each side of a co-group.
+type split[A, B any] struct {
+	as []A
+	bs []B
 }
 
 // CoGroup groups two keyed streams by key and window and calls f once per
@@ -37,18 +44,22 @@ func CoGroup[K comparable, A, B, R any](a *KeyedStream[K, A], b *KeyedStream[K, 
 		}
 		return keyA(t.a)
 	})
+	// Subtasks call the function concurrently: each call borrows buffers.
+	pool := sync.Pool{New: func() any { return new(split[A, B]) }}
 	return Apply(both.Window(assigner), func(key K, w window.Window, elems []tagged[A, B], emit func(R)) {
-		// Per call: subtasks call this concurrently.
-		var as []A
-		var bs []B
+		sp := pool.Get().(*split[A, B])
 		for _, t := range elems {
 			if t.isB {
-				bs = append(bs, t.b)
+				sp.bs = append(sp.bs, t.b)
 			} else {
-				as = append(as, t.a)
+				sp.as = append(sp.as, t.a)
 			}
 		}
-		f(key, w, as, bs, emit)
+		f(key, w, sp.as, sp.bs, emit)
+		clear(sp.as)
+		clear(sp.bs)
+		sp.as, sp.bs = sp.as[:0], sp.bs[:0]
+		pool.Put(sp)
 	}).Name("cogroup " + assigner.String())
 }
 
