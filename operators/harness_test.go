@@ -3,12 +3,14 @@ package operators
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"slices"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
 
+	"github.com/braidstream/braid/internal/testseed"
 	"github.com/braidstream/braid/state"
 	"github.com/braidstream/braid/window"
 )
@@ -243,5 +245,78 @@ func TestTwoInputWatermarks(t *testing.T) {
 	must(t, b.Finish())
 	if !out.done || !slices.Equal(out.vals, []string{"bx", "a1", "a2"}) {
 		t.Fatalf("done %v, values %v", out.done, out.vals)
+	}
+}
+
+// Interval join against its definition, on random interleavings of both
+// sides and watermarks: an element is late when its timestamp is below the
+// watermark at its arrival; the pairs are exactly the pairs of non-late
+// elements of one key with a.ts+lower <= b.ts <= a.ts+upper, whatever the
+// buffers dropped on the way.
+func TestIntervalJoinHarness(t *testing.T) {
+	rng := rand.New(rand.NewPCG(testseed.Seed(t), 8))
+	type ev struct {
+		right bool
+		key   int
+		ts    int64
+		id    int
+	}
+	for round := range 200 {
+		lower := int64(rng.IntN(21) - 10)
+		upper := lower + int64(rng.IntN(15))
+		out := &collect[string]{}
+		lateA, lateB := &collect[ev]{}, &collect[ev]{}
+		j := NewIntervalJoin(func(e ev) int { return e.key }, func(e ev) int { return e.key }, lower, upper,
+			func(a, b ev) string { return fmt.Sprintf("%d-%d", a.id, b.id) }, testContext(nil), Input[string](out), Input[ev](lateA), Input[ev](lateB))
+		ins := j.Inputs()
+		left, right := ins[0].(Input[ev]), ins[1].(Input[ev])
+		var ok []ev
+		var wantLate []int
+		wm := [2]int64{MinWatermark, MinWatermark}
+		base := int64(0)
+		for i := range 60 {
+			if rng.IntN(4) == 0 {
+				s := rng.IntN(2)
+				wm[s] = max(wm[s], base-int64(rng.IntN(10)))
+				if s == 0 {
+					must(t, left.Watermark(wm[s]))
+				} else {
+					must(t, right.Watermark(wm[s]))
+				}
+				continue
+			}
+			base += int64(rng.IntN(3))
+			e := ev{right: rng.IntN(2) == 1, key: rng.IntN(3), ts: base - int64(rng.IntN(12)), id: i}
+			if e.ts < min(wm[0], wm[1]) {
+				wantLate = append(wantLate, e.id)
+			} else {
+				ok = append(ok, e)
+			}
+			b := &Batch[ev]{Values: []ev{e}, Times: []int64{e.ts}}
+			if e.right {
+				must(t, right.Push(b))
+			} else {
+				must(t, left.Push(b))
+			}
+		}
+		var want []string
+		for _, a := range ok {
+			for _, b := range ok {
+				if !a.right && b.right && a.key == b.key && b.ts >= a.ts+lower && b.ts <= a.ts+upper {
+					want = append(want, fmt.Sprintf("%d-%d", a.id, b.id))
+				}
+			}
+		}
+		got := slices.Clone(out.vals)
+		slices.Sort(got)
+		slices.Sort(want)
+		var gotLate []int
+		for _, e := range append(lateA.vals, lateB.vals...) {
+			gotLate = append(gotLate, e.id)
+		}
+		slices.Sort(gotLate)
+		if !slices.Equal(got, want) || !slices.Equal(gotLate, wantLate) {
+			t.Fatalf("round %d [%d,%d]: pairs %v, want %v; late %v, want %v", round, lower, upper, got, want, gotLate, wantLate)
+		}
 	}
 }

@@ -3,7 +3,9 @@ package stream
 import (
 	"fmt"
 	"sync"
+	"time"
 
+	"github.com/braidstream/braid/operators"
 	"github.com/braidstream/braid/window"
 )
 
@@ -75,4 +77,40 @@ func Join[K comparable, A, B, R any](a *KeyedStream[K, A], b *KeyedStream[K, B],
 			}
 		}
 	}).Name("join " + assigner.String())
+}
+
+// IntervalJoin joins two keyed streams on event time, as Flink's
+// intervalJoin: a of the first stream and b of the second with the same
+// key make the pair f(a, b) when a.ts+lower <= b.ts <= a.ts+upper (both
+// bounds included; lower may be negative). The pair carries the later of
+// the two timestamps. Each side is kept per key until the watermark passes
+// the last time a partner could arrive, so memory follows the interval, not
+// the stream. An element earlier than the watermark is late: it joins
+// nothing, is counted, and goes to lateA or lateB (which nothing need
+// read). Both streams must carry event timestamps.
+func IntervalJoin[K comparable, A, B, R any](a *KeyedStream[K, A], b *KeyedStream[K, B], lower, upper time.Duration,
+	f func(A, B) R) (joined *Stream[R], lateA *Stream[A], lateB *Stream[B]) {
+	env := a.s.env
+	if !a.s.eventTime || !b.s.eventTime {
+		env.fail(fmt.Errorf("braid: interval join of %q and %q: both need event timestamps (WithTimestamps)", a.s.node.Name, b.s.node.Name))
+	}
+	if lower > upper {
+		env.fail(fmt.Errorf("braid: interval join: lower bound %v is after upper bound %v", lower, upper))
+	}
+	n := operators.NewOpNode[R](fmt.Sprintf("interval join [%v,%v]", lower, upper), nil)
+	sideA := operators.NewSideNode[A]("late left of "+n.Name, n)
+	sideB := operators.NewSideNode[B]("late right of "+n.Name, n)
+	sideA.Timed, sideB.Timed = true, true
+	keyA, keyB := a.key, b.key
+	n.SetBuild(func(bc *operators.BuildContext, out any) ([]any, error) {
+		j := operators.NewIntervalJoin(keyA, keyB, int64(lower), int64(upper), f, bc, out.(operators.Input[R]),
+			bc.Side(0).(operators.Input[A]), bc.Side(1).(operators.Input[B]))
+		return j.Inputs(), nil
+	})
+	n.Inputs = []operators.Edge{a.edge(), b.edge()}
+	n.Inputs[1].Input = 1
+	env.add(n)
+	env.add(sideA)
+	env.add(sideB)
+	return newStream[R](env, n, true), newStream[A](env, sideA, true), newStream[B](env, sideB, true)
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/braidstream/braid/internal/testseed"
+	"github.com/braidstream/braid/state"
 	"github.com/braidstream/braid/stream"
 	"github.com/braidstream/braid/window"
 )
@@ -112,6 +113,51 @@ func TestJoinAndCoGroupMatchBruteForce(t *testing.T) {
 			slices.Sort(gotGroups)
 			if d := diff(wantGroups, gotGroups); d != "" {
 				t.Fatalf("cogroup, case %d, %v, parallelism %d:\n%s", i, assigner, par, d)
+			}
+		}
+	}
+}
+
+// Interval join end to end against the brute force: with a watermark bound
+// above the disorder nothing is late, so the pairs are every pair of one
+// key with a.ts+lower <= b.ts <= a.ts+upper, at parallelism 1 and 4.
+func TestIntervalJoinMatchesBruteForce(t *testing.T) {
+	rng := rand.New(rand.NewPCG(testseed.Seed(t), 9))
+	for i := range 10 {
+		as := randomSide(rng, 50+rng.IntN(200), 1+rng.IntN(6), 0)
+		bs := randomSide(rng, 50+rng.IntN(200), 1+rng.IntN(6), 10_000)
+		lower := int64(rng.IntN(15) - 10)
+		upper := lower + int64(rng.IntN(12))
+		var want []string
+		for _, a := range as {
+			for _, b := range bs {
+				if a.Key == b.Key && b.Ts >= a.Ts+lower && b.Ts <= a.Ts+upper {
+					want = append(want, fmt.Sprintf("%d %d %d", a.ID, b.ID, max(a.Ts, b.Ts)))
+				}
+			}
+		}
+		slices.Sort(want)
+		for _, par := range []int{1, 4} {
+			env := stream.NewEnv(stream.WithParallelism(par), stream.WithBatchSize(8))
+			ka, kb := sideStreams(env, as, bs)
+			type pair struct{ a, b side }
+			joined, lateA, lateB := stream.IntervalJoin(ka, kb, time.Duration(lower), time.Duration(upper), func(a, b side) pair { return pair{a, b} })
+			withTs := stream.Process(stream.KeyBy(joined, func(p pair) int { return p.a.Key }),
+				func(*state.Store) (stream.ProcessFunc[int, pair, string], error) {
+					return stream.ProcessFunc[int, pair, string]{OnElement: func(c *stream.ProcessContext[int, string], p pair) {
+						ts, _ := c.Timestamp()
+						c.Emit(fmt.Sprintf("%d %d %d", p.a.ID, p.b.ID, ts.UnixNano()))
+					}}, nil
+				})
+			got := stream.Collect(withTs)
+			la, lb := stream.Collect(lateA), stream.Collect(lateB)
+			if err := env.Execute(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			g := got.Items()
+			slices.Sort(g)
+			if d := diff(want, g); d != "" || len(la.Items())+len(lb.Items()) > 0 {
+				t.Fatalf("case %d [%d,%d], parallelism %d (late %d+%d):\n%s", i, lower, upper, par, len(la.Items()), len(lb.Items()), d)
 			}
 		}
 	}
