@@ -159,11 +159,59 @@ func (q *timerQueue[K]) pop(t int64) (timerItem[K], bool) {
 	return it, true
 }
 
+// processCore is what the process operators share: the output, the
+// clock, event time, the timers, and the context handed to user code.
 type processCore[K comparable, R any] struct {
-	em     *emitter[R]
-	clock  Clock
-	wm     int64
-	timers [2]*timerQueue[K]
+	em      *emitter[R]
+	clock   Clock
+	wm      int64
+	timers  [2]*timerQueue[K]
+	ctx     ProcessContext[K, R]
+	timerFn func(c *ProcessContext[K, R], t TimerInfo) // the user's OnTimer; may be nil
+}
+
+func (p *processCore[K, R]) init(out Input[R], clock Clock, eventTime bool, timerFn func(*ProcessContext[K, R], TimerInfo)) {
+	*p = processCore[K, R]{em: newEmitter(out, eventTime), clock: clock, wm: MinWatermark,
+		timers: [2]*timerQueue[K]{newTimerQueue[K](), newTimerQueue[K]()}, timerFn: timerFn}
+	p.ctx.op = p
+}
+
+// processBatch calls on for each element of b with the context set to its
+// key and timestamp (the sender's keys when it sent them).
+func processBatch[T any, K comparable, R any](p *processCore[K, R], b *Batch[T], key func(T) K, on func(*ProcessContext[K, R], T)) error {
+	keys := keysOf[T, K](b)
+	for i, v := range b.Values {
+		if keys != nil {
+			p.ctx.key = keys[i]
+		} else {
+			p.ctx.key = key(v)
+		}
+		p.ctx.ts = math.MinInt64
+		if b.Times != nil {
+			p.ctx.ts = b.Times[i]
+		}
+		on(&p.ctx, v)
+	}
+	return p.em.flush()
+}
+
+// fire calls timerFn for every timer of domain d due by upTo, in order.
+func (p *processCore[K, R]) fire(d TimeDomain, upTo int64) error {
+	for {
+		it, ok := p.timers[d].pop(upTo)
+		if !ok {
+			break
+		}
+		p.ctx.key = it.key
+		p.ctx.ts = math.MinInt64
+		if d == EventTime {
+			p.ctx.ts = it.at
+		}
+		if p.timerFn != nil {
+			p.timerFn(&p.ctx, TimerInfo{At: time.Unix(0, it.at), Domain: d})
+		}
+	}
+	return p.em.flush()
 }
 
 // KeyedProcess runs a ProcessFunc on a keyed stream, with keyed state
@@ -177,7 +225,6 @@ type KeyedProcess[T any, K comparable, R any] struct {
 	key   func(T) K
 	fn    ProcessFunc[K, T, R]
 	out   Input[R]
-	ctx   ProcessContext[K, R]
 	store *state.Store
 }
 
@@ -191,47 +238,14 @@ func NewKeyedProcess[T any, K comparable, R any](key func(T) K, setup func(*stat
 		return nil, err
 	}
 	p := &KeyedProcess[T, K, R]{key: key, fn: fn, out: out, store: store}
-	p.processCore = processCore[K, R]{em: newEmitter(out, eventTime), clock: bc.Clock, wm: MinWatermark,
-		timers: [2]*timerQueue[K]{newTimerQueue[K](), newTimerQueue[K]()}}
-	p.ctx.op = &p.processCore
+	p.processCore.init(out, bc.Clock, eventTime, fn.OnTimer)
 	bc.AddTimed(p)
 	return p, nil
 }
 
 // Push implements Input.
 func (p *KeyedProcess[T, K, R]) Push(b *Batch[T]) error {
-	keys := keysOf[T, K](b)
-	for i, v := range b.Values {
-		if keys != nil {
-			p.ctx.key = keys[i]
-		} else {
-			p.ctx.key = p.key(v)
-		}
-		p.ctx.ts = math.MinInt64
-		if b.Times != nil {
-			p.ctx.ts = b.Times[i]
-		}
-		p.fn.OnElement(&p.ctx, v)
-	}
-	return p.em.flush()
-}
-
-func (p *KeyedProcess[T, K, R]) fire(d TimeDomain, upTo int64) error {
-	for {
-		it, ok := p.timers[d].pop(upTo)
-		if !ok {
-			break
-		}
-		p.ctx.key = it.key
-		p.ctx.ts = math.MinInt64
-		if d == EventTime {
-			p.ctx.ts = it.at
-		}
-		if p.fn.OnTimer != nil {
-			p.fn.OnTimer(&p.ctx, TimerInfo{At: time.Unix(0, it.at), Domain: d})
-		}
-	}
-	return p.em.flush()
+	return processBatch(&p.processCore, b, p.key, p.fn.OnElement)
 }
 
 // Watermark implements Input.

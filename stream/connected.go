@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/braidstream/braid/operators"
+	"github.com/braidstream/braid/state"
 )
 
 // ConnectedStreams are two streams, possibly of different types, that one
@@ -53,4 +54,75 @@ func coFlatMap[A, B, R any](c *ConnectedStreams[A, B], name string, fa func(A, f
 		return operators.NewCoMap(fa, fb, out.(operators.Input[R])).Inputs(), nil
 	}))
 	return newStream[R](c.a.env, n, c.a.eventTime)
+}
+
+// KeyedConnectedStreams are two keyed streams with the same key type read
+// by one operator, element of either side going to the subtask that owns
+// its key, so that the two share keyed state and timers per key.
+type KeyedConnectedStreams[K comparable, A, B any] struct {
+	a *KeyedStream[K, A]
+	b *KeyedStream[K, B]
+}
+
+// ConnectKeyed connects two keyed streams for CoProcess or CoReduce. Both
+// must carry event timestamps, or neither.
+func ConnectKeyed[K comparable, A, B any](a *KeyedStream[K, A], b *KeyedStream[K, B]) *KeyedConnectedStreams[K, A, B] {
+	Connect(a.s, b.s) // the same checks
+	return &KeyedConnectedStreams[K, A, B]{a: a, b: b}
+}
+
+// CoProcessFunc is a process function on two keyed streams (see CoProcess).
+type CoProcessFunc[K comparable, A, B, R any] = operators.CoProcessFunc[K, A, B, R]
+
+// CoProcess runs a process function on two keyed streams: OnA and OnB for
+// the elements of each, OnTimer for timers, all sharing the keyed state
+// setup makes in the subtask's store (see Process). Its event time is the
+// least of the two inputs'.
+func CoProcess[K comparable, A, B, R any](c *KeyedConnectedStreams[K, A, B], setup func(st *state.Store) (CoProcessFunc[K, A, B, R], error)) *Stream[R] {
+	env, eventTime := c.a.s.env, c.a.s.eventTime
+	keyA, keyB := c.a.key, c.b.key
+	n := operators.NewOpNode[R]("coprocess", func(bc *operators.BuildContext, out any) ([]any, error) {
+		op, err := operators.NewKeyedCoProcess(keyA, keyB, setup, bc, eventTime, out.(operators.Input[R]))
+		if err != nil {
+			return nil, err
+		}
+		return op.Inputs(), nil
+	})
+	n.Inputs = []operators.Edge{c.a.edge(), c.b.edge()}
+	n.Inputs[1].Input = 1
+	return newStream[R](env, env.add(n), eventTime)
+}
+
+// CoReduce keeps, per key, a rolling reduce of each stream (reduceA over
+// the first's elements, reduceB over the second's) and emits, for every
+// element, the new reduced value of its side mapped to the output type (as
+// Flink 0.9's CoReduceFunction: reduce1, reduce2, map1, map2).
+func CoReduce[K comparable, A, B, R any](c *KeyedConnectedStreams[K, A, B], reduceA func(A, A) A, reduceB func(B, B) B,
+	mapA func(A) R, mapB func(B) R) *Stream[R] {
+	return CoProcess(c, func(st *state.Store) (CoProcessFunc[K, A, B, R], error) {
+		ra, err := state.NewValue[K, A](st, "coreduce left")
+		if err != nil {
+			return CoProcessFunc[K, A, B, R]{}, err
+		}
+		rb, err := state.NewValue[K, B](st, "coreduce right")
+		if err != nil {
+			return CoProcessFunc[K, A, B, R]{}, err
+		}
+		return CoProcessFunc[K, A, B, R]{
+			OnA: func(ctx *ProcessContext[K, R], a A) {
+				if prev, ok := ra.Get(ctx.Key()); ok {
+					a = reduceA(prev, a)
+				}
+				ra.Set(ctx.Key(), a)
+				ctx.Emit(mapA(a))
+			},
+			OnB: func(ctx *ProcessContext[K, R], b B) {
+				if prev, ok := rb.Get(ctx.Key()); ok {
+					b = reduceB(prev, b)
+				}
+				rb.Set(ctx.Key(), b)
+				ctx.Emit(mapB(b))
+			},
+		}, nil
+	}).Name("coreduce")
 }
