@@ -36,8 +36,9 @@ func PollInterval(d time.Duration) TextOption {
 // MaxRetries sets how often SocketText tries to connect, and to reconnect
 // after the connection is lost, before it gives up (as the maxRetry of
 // Flink's socketTextStream): 0 ends the stream when the connection closes,
-// a negative number retries forever. Default 10 attempts, waiting 100ms
-// after the first and doubling up to 5s, about 25s in all. Never
+// a negative number retries forever. Default 10 attempts per outage,
+// waiting 100ms after the first and doubling up to 5s: about 21s before
+// giving up at the start, about 26s after a lost connection. Never
 // connecting fails the job; failing to reconnect ends the stream.
 func MaxRetries(n int) TextOption {
 	return textOpt(func(c *textConfig) { c.socket.MaxRetries = n; c.socket.MaxRetriesSet = true })

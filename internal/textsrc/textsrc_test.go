@@ -184,6 +184,9 @@ func TestFollowAppendTruncateCancel(t *testing.T) {
 	if got := read(); !slices.Equal(got, []string{"new"}) {
 		t.Fatalf("after truncation: %q", got)
 	}
+	if r.Offset() != 4 {
+		t.Fatalf("offset after truncation %d, want 4", r.Offset())
+	}
 	time.AfterFunc(20*time.Millisecond, cancel)
 	start := time.Now()
 	if _, err := r.Read(ctx, buf); !errors.Is(err, context.Canceled) {
@@ -224,20 +227,11 @@ func listen(t *testing.T) net.Listener {
 	return l
 }
 
+// Lines arrive; when the server closes the connection, its unterminated
+// tail is a line too (as in Flink) and the reader connects again.
 func TestSocketLinesAndReconnect(t *testing.T) {
 	l := listen(t)
-	served := make(chan struct{})
-	go func() {
-		defer close(served)
-		for _, payload := range []string{"one\r\ntwo\nthr", "four\n"} {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			c.Write([]byte(payload))
-			c.Close() // the reader must reconnect for the second payload
-		}
-	}()
+	wait := serve(t, l, write("one\r\ntwo\nthr"), write("four\n"))
 	r := NewSocket(l.Addr().String(), fastRetries(3))
 	defer r.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -254,7 +248,9 @@ func TestSocketLinesAndReconnect(t *testing.T) {
 	if want := []string{"one", "two", "thr", "four"}; !slices.Equal(got, want) {
 		t.Fatalf("got %q, want %q", got, want)
 	}
-	<-served
+	if n := wait(); n != 2 {
+		t.Fatalf("%d connections, want 2", n)
+	}
 }
 
 func TestSocketNeverConnects(t *testing.T) {
@@ -420,7 +416,7 @@ func TestSocketEmptyConnectionsUseUpAttempts(t *testing.T) {
 // split over several writes waits for its delimiter.
 func TestSocketPartialLines(t *testing.T) {
 	l := listen(t)
-	step := make(chan string)
+	step := make(chan string, 3) // buffered: the reader connects only on its first Read
 	wait := serve(t, l, func(c net.Conn) {
 		for s := range step {
 			c.Write([]byte(s))
