@@ -153,9 +153,11 @@ func (d *timeDriven[T, R]) flush() error {
 // Watermark implements Input: in event time, windows that end by wm fire
 // before the watermark goes on.
 func (d *timeDriven[T, R]) Watermark(wm int64) error {
-	if !d.eventTime {
+	if !d.eventTime && wm != MaxWatermark {
 		return d.out.Watermark(wm)
 	}
+	// In processing time only the final watermark comes here, announcing
+	// the end of input: what the windows hold goes out before it.
 	if err := d.advanceTo(wm); err != nil {
 		return err
 	}

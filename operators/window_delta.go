@@ -87,19 +87,34 @@ func (o *DeltaWindow[T, K, A, R]) fire(dk *deltaKey[K, A]) {
 	dk.n, dk.maxTs = 0, math.MinInt64
 }
 
-// Watermark implements Input.
-func (o *DeltaWindow[T, K, A, R]) Watermark(wm int64) error { return o.out.Watermark(wm) }
+// Watermark implements Input. The final watermark announces the end of
+// input: the open windows are emitted before it goes on, so that event-time
+// operators downstream count them instead of finding them late.
+func (o *DeltaWindow[T, K, A, R]) Watermark(wm int64) error {
+	if wm == MaxWatermark {
+		if err := o.flushOpen(); err != nil {
+			return err
+		}
+	}
+	return o.out.Watermark(wm)
+}
+
+// flushOpen emits every key's open window, in the order the keys first
+// arrived.
+func (o *DeltaWindow[T, K, A, R]) flushOpen() error {
+	for j := range o.keys {
+		o.fire(&o.keys[j])
+	}
+	return o.em.flush()
+}
 
 // Idle implements Input.
 func (o *DeltaWindow[T, K, A, R]) Idle(idle bool) error { return o.out.Idle(idle) }
 
-// Finish implements Input: every key's open window is emitted, in the
-// order the keys first arrived.
+// Finish implements Input: every key's open window is emitted (already at
+// the final watermark, when the stream has one).
 func (o *DeltaWindow[T, K, A, R]) Finish() error {
-	for j := range o.keys {
-		o.fire(&o.keys[j])
-	}
-	if err := o.em.flush(); err != nil {
+	if err := o.flushOpen(); err != nil {
 		return err
 	}
 	return o.out.Finish()

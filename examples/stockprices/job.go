@@ -1,0 +1,256 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/braidstream/braid/operators"
+	"github.com/braidstream/braid/state"
+	"github.com/braidstream/braid/stream"
+	"github.com/braidstream/braid/window"
+)
+
+// The generated price streams: symbol and the standard deviation of a step.
+var walks = []struct {
+	sym   string
+	sigma float64
+}{{"SPX", 10}, {"FTSE", 20}, {"DJI", 30}, {"BUX", 40}}
+
+// priceChange is the delta of the warnings: the relative change.
+func priceChange(old, new StockPrice) float64 { return math.Abs(old.Price/new.Price - 1) }
+
+// Count is a symbol's count in a window.
+type Count struct {
+	Symbol string
+	N      int64
+}
+
+// Line is one printed result: At orders lines (the result's event time),
+// Section breaks ties, then the text.
+type Line struct {
+	Section int
+	Text    string
+	JSON    string
+}
+
+const (
+	secLow = iota
+	secMax
+	secMean
+	secWarn
+	secWarns
+	secTweets
+	secJoin
+	secCorr
+)
+
+var sectionNames = []string{"LOW", "MAX", "MEAN", "WARN", "WARNS", "TWEETS", "JOIN", "CORR"}
+
+func hms(t time.Time) string { return t.UTC().Format("15:04:05") }
+
+func line(sec int, w window.Window, sym string, value string, fields map[string]any) Line {
+	text := fmt.Sprintf("%-7s [%s, %s)  %-5s %s", sectionNames[sec], hms(w.StartTime()), hms(w.EndTime()), sym, value)
+	if w == (window.Window{}) {
+		text = fmt.Sprintf("%-7s %-22s %-5s %s", sectionNames[sec], "", sym, value)
+	}
+	obj := map[string]any{"section": strings.ToLower(sectionNames[sec])}
+	if w != (window.Window{}) {
+		obj["start"], obj["end"] = w.StartTime().Format(time.RFC3339Nano), w.EndTime().Format(time.RFC3339Nano)
+	}
+	if sym != "" {
+		obj["symbol"] = sym
+	}
+	for k, v := range fields {
+		obj[k] = v
+	}
+	js, _ := json.Marshal(obj)
+	return Line{Section: sec, Text: text, JSON: string(js)}
+}
+
+func buildJob(env *stream.Env, cfg config, p pacer, end time.Time, out, errOut io.Writer) {
+	ts := func(s StockPrice) time.Time { return s.At }
+
+	// 1. Inputs: the four walks, and the socket if asked.
+	var prices *stream.Stream[StockPrice]
+	for i, wk := range walks {
+		wk, seed := wk, cfg.seed+uint64(i)
+		src := stream.FromSource(env, "prices "+wk.sym, false, func(context.Context, int, int) (operators.SourceReader[StockPrice], error) {
+			w := newWalk(wk.sym, wk.sigma, seed, cfg.start)
+			return &paced[StockPrice]{next: w.next, at: ts, p: p, end: end}, nil
+		}).WithTimestamps(ts, stream.MonotonousTimestamps())
+		if prices == nil {
+			prices = src
+		} else {
+			prices = prices.Merge(src)
+		}
+	}
+	if cfg.socket != "" {
+		parsed, bad := stream.MapErr(stream.SocketText(env, cfg.socket), func(l string) (StockPrice, error) {
+			sym, price, ok := strings.Cut(strings.TrimSpace(l), ",")
+			if !ok || sym == "" {
+				return StockPrice{}, fmt.Errorf("want SYMBOL,price")
+			}
+			v, err := strconv.ParseFloat(strings.TrimSpace(price), 64)
+			if err != nil || v <= 0 || math.IsInf(v, 0) {
+				return StockPrice{}, fmt.Errorf("bad price %q", price)
+			}
+			return StockPrice{Symbol: strings.ToUpper(strings.TrimSpace(sym)), Price: v, At: p.now()}, nil
+		})
+		bad.WriteTo(errOut, func(d stream.DeadLetter[string]) string {
+			return fmt.Sprintf("stockprices: skipped socket line %q: %v", d.Value, d.Err)
+		})
+		prices = prices.Merge(parsed.WithTimestamps(ts, stream.MonotonousTimestamps().WithIdleness(time.Second)))
+	}
+	var lines []*stream.Stream[Line]
+
+	// 2. Every 5 s over the last 10 s: lowest overall, highest and mean per symbol.
+	last10 := window.Sliding(10*time.Second, 5*time.Second)
+	lines = append(lines, stream.Map(stream.MinBy(prices.WindowAll(last10), func(s StockPrice) float64 { return s.Price }),
+		func(r window.Result[struct{}, StockPrice]) Line {
+			return line(secLow, r.Window, r.Value.Symbol, fmt.Sprintf("%10.2f", r.Value.Price), map[string]any{"price": r.Value.Price})
+		}))
+	bySym := stream.KeyBy(prices, func(s StockPrice) string { return s.Symbol })
+	lines = append(lines, stream.Map(stream.MaxBy(bySym.Window(last10), func(s StockPrice) float64 { return s.Price }),
+		func(r window.Result[string, StockPrice]) Line {
+			return line(secMax, r.Window, r.Key, fmt.Sprintf("%10.2f", r.Value.Price), map[string]any{"price": r.Value.Price})
+		}))
+	lines = append(lines, stream.Map(stream.Mean(bySym.Window(last10), func(s StockPrice) float64 { return s.Price }),
+		func(r window.Result[string, float64]) Line {
+			return line(secMean, r.Window, r.Key, fmt.Sprintf("%10.2f", r.Value), map[string]any{"mean": r.Value})
+		}))
+
+	// 3. Price warnings: a delta window per symbol.
+	type warning struct {
+		Symbol string
+		At     time.Time
+	}
+	warnings := stream.Apply(bySym.Window(window.Delta(0.05, priceChange, StockPrice{Price: 1000})),
+		func(sym string, w window.Window, elems []StockPrice, emit func(warning)) {
+			emit(warning{Symbol: sym, At: elems[len(elems)-1].At})
+		})
+	lines = append(lines, stream.Map(warnings, func(w warning) Line {
+		return line(secWarn, window.Window{}, w.Symbol, "at "+hms(w.At), map[string]any{"at": w.At.Format(time.RFC3339Nano)})
+	}))
+
+	// 4. Warnings per symbol in 30 s.
+	every30 := window.Tumbling(30 * time.Second)
+	warnCounts := stream.Map(stream.Count(stream.KeyBy(warnings, func(w warning) string { return w.Symbol }).Window(every30)),
+		func(r window.Result[string, int64]) window.Result[string, int64] { return r })
+	lines = append(lines, stream.Map(warnCounts, func(r window.Result[string, int64]) Line {
+		return line(secWarns, r.Window, r.Key, fmt.Sprintf("%6d", r.Value), map[string]any{"warnings": r.Value})
+	}))
+
+	// 5. Tweets and their mentions per symbol in 30 s.
+	tweets := stream.FromSource(env, "tweets", false, func(context.Context, int, int) (operators.SourceReader[Tweet], error) {
+		t := newTweets(cfg.seed, cfg.start)
+		return &paced[Tweet]{next: t.next, at: func(t Tweet) time.Time { return t.At }, p: p, end: end}, nil
+	}).WithTimestamps(func(t Tweet) time.Time { return t.At }, stream.MonotonousTimestamps())
+	mentions := stream.FlatMap(tweets, func(t Tweet, emit func(string)) {
+		for _, s := range t.Symbols {
+			emit(s)
+		}
+	})
+	tweetCounts := stream.Count(stream.KeyBy(mentions, func(s string) string { return s }).Window(every30))
+	lines = append(lines, stream.Map(tweetCounts, func(r window.Result[string, int64]) Line {
+		return line(secTweets, r.Window, r.Key, fmt.Sprintf("%6d", r.Value), map[string]any{"mentions": r.Value})
+	}))
+
+	// 6. The join of warnings and mentions per symbol, and their correlation.
+	type pair struct {
+		Symbol             string
+		Window             window.Window
+		Warnings, Mentions int64
+	}
+	byResultKey := func(r window.Result[string, int64]) string { return r.Key }
+	joined := stream.Join(stream.KeyBy(warnCounts, byResultKey), stream.KeyBy(tweetCounts, byResultKey), every30,
+		func(w, t window.Result[string, int64]) pair { return pair{w.Key, w.Window, w.Value, t.Value} })
+	lines = append(lines, stream.Map(joined, func(p pair) Line {
+		return line(secJoin, p.Window, p.Symbol, fmt.Sprintf("%6d warnings %6d mentions", p.Warnings, p.Mentions),
+			map[string]any{"warnings": p.Warnings, "mentions": p.Mentions})
+	}))
+	lines = append(lines, stream.Apply(joined.WindowAll(every30), func(_ struct{}, w window.Window, ps []pair, emit func(Line)) {
+		xs, ys := make([]float64, len(ps)), make([]float64, len(ps))
+		for i, p := range ps {
+			xs[i], ys[i] = float64(p.Warnings), float64(p.Mentions)
+		}
+		r, ok := pearson(xs, ys)
+		value, field := "n/a", any(nil)
+		if ok {
+			value, field = fmt.Sprintf("%+.4f", r), r
+		}
+		emit(line(secCorr, w, "", fmt.Sprintf("%s over %d symbols", value, len(ps)), map[string]any{"correlation": field, "symbols": len(ps)}))
+	}))
+
+	// Print in event-time order, the same on every run with a seed.
+	all := lines[0].Merge(lines[1:]...)
+	sorted := stream.Process(stream.KeyBy(all, func(Line) int { return 0 }), sortLines)
+	sorted.WriteTo(out, func(l Line) string {
+		if cfg.json {
+			return l.JSON
+		}
+		return l.Text
+	})
+}
+
+// sortLines holds each line until event time passes it, then emits the
+// lines of that time in section and text order.
+func sortLines(st *state.Store) (stream.ProcessFunc[int, Line, Line], error) {
+	pending, err := state.NewMap[int, int64, []Line](st, "pending lines")
+	if err != nil {
+		return stream.ProcessFunc[int, Line, Line]{}, err
+	}
+	return stream.ProcessFunc[int, Line, Line]{
+		OnElement: func(c *stream.ProcessContext[int, Line], l Line) {
+			at, _ := c.Timestamp()
+			ls, _ := pending.Get(c.Key(), at.UnixNano())
+			pending.Put(c.Key(), at.UnixNano(), append(ls, l))
+			c.SetEventTimer(at)
+		},
+		OnTimer: func(c *stream.ProcessContext[int, Line], t stream.TimerInfo) {
+			ls, _ := pending.Get(c.Key(), t.At.UnixNano())
+			pending.Delete(c.Key(), t.At.UnixNano())
+			slices.SortFunc(ls, func(a, b Line) int {
+				if a.Section != b.Section {
+					return a.Section - b.Section
+				}
+				return strings.Compare(a.Text, b.Text)
+			})
+			for _, l := range ls {
+				c.Emit(l)
+			}
+		},
+	}, nil
+}
+
+// pearson is the correlation of xs and ys, false when it is undefined
+// (fewer than two pairs, or either side constant).
+func pearson(xs, ys []float64) (float64, bool) {
+	n := float64(len(xs))
+	if len(xs) < 2 {
+		return 0, false
+	}
+	var sx, sy float64
+	for i := range xs {
+		sx += xs[i]
+		sy += ys[i]
+	}
+	mx, my := sx/n, sy/n
+	var cov, vx, vy float64
+	for i := range xs {
+		dx, dy := xs[i]-mx, ys[i]-my
+		cov += dx * dy
+		vx += dx * dx
+		vy += dy * dy
+	}
+	if vx == 0 || vy == 0 {
+		return 0, false
+	}
+	return cov / math.Sqrt(vx*vy), true
+}

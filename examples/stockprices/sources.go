@@ -1,0 +1,141 @@
+package main
+
+import (
+	"context"
+	"io"
+	"math/rand/v2"
+	"time"
+
+	"github.com/braidstream/braid/operators"
+)
+
+// StockPrice is one tick.
+type StockPrice struct {
+	Symbol string
+	Price  float64
+	At     time.Time
+}
+
+// Tweet names three stock symbols.
+type Tweet struct {
+	Symbols [3]string
+	At      time.Time
+}
+
+// pacer maps the simulation's event time onto the clock: speedup times
+// faster than real time; unpaced runs as fast as it can.
+type pacer struct {
+	clock     operators.Clock
+	start     time.Time // event time at the start
+	realStart time.Time
+	speedup   float64
+	unpaced   bool
+}
+
+// wait blocks until event time t is due, or ctx is done.
+func (p pacer) wait(ctx context.Context, t time.Time) error {
+	if p.unpaced {
+		return ctx.Err()
+	}
+	due := p.realStart.Add(time.Duration(float64(t.Sub(p.start)) / p.speedup))
+	d := due.Sub(p.clock.Now())
+	if d <= 0 {
+		return nil
+	}
+	timer := p.clock.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C():
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// now is the current event time.
+func (p pacer) now() time.Time {
+	return p.start.Add(time.Duration(float64(p.clock.Now().Sub(p.realStart)) * p.speedup))
+}
+
+// walk is a Gaussian random walk of one symbol's price: a tick every 0-200
+// ms, each moving the price by N(0, sigma), from 1000. Deterministic in its
+// seed.
+type walk struct {
+	sym   string
+	sigma float64
+	rng   *rand.Rand
+	price float64
+	at    time.Time
+}
+
+func newWalk(sym string, sigma float64, seed uint64, start time.Time) *walk {
+	return &walk{sym: sym, sigma: sigma, rng: rand.New(rand.NewPCG(seed, hashSym(sym))), price: 1000, at: start}
+}
+
+func (w *walk) next() StockPrice {
+	w.at = w.at.Add(time.Duration(w.rng.Int64N(int64(200 * time.Millisecond))))
+	w.price += w.rng.NormFloat64() * w.sigma
+	return StockPrice{Symbol: w.sym, Price: w.price, At: w.at}
+}
+
+// tweets: a tweet every 0-500 ms naming 3 different random symbols.
+type tweets struct {
+	rng *rand.Rand
+	at  time.Time
+}
+
+var tweetSymbols = []string{"SPX", "FTSE", "DJI", "DJT", "BUX", "DAX", "GOOG"}
+
+func newTweets(seed uint64, start time.Time) *tweets {
+	return &tweets{rng: rand.New(rand.NewPCG(seed, hashSym("tweets"))), at: start}
+}
+
+func (t *tweets) next() Tweet {
+	t.at = t.at.Add(time.Duration(t.rng.Int64N(int64(500 * time.Millisecond))))
+	perm := t.rng.Perm(len(tweetSymbols))
+	return Tweet{Symbols: [3]string{tweetSymbols[perm[0]], tweetSymbols[perm[1]], tweetSymbols[perm[2]]}, At: t.at}
+}
+
+func hashSym(s string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(s); i++ {
+		h = (h ^ uint64(s[i])) * 1099511628211
+	}
+	return h
+}
+
+// paced turns a generator of timed elements into a source that delivers
+// each when its event time is due, and ends after end.
+type paced[T any] struct {
+	next func() T
+	at   func(T) time.Time
+	p    pacer
+	end  time.Time // zero: endless
+	held *T
+}
+
+func (r *paced[T]) Read(ctx context.Context, buf []T) (int, error) {
+	n := 0
+	for n < len(buf) {
+		if r.held == nil {
+			v := r.next()
+			r.held = &v
+		}
+		t := r.at(*r.held)
+		if !r.end.IsZero() && t.After(r.end) {
+			return n, io.EOF
+		}
+		if n > 0 && !r.p.unpaced && t.After(r.p.now()) {
+			return n, nil // what is due now; the rest later
+		}
+		if err := r.p.wait(ctx, t); err != nil {
+			return n, err
+		}
+		buf[n] = *r.held
+		r.held = nil
+		n++
+	}
+	return n, nil
+}
+
+func (r *paced[T]) Close() error { return nil }
