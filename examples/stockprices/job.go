@@ -92,7 +92,11 @@ func buildJob(env *stream.Env, cfg config, p pacer, end time.Time, out, errOut i
 		}
 	}
 	if cfg.socket != "" {
-		parsed, bad := stream.MapErr(stream.SocketText(env, cfg.socket), func(l string) (StockPrice, error) {
+		var opts []stream.TextOption
+		if cfg.socketRetries != nil {
+			opts = append(opts, stream.MaxRetries(*cfg.socketRetries))
+		}
+		parsed, bad := stream.MapErr(stream.SocketText(env, cfg.socket, opts...), func(l string) (StockPrice, error) {
 			sym, price, ok := strings.Cut(strings.TrimSpace(l), ",")
 			if !ok || sym == "" {
 				return StockPrice{}, fmt.Errorf("want SYMBOL,price")

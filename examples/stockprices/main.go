@@ -42,7 +42,10 @@ type config struct {
 	socket   string
 	json     bool
 	unpaced  bool // tests: as fast as possible
-	start    time.Time
+	// socketRetries, when set, bounds the socket's (re)connection attempts
+	// (tests: 0 ends the socket stream when the server closes).
+	socketRetries *int
+	start         time.Time
 }
 
 func main() {

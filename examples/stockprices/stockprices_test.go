@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"net"
 	"slices"
 	"strings"
 	"testing"
@@ -220,4 +221,41 @@ func pearsonByHand(xs, ys []float64) (float64, bool) {
 		return 0, false
 	}
 	return (n*sxy - sx*sy) / den, true
+}
+
+// Socket lines join the prices; a bad line is reported, with its reason,
+// and skipped, and the job goes on.
+func TestStockPricesSocketInput(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		c.Write([]byte("ACME,1000\nnot a price line\nACME,abc\nacme, 2000\n"))
+		c.Close()
+	}()
+	zero := 0
+	cfg := config{seed: 7, seeded: true, unpaced: true, duration: 5 * time.Minute, socket: l.Addr().String(), socketRetries: &zero,
+		start: time.Date(2015, 2, 9, 9, 0, 0, 0, time.UTC)}
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), cfg, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	reports := errOut.String()
+	for _, want := range []string{`"not a price line": want SYMBOL,price`, `"ACME,abc": bad price "abc"`} {
+		if !strings.Contains(reports, want) {
+			t.Fatalf("stderr %q does not report %s", reports, want)
+		}
+	}
+	if strings.Count(reports, "\n") != 2 {
+		t.Fatalf("stderr reports other lines: %q", reports)
+	}
+	if !strings.Contains(out.String(), "ACME") {
+		t.Fatal("the socket's good lines are not in the results")
+	}
 }
