@@ -69,45 +69,34 @@ func (j *IntervalJoin[A, B, K, R]) bufsOf(k K) *joinBufs[A, B] {
 }
 
 func (j *IntervalJoin[A, B, K, R]) pushA(b *Batch[A]) error {
-	keys := keysOf[A, K](b)
-	for i, a := range b.Values {
-		ts := b.Times[i]
-		if ts < j.wm {
-			j.bc.CountLate(1)
-			if j.lateA != nil {
-				j.lateA.at(ts)
-				j.lateA.emit(a)
-			}
-			continue
-		}
-		var k K
-		if keys != nil {
-			k = keys[i]
-		} else {
-			k = j.keyA(a)
-		}
-		bufs := j.bufsOf(k)
-		lo, hi := addTime(ts, j.lower), addTime(ts, j.upper)
-		for _, x := range bufs.bs {
-			if x.ts >= lo && x.ts <= hi {
-				j.em.at(max(ts, x.ts))
-				j.em.emit(j.f(a, x.v))
-			}
-		}
-		bufs.as = append(bufs.as, stamped[A]{ts, a})
-	}
-	return j.flush()
+	// b matches a when a.ts+lower <= b.ts <= a.ts+upper.
+	return probe(j, b, j.keyA, j.lateA, j.lower, j.upper,
+		func(bufs *joinBufs[A, B]) *[]stamped[A] { return &bufs.as },
+		func(bufs *joinBufs[A, B]) []stamped[B] { return bufs.bs },
+		func(a A, x B) R { return j.f(a, x) })
 }
 
 func (j *IntervalJoin[A, B, K, R]) pushB(b *Batch[B]) error {
-	keys := keysOf[B, K](b)
-	for i, x := range b.Values {
+	// a matches b when b.ts-upper <= a.ts <= b.ts-lower.
+	return probe(j, b, j.keyB, j.lateB, -j.upper, -j.lower,
+		func(bufs *joinBufs[A, B]) *[]stamped[B] { return &bufs.bs },
+		func(bufs *joinBufs[A, B]) []stamped[A] { return bufs.as },
+		func(x B, a A) R { return j.f(a, x) })
+}
+
+// probe handles a batch of one side: a late element goes to its late
+// output; any other joins every buffered element of the other side whose
+// timestamp lies in [ts+lo, ts+hi], and is buffered itself.
+func probe[T, O, A, B any, K comparable, R any](j *IntervalJoin[A, B, K, R], b *Batch[T], key func(T) K, late *emitter[T], lo, hi int64,
+	mine func(*joinBufs[A, B]) *[]stamped[T], other func(*joinBufs[A, B]) []stamped[O], pair func(T, O) R) error {
+	keys := keysOf[T, K](b)
+	for i, v := range b.Values {
 		ts := b.Times[i]
 		if ts < j.wm {
 			j.bc.CountLate(1)
-			if j.lateB != nil {
-				j.lateB.at(ts)
-				j.lateB.emit(x)
+			if late != nil {
+				late.at(ts)
+				late.emit(v)
 			}
 			continue
 		}
@@ -115,18 +104,18 @@ func (j *IntervalJoin[A, B, K, R]) pushB(b *Batch[B]) error {
 		if keys != nil {
 			k = keys[i]
 		} else {
-			k = j.keyB(x)
+			k = key(v)
 		}
 		bufs := j.bufsOf(k)
-		// a matches when a.ts+lower <= ts <= a.ts+upper.
-		lo, hi := addTime(ts, -j.upper), addTime(ts, -j.lower)
-		for _, a := range bufs.as {
-			if a.ts >= lo && a.ts <= hi {
-				j.em.at(max(ts, a.ts))
-				j.em.emit(j.f(a.v, x))
+		from, to := addTime(ts, lo), addTime(ts, hi)
+		for _, o := range other(bufs) {
+			if o.ts >= from && o.ts <= to {
+				j.em.at(max(ts, o.ts))
+				j.em.emit(pair(v, o.v))
 			}
 		}
-		bufs.bs = append(bufs.bs, stamped[B]{ts, x})
+		m := mine(bufs)
+		*m = append(*m, stamped[T]{ts, v})
 	}
 	return j.flush()
 }
