@@ -34,11 +34,44 @@ import (
 //   - Count and delta windows count elements in arrival order per key;
 //     time plays no part and there are no late elements.
 type WindowedStream[K comparable, T any] struct {
-	ks       *KeyedStream[K, T]
-	assigner window.Assigner
-	lateness time.Duration
-	all      bool
-	late     *lateOutput
+	ks            *KeyedStream[K, T]
+	assigner      window.Assigner
+	lateness      time.Duration
+	all           bool
+	late          *lateOutput
+	trigger       window.Trigger[T]
+	before, after window.Evictor[T]
+}
+
+// Trigger replaces the window's trigger: when it fires and purges (see
+// window.Trigger; CountTrigger, EventTimeTrigger, ProcessingTimeTrigger,
+// Every, DeltaTrigger, Purging). With window.Global() a trigger is needed.
+// A window with a custom trigger or an evictor keeps every element (see
+// operators.TriggerWindow for the rules).
+//
+// The last 5 elements, every 2 seconds (0.9's
+// window(Count.of(5)).every(Time.of(2, SECONDS))):
+//
+//	ks.Window(window.Global()).Trigger(window.Every[T](2*time.Second, false)).Evictor(window.CountEvictor[T](5))
+func (w *WindowedStream[K, T]) Trigger(t window.Trigger[T]) *WindowedStream[K, T] {
+	c := *w
+	c.trigger = t
+	return &c
+}
+
+// Evictor removes elements from the window before its function runs each
+// time it fires (window.CountEvictor, TimeEvictor, DeltaEvictor).
+func (w *WindowedStream[K, T]) Evictor(e window.Evictor[T]) *WindowedStream[K, T] {
+	c := *w
+	c.before = e
+	return &c
+}
+
+// EvictAfter removes elements from the window after its function runs.
+func (w *WindowedStream[K, T]) EvictAfter(e window.Evictor[T]) *WindowedStream[K, T] {
+	c := *w
+	c.after = e
+	return &c
 }
 
 // lateOutput links the late side outputs of the window operators made from
@@ -108,11 +141,33 @@ func applyWindow[K comparable, T, A, R any](w *WindowedStream[K, T], name string
 	}
 	n := operators.NewOpNode[R]("window "+w.assigner.String()+" "+name, nil)
 	lateIdx := -1
+	_, isGlobal := w.assigner.(window.GlobalWindows)
+	general := w.trigger != nil || w.before != nil || w.after != nil || isGlobal
+	if general {
+		switch w.assigner.(type) {
+		case window.GlobalWindows, window.TimeWindows:
+		default:
+			s.env.fail(fmt.Errorf("braid: window %v: triggers and evictors work on global and time windows", w.assigner))
+		}
+		if isGlobal && w.trigger == nil {
+			s.env.fail(fmt.Errorf("braid: global windows never fire without a trigger: give one with Trigger"))
+		}
+	}
 	n.SetBuild(func(bc *operators.BuildContext, out any) ([]any, error) {
 		o := out.(operators.Input[R])
 		var late operators.Input[T]
 		if lateIdx >= 0 {
 			late = bc.Side(lateIdx).(operators.Input[T])
+		}
+		if general {
+			trigger := w.trigger
+			if trigger == nil {
+				trigger = window.ProcessingTimeTrigger[T]()
+				if eventTime {
+					trigger = window.EventTimeTrigger[T]()
+				}
+			}
+			return []any{operators.NewTriggerWindow(spec, trigger, w.before, w.after, bc, o, late)}, nil
 		}
 		switch w.assigner.(type) {
 		case window.TimeWindows:

@@ -1,0 +1,273 @@
+package window
+
+import (
+	"math"
+	"time"
+)
+
+// TriggerResult is what a trigger decides: whether the window's function
+// runs now (Fire) and whether the window's elements are dropped (Purge).
+type TriggerResult uint8
+
+// The four decisions, as Flink's TriggerResult.
+const (
+	Continue     TriggerResult = 0
+	Fire         TriggerResult = 1
+	Purge        TriggerResult = 2
+	FireAndPurge TriggerResult = Fire | Purge
+)
+
+// Fires reports whether the window's function runs.
+func (r TriggerResult) Fires() bool { return r&Fire != 0 }
+
+// Purges reports whether the window's elements are dropped.
+func (r TriggerResult) Purges() bool { return r&Purge != 0 }
+
+// TriggerState is one key's and window's state for its trigger, kept by
+// the operator: counters and the last element for the triggers to use, the
+// times, and the timers the trigger asks for, which the operator sets after
+// each call (and clears from here).
+type TriggerState[T any] struct {
+	Window    Window
+	Watermark int64 // event time now
+	Now       int64 // processing time now
+	Count     int64
+	Last      T
+	HasLast   bool
+	Next      int64 // the next periodic firing, for Every triggers; 0 none
+
+	// Set by the trigger, carried out and reset by the operator.
+	EventTimer, ProcessingTimer int64 // 0: none
+}
+
+// SetEventTimer asks for OnTime(EventTime, t) when the watermark reaches t.
+func (s *TriggerState[T]) SetEventTimer(t int64) { s.EventTimer = t }
+
+// SetProcessingTimer asks for OnTime(ProcessingTime, t) when the clock
+// reaches t.
+func (s *TriggerState[T]) SetProcessingTimer(t int64) { s.ProcessingTimer = t }
+
+// A Trigger decides when a window fires and is purged. One trigger serves
+// every key and window: it keeps what it needs in the TriggerState it is
+// handed, and asks for timers through it. It is a pure function of its
+// inputs, like everything in this package.
+type Trigger[T any] interface {
+	// OnElement is called for each element added to the window.
+	OnElement(v T, ts int64, s *TriggerState[T]) TriggerResult
+	// OnTime is called when a timer the trigger set comes due; eventTime
+	// says which clock.
+	OnTime(eventTime bool, t int64, s *TriggerState[T]) TriggerResult
+}
+
+// CountTrigger fires every n elements of the window (Flink's CountTrigger).
+func CountTrigger[T any](n int64) Trigger[T] { return countTrigger[T]{n} }
+
+type countTrigger[T any] struct{ n int64 }
+
+func (c countTrigger[T]) OnElement(_ T, _ int64, s *TriggerState[T]) TriggerResult {
+	s.Count++
+	if s.Count >= c.n {
+		s.Count = 0
+		return Fire
+	}
+	return Continue
+}
+func (countTrigger[T]) OnTime(bool, int64, *TriggerState[T]) TriggerResult { return Continue }
+
+// EventTimeTrigger fires when the watermark reaches the window's end - 1,
+// and at once for an element that arrives after that (Flink's
+// EventTimeTrigger): the default of event-time windows.
+func EventTimeTrigger[T any]() Trigger[T] { return eventTimeTrigger[T]{} }
+
+type eventTimeTrigger[T any] struct{}
+
+func (eventTimeTrigger[T]) OnElement(_ T, _ int64, s *TriggerState[T]) TriggerResult {
+	if s.Window.MaxTimestamp() <= s.Watermark {
+		return Fire
+	}
+	s.SetEventTimer(s.Window.MaxTimestamp())
+	return Continue
+}
+func (eventTimeTrigger[T]) OnTime(eventTime bool, t int64, s *TriggerState[T]) TriggerResult {
+	if eventTime && t == s.Window.MaxTimestamp() {
+		return Fire
+	}
+	return Continue
+}
+
+// ProcessingTimeTrigger fires when the clock reaches the window's end - 1
+// (Flink's ProcessingTimeTrigger): the default of processing-time windows.
+func ProcessingTimeTrigger[T any]() Trigger[T] { return procTimeTrigger[T]{} }
+
+type procTimeTrigger[T any] struct{}
+
+func (procTimeTrigger[T]) OnElement(_ T, _ int64, s *TriggerState[T]) TriggerResult {
+	s.SetProcessingTimer(s.Window.MaxTimestamp())
+	return Continue
+}
+func (procTimeTrigger[T]) OnTime(eventTime bool, t int64, s *TriggerState[T]) TriggerResult {
+	if !eventTime && t == s.Window.MaxTimestamp() {
+		return Fire
+	}
+	return Continue
+}
+
+// Every fires periodically while the window has elements: at every
+// multiple of d in processing time (eventTime false) or event time (true),
+// as 0.9's every(Time.of(d)) and Flink's Continuous*TimeTrigger.
+func Every[T any](d time.Duration, eventTime bool) Trigger[T] { return every[T]{int64(d), eventTime} }
+
+type every[T any] struct {
+	d         int64
+	eventTime bool
+}
+
+func (e every[T]) OnElement(_ T, ts int64, s *TriggerState[T]) TriggerResult {
+	if s.Next == 0 {
+		base := s.Now
+		if e.eventTime {
+			base = ts
+		}
+		s.Next = StartOf(base, 0, e.d) + e.d
+		e.arm(s)
+	}
+	return Continue
+}
+
+func (e every[T]) OnTime(eventTime bool, t int64, s *TriggerState[T]) TriggerResult {
+	if eventTime != e.eventTime || t != s.Next {
+		return Continue
+	}
+	s.Next += e.d
+	if !(e.eventTime && s.Watermark == math.MaxInt64) { // the end: fire once more, not forever
+		e.arm(s)
+	}
+	return Fire
+}
+
+func (e every[T]) arm(s *TriggerState[T]) {
+	if e.eventTime {
+		s.SetEventTimer(s.Next)
+	} else {
+		s.SetProcessingTimer(s.Next)
+	}
+}
+
+// DeltaTrigger fires when fn(the element it last fired on, e) exceeds
+// threshold (Flink's DeltaTrigger); the first element only sets the point.
+func DeltaTrigger[T any](threshold float64, fn func(old, new T) float64) Trigger[T] {
+	return deltaTrigger[T]{threshold, fn}
+}
+
+type deltaTrigger[T any] struct {
+	threshold float64
+	fn        func(old, new T) float64
+}
+
+func (d deltaTrigger[T]) OnElement(v T, _ int64, s *TriggerState[T]) TriggerResult {
+	if !s.HasLast {
+		s.Last, s.HasLast = v, true
+		return Continue
+	}
+	if d.fn(s.Last, v) > d.threshold {
+		s.Last = v
+		return Fire
+	}
+	return Continue
+}
+func (deltaTrigger[T]) OnTime(bool, int64, *TriggerState[T]) TriggerResult { return Continue }
+
+// Purging turns every Fire of t into FireAndPurge: the window empties each
+// time it fires.
+func Purging[T any](t Trigger[T]) Trigger[T] { return purging[T]{t} }
+
+type purging[T any] struct{ t Trigger[T] }
+
+func (p purging[T]) OnElement(v T, ts int64, s *TriggerState[T]) TriggerResult {
+	return purgeOnFire(p.t.OnElement(v, ts, s))
+}
+func (p purging[T]) OnTime(e bool, t int64, s *TriggerState[T]) TriggerResult {
+	return purgeOnFire(p.t.OnTime(e, t, s))
+}
+
+func purgeOnFire(r TriggerResult) TriggerResult {
+	if r.Fires() {
+		return FireAndPurge
+	}
+	return r
+}
+
+// Stamped is a window element with its timestamp, as evictors see them.
+type Stamped[T any] struct {
+	Ts int64
+	V  T
+}
+
+// An Evictor removes elements from a window's buffer, before or after its
+// function runs (WindowedStream.Evictor, EvictAfter). It returns the
+// elements kept, in order (it may reuse elems' memory).
+type Evictor[T any] func(elems []Stamped[T]) []Stamped[T]
+
+// CountEvictor keeps the last n elements.
+func CountEvictor[T any](n int) Evictor[T] {
+	return func(elems []Stamped[T]) []Stamped[T] {
+		if len(elems) <= n {
+			return elems
+		}
+		return elems[len(elems)-n:]
+	}
+}
+
+// TimeEvictor keeps the elements within d of the latest timestamp
+// (ts > latest - d), as Flink's TimeEvictor.
+func TimeEvictor[T any](d time.Duration) Evictor[T] {
+	return func(elems []Stamped[T]) []Stamped[T] {
+		latest := int64(math.MinInt64)
+		for _, e := range elems {
+			latest = max(latest, e.Ts)
+		}
+		kept := elems[:0]
+		for _, e := range elems {
+			if e.Ts > latest-int64(d) {
+				kept = append(kept, e)
+			}
+		}
+		return kept
+	}
+}
+
+// DeltaEvictor drops the elements whose fn(element, last element) is at
+// least threshold, as Flink's DeltaEvictor.
+func DeltaEvictor[T any](threshold float64, fn func(old, new T) float64) Evictor[T] {
+	return func(elems []Stamped[T]) []Stamped[T] {
+		if len(elems) == 0 {
+			return elems
+		}
+		last := elems[len(elems)-1].V
+		kept := elems[:0]
+		for _, e := range elems {
+			if fn(e.V, last) < threshold {
+				kept = append(kept, e)
+			}
+		}
+		return kept
+	}
+}
+
+// GlobalWindows puts every element of a key in one window that never ends:
+// only a trigger makes it fire (as Flink's GlobalWindows).
+type GlobalWindows struct{}
+
+// Global returns the global window assigner.
+func Global() GlobalWindows { return GlobalWindows{} }
+
+// Window is the one window, [MinInt64, MaxInt64).
+func (GlobalWindows) Window() Window { return Window{Start: math.MinInt64, End: math.MaxInt64} }
+
+// Validate implements Assigner.
+func (GlobalWindows) Validate() error { return nil }
+
+// String implements Assigner.
+func (GlobalWindows) String() string { return "global" }
+
+func (GlobalWindows) isAssigner() {}
