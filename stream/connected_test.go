@@ -192,3 +192,50 @@ func TestCoReduceRunningSums(t *testing.T) {
 		}
 	}
 }
+
+// CoReduce on random inputs at parallelism 1 and 4: per key and side, the
+// outputs are exactly the running sums of that side's elements, in order.
+func TestCoReduceMatchesRunningSums(t *testing.T) {
+	rng := rand.New(rand.NewPCG(testseed.Seed(t), 12))
+	var os []order
+	var ps []payment
+	for range 300 {
+		os = append(os, order{Cust: rng.IntN(7), Value: rng.IntN(50)})
+		ps = append(ps, payment{Cust: rng.IntN(7), At: int64(rng.IntN(9))})
+	}
+	want := map[string][]string{}
+	sumO, sumP := map[int]int{}, map[int]int64{}
+	for _, o := range os {
+		sumO[o.Cust] += o.Value
+		k := fmt.Sprintf("o%d", o.Cust)
+		want[k] = append(want[k], fmt.Sprintf("%s %d", k, sumO[o.Cust]))
+	}
+	for _, p := range ps {
+		sumP[p.Cust] += p.At
+		k := fmt.Sprintf("p%d", p.Cust)
+		want[k] = append(want[k], fmt.Sprintf("%s %d", k, sumP[p.Cust]))
+	}
+	for _, par := range []int{1, 4} {
+		env := stream.NewEnv(stream.WithParallelism(par), stream.WithBatchSize(9))
+		a := stream.KeyBy(stream.FromSlice(env, os), func(o order) int { return o.Cust })
+		b := stream.KeyBy(stream.FromSlice(env, ps), func(p payment) int { return p.Cust })
+		out := stream.Collect(stream.CoReduce(stream.ConnectKeyed(a, b),
+			func(x, y order) order { x.Value += y.Value; return x },
+			func(x, y payment) payment { x.At += y.At; return x },
+			func(o order) string { return fmt.Sprintf("o%d %d", o.Cust, o.Value) },
+			func(p payment) string { return fmt.Sprintf("p%d %d", p.Cust, p.At) }))
+		if err := env.Execute(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		got := map[string][]string{}
+		for _, line := range out.Items() {
+			k, _, _ := strings.Cut(line, " ")
+			got[k] = append(got[k], line)
+		}
+		for k, w := range want {
+			if !slices.Equal(got[k], w) {
+				t.Fatalf("parallelism %d, %s: %v, want %v", par, k, got[k], w)
+			}
+		}
+	}
+}
