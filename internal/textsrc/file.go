@@ -60,7 +60,7 @@ type FileReader struct {
 	read    int64  // bytes consumed from the file, partial line included
 	partial []byte // the start of a line whose end has not arrived
 	line    int64  // lines returned so far
-	timer   *time.Timer
+	sleeper sleeper
 }
 
 // OpenFile opens path for reading lines, at opts.StartOffset. The error
@@ -187,18 +187,7 @@ func (r *FileReader) tooLong() error {
 }
 
 func (r *FileReader) wait(ctx context.Context) error {
-	if r.timer == nil {
-		r.timer = time.NewTimer(r.opts.PollInterval)
-	} else {
-		r.timer.Reset(r.opts.PollInterval)
-	}
-	select {
-	case <-r.timer.C:
-		return nil
-	case <-ctx.Done():
-		r.timer.Stop()
-		return ctx.Err()
-	}
+	return r.sleeper.sleep(ctx, r.opts.PollInterval)
 }
 
 // checkTruncated starts again from the top when the file became shorter
@@ -224,8 +213,6 @@ func (r *FileReader) checkTruncated() error {
 
 // Close closes the file. Call it once, after the last Read.
 func (r *FileReader) Close() error {
-	if r.timer != nil {
-		r.timer.Stop()
-	}
+	r.sleeper.stop()
 	return r.f.Close()
 }

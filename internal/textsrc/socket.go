@@ -86,7 +86,7 @@ type SocketReader struct {
 	conn    net.Conn
 	br      *bufio.Reader
 	partial []byte // the start of a line whose delimiter has not arrived
-	timer   *time.Timer
+	sleeper sleeper
 	err     error // once set, what every Read returns: io.EOF or a failure
 
 	connected   bool          // a connection was made at some point
@@ -284,26 +284,13 @@ func (r *SocketReader) giveUp() error {
 }
 
 func (r *SocketReader) sleep(ctx context.Context, d time.Duration) error {
-	if r.timer == nil {
-		r.timer = time.NewTimer(d)
-	} else {
-		r.timer.Reset(d)
-	}
-	select {
-	case <-r.timer.C:
-		return nil
-	case <-ctx.Done():
-		r.timer.Stop()
-		return ctx.Err()
-	}
+	return r.sleeper.sleep(ctx, d)
 }
 
 // Close closes the connection, if there is one. Call it once, after the
 // last Read.
 func (r *SocketReader) Close() error {
-	if r.timer != nil {
-		r.timer.Stop()
-	}
+	r.sleeper.stop()
 	r.err = errors.New("braid: socket source " + r.addr + ": read after Close")
 	if r.conn != nil {
 		return r.conn.Close()
