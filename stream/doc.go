@@ -12,8 +12,12 @@
 //  3. Transform: methods keep the element type (Filter, Merge,
 //     WithTimestamps, WindowAll), package functions change it (Map,
 //     FlatMap, MapErr, KeyBy, and the window functions Reduce, Aggregate,
-//     Apply, Sum, Min, Max, MinBy, MaxBy, Count, Mean). Sinks end a stream:
-//     Print, WriteTo, ForEach, ToChannel, Collect.
+//     Apply, Sum, Min, Max, MinBy, MaxBy, Count, Mean). Two streams meet in
+//     Connect (CoMap, CoFlatMap), ConnectKeyed (CoProcess, CoReduce), Join,
+//     CoGroup and IntervalJoin; Process runs code of your own per key, with
+//     keyed state and timers. Windows can have their own triggers and
+//     evictors (WindowedStream.Trigger, Evictor). Sinks end a stream: Print,
+//     WriteTo, ForEach, ToChannel, Collect.
 //  4. Run it: env.Execute(ctx). It returns when every source has ended and
 //     every result is out, when ctx is done, or at the first failure, and it
 //     leaves no goroutine behind.
