@@ -114,3 +114,38 @@ func BenchmarkSlidingHour(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkScalingHeavyMap: the keyed tumbling count of
+// BenchmarkKeyedTumblingCount behind a map that costs about 0.5 µs an element,
+// so that at parallelism 1 one task is the bottleneck and parallelism 2 can
+// use the second core: the speed-up shows whether the keyed exchange (which
+// at parallelism 2 routes every record between the subtasks) holds the job
+// back.
+func BenchmarkScalingHeavyMap(b *testing.B) {
+	const n = 2_000_000
+	heavy := func(e Event) Event {
+		x := uint64(e.Price)
+		for range 400 {
+			x = x*6364136223846793005 + 1442695040888963407
+		}
+		e.Price = int64(x >> 40)
+		return e
+	}
+	for _, par := range []int{1, 2} {
+		b.Run(fmt.Sprintf("parallelism=%d", par), func(b *testing.B) {
+			for b.Loop() {
+				env := stream.NewEnv(stream.WithParallelism(par))
+				src := stream.Generate(env, gen(tumbleKeys, tumbleStep), stream.Limit(n)).
+					WithTimestamps(ts, stream.MonotonousTimestamps())
+				mapped := stream.Map(src, heavy)
+				var results int64
+				stream.Count(stream.KeyBy(mapped, func(e Event) int64 { return e.Key }).Window(window.Tumbling(time.Second))).
+					ForEach(func(window.Result[int64, int64]) error { results++; return nil })
+				if err := env.Execute(context.Background()); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+		})
+	}
+}
