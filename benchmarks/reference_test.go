@@ -54,20 +54,12 @@ func BenchmarkDeltaWarnings(b *testing.B) {
 // 10,000 keys, about 2 elements per key and window on each side (so 4
 // pairs); events/s counts the elements of both inputs.
 func BenchmarkWindowJoin(b *testing.B) {
-	const n, keys = 4_000_000, 10_000 // per side
-	step := int64(time.Second) / (2 * keys)
-	gen := func(salt int64) func(i int64) Event {
-		return func(i int64) Event { return Event{Key: (i*7919 + salt) % keys, Ts: i * step, Price: i} }
-	}
-	ts := func(e Event) time.Time { return time.Unix(0, e.Ts) }
-	key := func(e Event) int64 { return e.Key }
 	b.ReportAllocs()
 	for b.Loop() {
 		env := stream.NewEnv()
-		l := stream.Generate(env, gen(0), stream.Limit(n)).WithTimestamps(ts, stream.MonotonousTimestamps())
-		r := stream.Generate(env, gen(13), stream.Limit(n)).WithTimestamps(ts, stream.MonotonousTimestamps())
+		l, r := joinSides(env, 13)
 		var pairs int64
-		stream.Join(stream.KeyBy(l, key), stream.KeyBy(r, key), window.Tumbling(time.Second),
+		stream.Join(l, r, window.Tumbling(time.Second),
 			func(a, b Event) int64 { return a.Price + b.Price }).ForEach(func(int64) error { pairs++; return nil })
 		if err := env.Execute(context.Background()); err != nil {
 			b.Fatal(err)
@@ -76,29 +68,38 @@ func BenchmarkWindowJoin(b *testing.B) {
 			b.Fatal("no pairs: the benchmark measures nothing")
 		}
 	}
-	b.ReportMetric(float64(2*n)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	b.ReportMetric(float64(2*joinN)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+const joinN, joinKeys = 4_000_000, 10_000 // events per side, keys
+
+// joinSides makes the two keyed inputs of the join benchmarks: joinKeys
+// keys, about 2 elements per key a second on each side; the right side's
+// key sequence is the left's shifted by rightSalt.
+func joinSides(env *stream.Env, rightSalt int64) (l, r *stream.KeyedStream[int64, Event]) {
+	step := int64(time.Second) / (2 * joinKeys)
+	gen := func(salt int64) func(i int64) Event {
+		return func(i int64) Event { return Event{Key: (i*7919 + salt) % joinKeys, Ts: i * step, Price: i} }
+	}
+	key := func(e Event) int64 { return e.Key }
+	side := func(salt int64) *stream.KeyedStream[int64, Event] {
+		return stream.KeyBy(stream.Generate(env, gen(salt), stream.Limit(joinN)).WithTimestamps(ts, stream.MonotonousTimestamps()), key)
+	}
+	return side(0), side(rightSalt)
 }
 
 // BenchmarkIntervalJoin: two keyed streams, 10,000 keys, b joins a when
 // b.ts is within [a.ts-100ms, a.ts+100ms]; about 2 elements per key a
 // second on each side; events/s counts both inputs.
 func BenchmarkIntervalJoin(b *testing.B) {
-	const n, keys = 4_000_000, 10_000 // per side
-	step := int64(time.Second) / (2 * keys)
-	gen := func(salt int64) func(i int64) Event {
-		return func(i int64) Event { return Event{Key: (i*7919 + salt) % keys, Ts: i * step, Price: i} }
-	}
-	ts := func(e Event) time.Time { return time.Unix(0, e.Ts) }
-	key := func(e Event) int64 { return e.Key }
 	b.ReportAllocs()
 	for b.Loop() {
 		env := stream.NewEnv()
-		l := stream.Generate(env, gen(0), stream.Limit(n)).WithTimestamps(ts, stream.MonotonousTimestamps())
 		// Salt 1000 puts each key on the right 1,000 events (50ms) after
 		// it is on the left: about one partner each.
-		r := stream.Generate(env, gen(1000), stream.Limit(n)).WithTimestamps(ts, stream.MonotonousTimestamps())
+		l, r := joinSides(env, 1000)
 		var pairs int64
-		joined, _, _ := stream.IntervalJoin(stream.KeyBy(l, key), stream.KeyBy(r, key), -100*time.Millisecond, 100*time.Millisecond,
+		joined, _, _ := stream.IntervalJoin(l, r, -100*time.Millisecond, 100*time.Millisecond,
 			func(a, b Event) int64 { return a.Price + b.Price })
 		joined.ForEach(func(int64) error { pairs++; return nil })
 		if err := env.Execute(context.Background()); err != nil {
@@ -108,5 +109,5 @@ func BenchmarkIntervalJoin(b *testing.B) {
 			b.Fatal("no pairs: the benchmark measures nothing")
 		}
 	}
-	b.ReportMetric(float64(2*n)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	b.ReportMetric(float64(2*joinN)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }

@@ -116,13 +116,15 @@ func (fm *FlatMap[T, U]) Push(b *Batch[T]) error {
 type MapErr[T, U any] struct {
 	forward[U]
 	f     func(T) (U, error)
-	dead  func(T, error)
+	dead  func(T, error) error
 	count func(int64)
 	buf   Batch[U]
 }
 
 // NewMapErr returns a fallible map operator writing to out.
-func NewMapErr[T, U any](f func(T) (U, error), dead func(T, error), count func(int64), out Input[U]) *MapErr[T, U] {
+// dead, when not nil, takes each rejected element and its error; an error
+// it returns (from the dead letters' consumer) fails the job.
+func NewMapErr[T, U any](f func(T) (U, error), dead func(T, error) error, count func(int64), out Input[U]) *MapErr[T, U] {
 	return &MapErr[T, U]{forward: forward[U]{out}, f: f, dead: dead, count: count}
 }
 
@@ -135,7 +137,9 @@ func (m *MapErr[T, U]) Push(b *Batch[T]) error {
 		if err != nil {
 			failed++
 			if m.dead != nil {
-				m.dead(v, err)
+				if err := m.dead(v, err); err != nil {
+					return err
+				}
 			}
 			continue
 		}

@@ -12,7 +12,6 @@ import (
 // the typed constructors (NewSourceNode, NewOpNode), so the graph itself is
 // untyped while every record path stays typed.
 type Node struct {
-	ID   int
 	Name string
 	// Parallelism is the number of subtasks; 0 means the job's default.
 	Parallelism int

@@ -75,7 +75,6 @@ func NewEnv(opts ...Option) *Env {
 }
 
 func (e *Env) add(n *operators.Node) *operators.Node {
-	n.ID = len(e.nodes)
 	e.nodes = append(e.nodes, n)
 	return n
 }
@@ -101,7 +100,7 @@ func (e *Env) Execute(ctx context.Context) error {
 		errs = append(errs, err)
 	}
 	for _, n := range e.nodes {
-		if n.SideOf == nil && len(n.Inputs) == 0 && !isSource(n) {
+		if n.SideOf == nil && len(n.Inputs) == 0 && !n.IsSource() {
 			errs = append(errs, fmt.Errorf("braid: %q has no input: a late-element stream needs a window function applied to its windowed stream", n.Name))
 		}
 	}

@@ -23,8 +23,6 @@ func newStream[T any](env *Env, n *operators.Node, eventTime bool) *Stream[T] {
 	return &Stream[T]{env: env, node: n, eventTime: eventTime}
 }
 
-func isSource(n *operators.Node) bool { return n.IsSource() }
-
 // Env is the environment the stream belongs to.
 func (s *Stream[T]) Env() *Env { return s.env }
 
@@ -79,9 +77,9 @@ func MapErr[T, U any](s *Stream[T], f func(T) (U, error)) (*Stream[U], *Stream[D
 	n.SetBuild(func(bc *operators.BuildContext, out any) ([]any, error) {
 		dl := bc.Side(0).(operators.Input[DeadLetter[T]])
 		var buf operators.Batch[DeadLetter[T]]
-		dead := func(v T, err error) {
+		dead := func(v T, err error) error {
 			buf.Values = append(buf.Values[:0], DeadLetter[T]{v, err})
-			dl.Push(&buf) // a batch of one: dead letters are the rare path
+			return dl.Push(&buf) // a batch of one: dead letters are the rare path
 		}
 		return []any{operators.NewMapErr(f, dead, bc.CountDeadLetters, out.(operators.Input[U]))}, nil
 	})

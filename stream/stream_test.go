@@ -368,3 +368,13 @@ func TestWindowAllAndCountWindows(t *testing.T) {
 		t.Fatalf("%d windows summing to %d", len(total.Items()), sum)
 	}
 }
+
+// A consumer of dead letters that fails fails the job, as any sink does.
+func TestDeadLetterSinkErrorFailsJob(t *testing.T) {
+	env := stream.NewEnv()
+	_, dead := stream.MapErr(stream.FromSlice(env, []string{"1", "x"}), strconv.Atoi)
+	dead.ForEach(func(stream.DeadLetter[string]) error { return fmt.Errorf("dead-letter store is down") })
+	if err := env.Execute(context.Background()); err == nil || !strings.Contains(err.Error(), "dead-letter store is down") {
+		t.Fatalf("Execute = %v", err)
+	}
+}

@@ -11,20 +11,5 @@ package window
 //
 // It costs O(log n + absorbed).
 func MergeSession(sessions []Window, w Window) (merged Window, lo, hi int) {
-	// First session whose end reaches w.Start.
-	l, r := 0, len(sessions)
-	for l < r {
-		m := int(uint(l+r) >> 1)
-		if sessions[m].End < w.Start {
-			l = m + 1
-		} else {
-			r = m
-		}
-	}
-	lo, hi, merged = l, l, w
-	for hi < len(sessions) && sessions[hi].Intersects(w) {
-		merged = merged.Cover(sessions[hi])
-		hi++
-	}
-	return merged, lo, hi
+	return MergeSessionFunc(sessions, func(s *Window) Window { return *s }, w)
 }

@@ -145,8 +145,7 @@ func buildJob(env *stream.Env, cfg config, p pacer, end time.Time, out, errOut i
 
 	// 4. Warnings per symbol in 30 s.
 	every30 := window.Tumbling(30 * time.Second)
-	warnCounts := stream.Map(stream.Count(stream.KeyBy(warnings, func(w warning) string { return w.Symbol }).Window(every30)),
-		func(r window.Result[string, int64]) window.Result[string, int64] { return r })
+	warnCounts := stream.Count(stream.KeyBy(warnings, func(w warning) string { return w.Symbol }).Window(every30))
 	lines = append(lines, stream.Map(warnCounts, func(r window.Result[string, int64]) Line {
 		return line(secWarns, r.Window, r.Key, fmt.Sprintf("%6d", r.Value), map[string]any{"warnings": r.Value})
 	}))
