@@ -1,6 +1,7 @@
 // Command accesslogs is a small log-analytics job: it reads web-server
-// access log lines (Common Log Format), parses them (bad lines are reported
-// and skipped), and in event time prints
+// access log lines (the Common or the Combined Log Format: Apache's common
+// and combined, nginx's default combined), parses them, and in event time
+// prints
 //
 //   - requests per status class (2xx, 3xx, 4xx, 5xx) every 10 s,
 //   - clients with more than -threshold requests in the last minute,
@@ -8,8 +9,12 @@
 //   - each client's visit (a session closed by 30 s of silence): its
 //     length, requests and bytes.
 //
-// Without -file it reads a generated log (deterministic with -seed), so it
-// runs anywhere:
+// Lines it cannot parse are reported on stderr with the reason and
+// skipped, as are requests more than 2 s behind the latest (too late for
+// their status window); nothing is dropped silently.
+//
+// Without -file it reads a generated log in the combined format
+// (deterministic with -seed), so it runs anywhere:
 //
 //	go run ./examples/accesslogs
 //	go run ./examples/accesslogs -file /var/log/nginx/access.log -follow
@@ -20,150 +25,176 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"os/signal"
 	"strconv"
-	"strings"
+	"sync"
 	"time"
 
 	"github.com/braidstream/braid/stream"
 	"github.com/braidstream/braid/window"
 )
 
-// Request is one parsed log line.
-type Request struct {
-	Client string
-	Time   time.Time
-	Method string
-	Path   string
-	Status int
-	Bytes  int64
-}
-
+// clfTime is the layout of %t, for the generator.
 const clfTime = "02/Jan/2006:15:04:05 -0700"
 
-// Parse reads a Common Log Format line:
-//
-//	127.0.0.1 - frank [10/Oct/2000:13:55:36 -0700] "GET /a.gif HTTP/1.0" 200 2326
-func Parse(line string) (Request, error) {
-	var r Request
-	client, rest, ok := strings.Cut(line, " ")
-	if !ok || client == "" {
-		return r, errors.New("no client address")
-	}
-	open, close := strings.IndexByte(rest, '['), strings.IndexByte(rest, ']')
-	if open < 0 || close < open {
-		return r, errors.New("no [time]")
-	}
-	t, err := time.Parse(clfTime, rest[open+1:close])
-	if err != nil {
-		return r, fmt.Errorf("bad time: %w", err)
-	}
-	rest = rest[close+1:]
-	q1 := strings.IndexByte(rest, '"')
-	q2 := strings.LastIndexByte(rest, '"')
-	if q1 < 0 || q2 <= q1 {
-		return r, errors.New(`no "request"`)
-	}
-	req := strings.Fields(rest[q1+1 : q2])
-	if len(req) < 2 {
-		return r, fmt.Errorf("bad request %q", rest[q1+1:q2])
-	}
-	tail := strings.Fields(rest[q2+1:])
-	if len(tail) < 2 {
-		return r, errors.New("no status and size")
-	}
-	status, err := strconv.Atoi(tail[0])
-	if err != nil || status < 100 || status > 599 {
-		return r, fmt.Errorf("bad status %q", tail[0])
-	}
-	var size int64
-	if tail[1] != "-" {
-		if size, err = strconv.ParseInt(tail[1], 10, 64); err != nil {
-			return r, fmt.Errorf("bad size %q", tail[1])
-		}
-	}
-	return Request{Client: client, Time: t, Method: req[0], Path: req[1], Status: status, Bytes: size}, nil
-}
-
-// generate returns line i of a synthetic access log: a few busy clients
-// (one of them a scraper), arrivals a little out of order, and now and then
-// a garbled line.
+// generate returns line i of a synthetic access log in nginx's default
+// "combined" format: a few busy clients (one of them a scraper, one on
+// IPv6), arrivals a little out of order, now and then a connection that
+// sent no request ("-", 400), a user agent with an escaped quote, and a
+// garbled line.
 func generate(seed uint64) func(i int64) string {
 	start := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
-	paths := []string{"/", "/login", "/api/items", "/static/app.js", "/admin"}
+	paths := []string{"/", "/login", "/api/items?page=2", "/static/app.js", "/admin"}
+	agents := []string{
+		"Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
+		"Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15",
+		"curl/8.5.0",
+		`Mozilla/5.0 (compatible; \x22Probe\x22/1.0)`, // nginx escapes a quote as \x22
+	}
 	return func(i int64) string {
 		rng := rand.New(rand.NewPCG(seed, uint64(i)))
 		if rng.IntN(500) == 0 {
 			return "garbled line " + strconv.FormatInt(i, 10)
 		}
 		client := fmt.Sprintf("10.0.0.%d", 1+rng.IntN(20))
-		if rng.IntN(4) == 0 {
-			client = "203.0.113.7" // the scraper
+		agent := agents[rng.IntN(len(agents))]
+		switch rng.IntN(8) {
+		case 0, 1:
+			client, agent = "203.0.113.7", "python-requests/2.32.3" // the scraper
+		case 2:
+			client = "2001:db8::17"
 		}
 		t := start.Add(time.Duration(i)*100*time.Millisecond - time.Duration(rng.IntN(1500))*time.Millisecond)
+		if rng.IntN(200) == 0 {
+			return fmt.Sprintf(`%s - - [%s] "-" 400 0 "-" "-"`, client, t.Format(clfTime))
+		}
+		referer := "-"
+		if rng.IntN(3) == 0 {
+			referer = "https://shop.example.com/"
+		}
 		status := []int{200, 200, 200, 200, 304, 404, 500}[rng.IntN(7)]
-		return fmt.Sprintf(`%s - - [%s] "GET %s HTTP/1.1" %d %d`, client, t.Format(clfTime), paths[rng.IntN(len(paths))], status, rng.IntN(50000))
+		return fmt.Sprintf(`%s - - [%s] "GET %s HTTP/1.1" %d %d "%s" "%s"`, client, t.Format(clfTime),
+			paths[rng.IntN(len(paths))], status, rng.IntN(50000), referer, agent)
 	}
 }
 
+// config is what the flags ask for.
+type config struct {
+	file      string
+	follow    bool
+	n         int64
+	seed      uint64
+	threshold int64
+	batchSize int // tests: records per batch (0: the default); watermarks advance once per batch
+}
+
 func main() {
-	file := flag.String("file", "", "access log to read (default: a generated one)")
-	follow := flag.Bool("follow", false, "with -file, keep reading lines appended to it")
-	n := flag.Int64("n", 20_000, "lines to generate without -file")
-	seed := flag.Uint64("seed", 1, "seed of the generated log")
-	threshold := flag.Int64("threshold", 150, "requests a minute that make a client worth reporting")
+	var cfg config
+	flag.StringVar(&cfg.file, "file", "", "access log to read, Common or Combined Log Format (default: a generated one)")
+	flag.BoolVar(&cfg.follow, "follow", false, "with -file, keep reading lines appended to it")
+	flag.Int64Var(&cfg.n, "n", 20_000, "lines to generate without -file")
+	flag.Uint64Var(&cfg.seed, "seed", 1, "seed of the generated log")
+	flag.Int64Var(&cfg.threshold, "threshold", 150, "requests a minute that make a client worth reporting")
 	flag.Parse()
 
-	env := stream.NewEnv()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, cfg, os.Stdout, os.Stderr); err != nil && !errors.Is(err, context.Canceled) {
+		fmt.Fprintln(os.Stderr, "accesslogs:", err)
+		os.Exit(1)
+	}
+}
+
+// run builds and executes the job: results go to out, one line each;
+// lines that could not be parsed and requests too late for their windows
+// are reported on errOut, with the reason.
+func run(ctx context.Context, cfg config, out, errOut io.Writer) error {
+	out, errOut = &lockedWriter{w: out}, &lockedWriter{w: errOut}
+	var opts []stream.Option
+	if cfg.batchSize > 0 {
+		opts = append(opts, stream.WithBatchSize(cfg.batchSize))
+	}
+	env := stream.NewEnv(opts...)
 	var lines *stream.Stream[string]
-	if *file != "" {
-		lines = stream.TextFile(env, *file, stream.Follow(*follow))
+	if cfg.file != "" {
+		lines = stream.TextFile(env, cfg.file, stream.Follow(cfg.follow))
 	} else {
-		lines = stream.Generate(env, generate(*seed), stream.Limit(*n))
+		lines = stream.Generate(env, generate(cfg.seed), stream.Limit(cfg.n))
 	}
 	reqs, bad := stream.MapErr(lines, Parse)
-	bad.WriteTo(os.Stderr, func(d stream.DeadLetter[string]) string {
+	writeLines(bad, errOut, func(d stream.DeadLetter[string]) string {
 		return fmt.Sprintf("skipped line %q: %v", d.Value, d.Err)
 	})
 	reqs = reqs.WithTimestamps(func(r Request) time.Time { return r.Time }, stream.BoundedOutOfOrderness(2*time.Second))
 
-	// Requests per status class, every 10 s.
-	byClass := stream.KeyBy(reqs, func(r Request) string { return fmt.Sprintf("%dxx", r.Status/100) })
-	stream.Count(byClass.Window(window.Tumbling(10*time.Second))).
-		WriteTo(os.Stdout, func(r window.Result[string, int64]) string {
-			return fmt.Sprintf("status   %s  %s  %6d requests", r.Window.EndTime().Format("15:04:05"), r.Key, r.Value)
-		})
+	// Requests per status class, every 10 s. Late requests (more than 2 s
+	// behind the latest: Apache's %t is when a request arrived, logged when
+	// it ends, so a slow one lands behind faster ones) are reported rather
+	// than dropped silently.
+	byClass := stream.KeyBy(reqs, func(r Request) string { return statusClass(r.Status) })
+	perClass := byClass.Window(window.Tumbling(10 * time.Second))
+	writeLines(stream.Count(perClass), out, func(r window.Result[string, int64]) string {
+		return fmt.Sprintf("status   %s  %s  %6d requests", r.Window.EndTime().Format("15:04:05"), r.Key, r.Value)
+	})
+	writeLines(perClass.Late(), errOut, func(r Request) string {
+		return fmt.Sprintf("late request %s %s %s at %s: its 10 s window had closed", r.Client, r.Method, r.Path, r.Time.Format(time.RFC3339))
+	})
 
 	// Busy clients: more than threshold requests in the last minute.
 	byClient := stream.KeyBy(reqs, func(r Request) string { return r.Client })
-	stream.Count(byClient.Window(window.Sliding(time.Minute, 10*time.Second))).
-		Filter(func(r window.Result[string, int64]) bool { return r.Value > *threshold }).
-		WriteTo(os.Stdout, func(r window.Result[string, int64]) string {
-			return fmt.Sprintf("busy     %s  %-15s %6d requests in the last minute", r.Window.EndTime().Format("15:04:05"), r.Key, r.Value)
-		})
+	busy := stream.Count(byClient.Window(window.Sliding(time.Minute, 10*time.Second))).
+		Filter(func(r window.Result[string, int64]) bool { return r.Value > cfg.threshold })
+	writeLines(busy, out, func(r window.Result[string, int64]) string {
+		return fmt.Sprintf("busy     %s  %-15s %6d requests in the last minute", r.Window.EndTime().Format("15:04:05"), r.Key, r.Value)
+	})
 
 	// Visits: sessions of a client closed by 30 s of silence.
-	type visit struct {
-		requests int64
-		bytes    int64
-	}
 	visits := stream.Aggregate(byClient.Window(window.Session(30*time.Second)), stream.AggregateFunc[Request, visit, visit]{
 		Init:   func() visit { return visit{} },
 		Add:    func(v visit, r Request) visit { return visit{v.requests + 1, v.bytes + r.Bytes} },
 		Merge:  func(a, b visit) visit { return visit{a.requests + b.requests, a.bytes + b.bytes} },
 		Result: func(v visit) visit { return v },
 	})
-	visits.WriteTo(os.Stdout, func(r window.Result[string, visit]) string {
+	writeLines(visits, out, func(r window.Result[string, visit]) string {
 		return fmt.Sprintf("visit    %s  %-15s %6d requests %9d bytes over %v", r.Window.StartTime().Format("15:04:05"), r.Key,
 			r.Value.requests, r.Value.bytes, r.Window.EndTime().Sub(r.Window.StartTime())-30*time.Second)
 	})
+	return env.Execute(ctx)
+}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	if err := env.Execute(ctx); err != nil && !errors.Is(err, context.Canceled) {
-		fmt.Fprintln(os.Stderr, "accesslogs:", err)
-		os.Exit(1)
-	}
+// writeLines writes format(v) and a newline to w for each element, a line a
+// Write: with w a lockedWriter, the lines of the several sinks that share w
+// never interleave. (Stream.WriteTo buffers a batch, and a large batch goes
+// out in several writes, which another sink's could split.)
+func writeLines[T any](s *stream.Stream[T], w io.Writer, format func(T) string) {
+	s.ForEach(func(v T) error {
+		_, err := io.WriteString(w, format(v)+"\n")
+		return err
+	})
+}
+
+// lockedWriter serialises the writes of the sinks that share a writer.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// visit is a client's session: its requests and bytes.
+type visit struct {
+	requests int64
+	bytes    int64
+}
+
+// statusClass is "2xx" for 200 to 299, and so on.
+func statusClass(status int) string {
+	return [...]string{"1xx", "2xx", "3xx", "4xx", "5xx"}[status/100-1]
 }
