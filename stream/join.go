@@ -2,6 +2,7 @@ package stream
 
 import (
 	"fmt"
+	"math"
 	"sync"
 	"time"
 
@@ -79,31 +80,88 @@ func Join[K comparable, A, B, R any](a *KeyedStream[K, A], b *KeyedStream[K, B],
 	}).Name("join " + assigner.String())
 }
 
+// An IntervalJoinOption refines IntervalJoin: LowerBoundExclusive,
+// UpperBoundExclusive.
+type IntervalJoinOption interface{ applyInterval(*intervalConfig) }
+
+type intervalConfig struct {
+	lowerExclusive, upperExclusive bool
+}
+
+type intervalOpt func(*intervalConfig)
+
+func (f intervalOpt) applyInterval(c *intervalConfig) { f(c) }
+
+// LowerBoundExclusive excludes the lower bound: b joins a only when
+// b.ts > a.ts+lower (Flink's lowerBoundExclusive()).
+func LowerBoundExclusive() IntervalJoinOption {
+	return intervalOpt(func(c *intervalConfig) { c.lowerExclusive = true })
+}
+
+// UpperBoundExclusive excludes the upper bound: b joins a only when
+// b.ts < a.ts+upper (Flink's upperBoundExclusive()).
+func UpperBoundExclusive() IntervalJoinOption {
+	return intervalOpt(func(c *intervalConfig) { c.upperExclusive = true })
+}
+
 // IntervalJoin joins two keyed streams on event time, as Flink's
 // intervalJoin: a of the first stream and b of the second with the same
 // key make the pair f(a, b) when a.ts+lower <= b.ts <= a.ts+upper (both
-// bounds included; lower may be negative). The pair carries the later of
-// the two timestamps. Each side is kept per key until the watermark passes
-// the last time a partner could arrive, so memory follows the interval, not
-// the stream. An element earlier than the watermark is late: it joins
-// nothing, is counted, and goes to lateA or lateB (which nothing need
-// read). Both streams must carry event timestamps.
+// bounds included unless LowerBoundExclusive or UpperBoundExclusive is
+// given; lower may be negative, and lower == upper joins exact offsets).
+// Timestamps are whole nanoseconds, so an exclusive bound is the inclusive
+// one moved 1ns inwards, as in Flink (in milliseconds there): an interval
+// that holds no nanosecond, such as [d, d) or (0, 1ns), is refused when
+// the job is built rather than joining nothing. The pair carries the later
+// of the two timestamps. Each side is kept per key until the watermark
+// passes the last time a partner could arrive, so memory follows the
+// interval, not the stream. An element earlier than the watermark is late:
+// it joins nothing, is counted, and goes to lateA or lateB (which nothing
+// need read). Both streams must carry event timestamps.
 func IntervalJoin[K comparable, A, B, R any](a *KeyedStream[K, A], b *KeyedStream[K, B], lower, upper time.Duration,
-	f func(A, B) R) (joined *Stream[R], lateA *Stream[A], lateB *Stream[B]) {
+	f func(A, B) R, opts ...IntervalJoinOption) (joined *Stream[R], lateA *Stream[A], lateB *Stream[B]) {
 	env := a.s.env
+	var cfg intervalConfig
+	for _, o := range opts {
+		o.applyInterval(&cfg)
+	}
+	opening, closing := "[", "]"
+	if cfg.lowerExclusive {
+		opening = "("
+	}
+	if cfg.upperExclusive {
+		closing = ")"
+	}
+	interval := fmt.Sprintf("%s%v,%v%s", opening, lower, upper, closing)
 	if !a.s.eventTime || !b.s.eventTime {
 		env.fail(fmt.Errorf("braid: interval join of %q and %q: both need event timestamps (WithTimestamps)", a.s.node.Name, b.s.node.Name))
 	}
-	if lower > upper {
-		env.fail(fmt.Errorf("braid: interval join: lower bound %v is after upper bound %v", lower, upper))
+	// The inclusive bounds in nanoseconds, without overflow: an exclusive
+	// lower bound at the largest duration (or upper at the least) leaves
+	// nothing.
+	lo, hi := int64(lower), int64(upper)
+	empty := false
+	if cfg.lowerExclusive {
+		empty = empty || lo == math.MaxInt64
+		lo++
 	}
-	n := operators.NewOpNode[R](fmt.Sprintf("interval join [%v,%v]", lower, upper), nil)
+	if cfg.upperExclusive {
+		empty = empty || hi == math.MinInt64
+		hi--
+	}
+	switch {
+	case lower > upper:
+		env.fail(fmt.Errorf("braid: interval join: lower bound %v is after upper bound %v", lower, upper))
+	case empty || lo > hi:
+		env.fail(fmt.Errorf("braid: interval join: the interval %s holds no nanosecond, so it would join nothing", interval))
+	}
+	n := operators.NewOpNode[R]("interval join "+interval, nil)
 	sideA := operators.NewSideNode[A]("late left of "+n.Name, n)
 	sideB := operators.NewSideNode[B]("late right of "+n.Name, n)
 	sideA.Timed, sideB.Timed = true, true
 	keyA, keyB := a.key, b.key
 	n.SetBuild(func(bc *operators.BuildContext, out any) ([]any, error) {
-		j := operators.NewIntervalJoin(keyA, keyB, int64(lower), int64(upper), f, bc, out.(operators.Input[R]),
+		j := operators.NewIntervalJoin(keyA, keyB, lo, hi, f, bc, out.(operators.Input[R]),
 			bc.Side(0).(operators.Input[A]), bc.Side(1).(operators.Input[B]))
 		return j.Inputs(), nil
 	})
