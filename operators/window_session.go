@@ -3,39 +3,58 @@ package operators
 import (
 	"math"
 
-	"github.com/google/btree"
-
+	"github.com/braidstream/braid/internal/invariants"
 	"github.com/braidstream/braid/window"
 )
 
+// session is one open session of a key: its window, its accumulator and
+// the handle of its one timer.
 type session[A any] struct {
 	w   window.Window
 	acc A
-	seq uint64 // the session's live timer; others for it are stale
+	h   int32
 }
 
 func sessionWindow[A any](s *session[A]) window.Window { return s.w }
 
-// sessionTimer asks to look at a key's session ending at end when event
-// time reaches end-1 (to fire it) or its cleanup time (to drop it).
-type sessionTimer[K comparable] struct {
-	at  int64
-	seq uint64 // ties broken by arrival, for a deterministic order
-	key K
-	end int64
+// keySessions is one key's open sessions, sorted by start, no two of them
+// intersecting (touching sessions merge): more, then last. The latest
+// session is kept here, not behind a slice, so that an element extending
+// it touches one place.
+type keySessions[K comparable, A any] struct {
+	key  K
+	last session[A]
+	more []session[A]
 }
 
 // SessionWindow is the keyed operator for session windows: per key, a
 // sorted list of sessions, each with one accumulator. An element opens
 // [ts, ts+gap) and merges with every session it overlaps or touches
 // (window.MergeSession), their accumulators combined with Merge, older
-// first. Timers sit in a B-tree ordered by time; a timer made stale by a
-// merge is skipped when it comes due.
+// first.
 //
 // As in Flink's WindowOperator with merging windows: the element's window is
 // merged first and then checked for lateness; a session fires when event
 // time reaches its end-1, and again at once when an element within the
 // allowed lateness joins it after that; it is dropped at end-1+lateness.
+//
+// Timers: each open session has exactly one timer, so memory follows the
+// open sessions, not the elements. A session is due at its end-1 until it
+// has fired, then at its cleanup time; its timer lies at or before that
+// (and after the watermark). When an element extends a session, only the
+// session moves: its timer stays, and when it comes due early it is moved
+// to the session's due time (lazily: the queue would otherwise see one
+// update per element; this way it sees about one per session and gap). A
+// timer is moved at once only when a merge makes the session due earlier
+// (after it fired, with allowed lateness). The timers of sessions absorbed
+// by a merge are deleted, as Flink deletes the timers of merged windows.
+// Sessions due at the same time are looked at in the order their timers
+// were set.
+//
+// Cost per element: one map lookup for the key; an element that falls in
+// the key's latest session (the common case in order) touches nothing
+// else. A new session or a merge is O(log s + sessions merged) for s open
+// sessions.
 type SessionWindow[T any, K comparable, A, R any] struct {
 	timeDriven[T, R]
 	spec   WindowSpec[T, K, A, R]
@@ -43,9 +62,11 @@ type SessionWindow[T any, K comparable, A, R any] struct {
 	bc     *BuildContext
 	proc   procTime
 	wm     int64
-	keys   map[K][]session[A]
-	timers *btree.BTreeG[sessionTimer[K]]
-	seq    uint64
+	index  map[K]int32 // key -> slot in slots
+	slots  []keySessions[K, A]
+	free   []int32 // slots of keys without sessions, their memory kept
+	timers timerHeap
+	all    []session[A] // scratch: a key's sessions in one slice
 }
 
 // NewSessionWindow builds the operator for one subtask.
@@ -53,10 +74,7 @@ func NewSessionWindow[T any, K comparable, A, R any](spec WindowSpec[T, K, A, R]
 	o := &SessionWindow[T, K, A, R]{
 		spec: spec, gap: int64(spec.Assigner.(window.SessionWindows).Gap),
 		bc: bc, proc: procTime{bc.Clock}, wm: math.MinInt64,
-		keys: make(map[K][]session[A]),
-		timers: btree.NewG(32, func(a, b sessionTimer[K]) bool {
-			return a.at < b.at || a.at == b.at && a.seq < b.seq
-		}),
+		index: make(map[K]int32),
 	}
 	o.timeDriven = newTimeDriven(out, late, spec.EventTime, o.advance)
 	if !spec.EventTime {
@@ -66,10 +84,22 @@ func NewSessionWindow[T any, K comparable, A, R any](spec WindowSpec[T, K, A, R]
 	return o
 }
 
-func (o *SessionWindow[T, K, A, R]) addTimer(at int64, k K, end int64) uint64 {
-	o.seq++
-	o.timers.ReplaceOrInsert(sessionTimer[K]{at: at, seq: o.seq, key: k, end: end})
-	return o.seq
+// cleanupTime is when a session's state is dropped: end-1 plus the
+// allowed lateness in event time, end-1 in processing time.
+func (o *SessionWindow[T, K, A, R]) cleanupTime(w window.Window) int64 {
+	if o.spec.EventTime {
+		return window.CleanupTime(w, o.spec.Lateness)
+	}
+	return w.MaxTimestamp()
+}
+
+// due is when a session must next be looked at: its end-1 until event time
+// reaches it (it fires then), its cleanup time after.
+func (o *SessionWindow[T, K, A, R]) due(w window.Window) int64 {
+	if mt := w.MaxTimestamp(); mt > o.wm {
+		return mt
+	}
+	return o.cleanupTime(w)
 }
 
 // Push implements Input.
@@ -81,52 +111,130 @@ func (o *SessionWindow[T, K, A, R]) Push(b *Batch[T]) error {
 			return err
 		}
 	}
+	keys := keysOf[T, K](b)
 	for i, v := range b.Values {
 		t := now
 		if o.spec.EventTime {
 			t = b.Times[i]
 		}
-		o.add(v, t)
+		var k K
+		if keys != nil {
+			k = keys[i]
+		} else {
+			k = o.spec.Key(v)
+		}
+		slot, ok := o.index[k]
+		if ok {
+			// The fast path: t falls in the key's latest session
+			// [start, end], so [t, t+gap) touches it and no other (the one
+			// before ends before start). The session grows to t+gap; its
+			// timer, at or before its old end, stays.
+			ks := &o.slots[slot]
+			s := &ks.last
+			if t >= s.w.Start && t <= s.w.End {
+				fired := s.w.MaxTimestamp() <= o.wm // only with allowed lateness
+				if end := addTime(t, o.gap); end > s.w.End {
+					s.w.End = end
+				}
+				s.acc = o.spec.Agg.Add(s.acc, v)
+				if fired {
+					o.extendFired(ks.key, s)
+				}
+				continue
+			}
+		}
+		o.add(v, t, k, slot, ok)
 	}
 	return o.flush()
 }
 
-func (o *SessionWindow[T, K, A, R]) add(v T, t int64) {
-	k := o.spec.Key(v)
-	ss := o.keys[k]
+// extendFired follows up an element joining a session that has fired (and
+// waits for its cleanup): if the session still ends by the watermark, it
+// fires again at once; if it now ends after, it is to fire when event time
+// gets there, which may be before its timer.
+func (o *SessionWindow[T, K, A, R]) extendFired(k K, s *session[A]) {
+	if mt := s.w.MaxTimestamp(); mt <= o.wm {
+		o.refire(k, s)
+	} else if o.timers.at(s.h) > mt {
+		o.timers.move(s.h, mt)
+	}
+}
+
+// refire fires session s at once: an element within the allowed lateness
+// joined it after it fired. It is next due at its cleanup time, later than
+// its timer.
+func (o *SessionWindow[T, K, A, R]) refire(k K, s *session[A]) {
+	o.em.at(s.w.MaxTimestamp())
+	o.spec.Fire(k, s.w, s.acc, o.em.emit)
+}
+
+// add is Push's general case: a new key, a new session, or a merge. It
+// works on the key's sessions gathered into one slice.
+func (o *SessionWindow[T, K, A, R]) add(v T, t int64, k K, slot int32, known bool) {
+	ss := o.all[:0]
+	if known {
+		ss = append(append(ss, o.slots[slot].more...), o.slots[slot].last)
+	}
 	w := window.Window{Start: t, End: addTime(t, o.gap)}
 	merged, lo, hi := window.MergeSessionFunc(ss, sessionWindow[A], w)
 	if lo == hi && window.IsLate(merged, o.spec.Lateness, o.wm) {
 		o.lateElement(o.bc, v, t)
+		clear(ss)
+		o.all = ss[:0]
 		return
 	}
-	var acc A
+	if !known {
+		if n := len(o.free); n > 0 {
+			slot, o.free = o.free[n-1], o.free[:n-1]
+			o.slots[slot].key = k
+		} else {
+			slot = int32(len(o.slots))
+			o.slots = append(o.slots, keySessions[K, A]{key: k})
+		}
+		o.index[k] = slot
+	}
+	var s *session[A]
 	if lo == hi {
-		acc = o.spec.Agg.first(v)
 		ss = append(ss, session[A]{})
 		copy(ss[lo+1:], ss[lo:])
+		s = &ss[lo]
+		*s = session[A]{w: merged, acc: o.spec.Agg.first(v)}
+		if merged.MaxTimestamp() <= o.wm {
+			o.refire(k, s)
+		}
+		s.h = o.timers.add(o.due(merged), slot)
 	} else {
-		acc = ss[lo].acc
+		s = &ss[lo]
+		acc := s.acc
 		for j := lo + 1; j < hi; j++ {
 			acc = o.spec.Agg.Merge(acc, ss[j].acc)
+			o.timers.remove(ss[j].h)
 		}
-		acc = o.spec.Agg.Add(acc, v)
+		s.w, s.acc = merged, o.spec.Agg.Add(acc, v)
+		if merged.MaxTimestamp() <= o.wm {
+			o.refire(k, s)
+		}
+		// The session may now be due before its timer: when it had fired
+		// and waited for its cleanup, and the merge made it wait to fire
+		// again.
+		if due := o.due(merged); o.timers.at(s.h) > due {
+			o.timers.move(s.h, due)
+		}
 		if hi-lo > 1 {
+			n := len(ss)
 			ss = append(ss[:lo+1], ss[hi:]...)
+			clear(ss[len(ss):n]) // the accumulators, for the collector
 		}
 	}
-	var seq uint64
-	if merged.MaxTimestamp() <= o.wm {
-		// Joined a session that has fired: fire it again now (the element
-		// is within the allowed lateness, or it would be late).
-		o.em.at(merged.MaxTimestamp())
-		o.spec.Fire(k, merged, acc, o.em.emit)
-		seq = o.addTimer(window.CleanupTime(merged, o.spec.Lateness), k, merged.End)
-	} else {
-		seq = o.addTimer(merged.MaxTimestamp(), k, merged.End)
+	ks := &o.slots[slot]
+	n := len(ss) - 1
+	ks.last = ss[n]
+	if old := len(ks.more); old > n {
+		clear(ks.more[n:old])
 	}
-	ss[lo] = session[A]{merged, acc, seq}
-	o.keys[k] = ss
+	ks.more = append(ks.more[:0], ss[:n]...)
+	clear(ss)
+	o.all = ss[:0]
 }
 
 // advance moves event time to wm, firing sessions that end by then and
@@ -137,44 +245,208 @@ func (o *SessionWindow[T, K, A, R]) advance(wm int64) error {
 	}
 	o.wm = wm
 	for {
-		tm, ok := o.timers.Min()
+		tm, ok := o.timers.min()
 		if !ok || tm.at > wm {
 			break
 		}
-		o.timers.DeleteMin()
-		ss := o.keys[tm.key]
-		j := -1
-		for i := range ss {
-			if ss[i].seq == tm.seq {
-				j = i
-				break
+		ks := &o.slots[tm.slot]
+		s, j := &ks.last, -1
+		if s.h != tm.h {
+			j = 0
+			for j < len(ks.more) && ks.more[j].h != tm.h {
+				j++
 			}
-		}
-		if j < 0 {
-			continue // merged away, or superseded by a later timer
-		}
-		s := ss[j]
-		if tm.at == s.w.MaxTimestamp() {
-			o.em.at(s.w.MaxTimestamp())
-			o.spec.Fire(tm.key, s.w, s.acc, o.em.emit)
-		}
-		if cleanup := window.CleanupTime(s.w, o.spec.Lateness); cleanup <= wm || !o.spec.EventTime {
-			ss = append(ss[:j], ss[j+1:]...)
-			if len(ss) == 0 {
-				delete(o.keys, tm.key)
-			} else {
-				o.keys[tm.key] = ss
+			if invariants.Enabled && j == len(ks.more) { // (the arguments would allocate)
+				invariants.Check(false, "timer at %d for no session of key %v", tm.at, ks.key)
 			}
-		} else {
-			ss[j].seq = o.addTimer(cleanup, tm.key, s.w.End)
+			s = &ks.more[j]
 		}
+		mt := s.w.MaxTimestamp()
+		if tm.at < mt {
+			// Extended since the timer was set: not due yet.
+			o.timers.move(tm.h, mt)
+			continue
+		}
+		if tm.at == mt {
+			// Event time has just reached end-1 (timers lie after the
+			// watermark they were set at, so it had not fired at mt).
+			o.em.at(mt)
+			o.spec.Fire(ks.key, s.w, s.acc, o.em.emit)
+		}
+		if cleanup := o.cleanupTime(s.w); cleanup > wm {
+			o.timers.move(tm.h, cleanup)
+			continue
+		}
+		o.timers.remove(tm.h)
+		o.drop(tm.slot, j)
 	}
 	return o.em.err
 }
 
+// drop removes session j of slot's key (-1: the latest), and the key when
+// it has no session left.
+func (o *SessionWindow[T, K, A, R]) drop(slot int32, j int) {
+	ks := &o.slots[slot]
+	n := len(ks.more)
+	switch {
+	case j >= 0:
+		copy(ks.more[j:], ks.more[j+1:])
+	case n > 0:
+		ks.last = ks.more[n-1]
+	default:
+		delete(o.index, ks.key)
+		ks.key, ks.last = *new(K), session[A]{}
+		o.free = append(o.free, slot)
+		return
+	}
+	ks.more[n-1] = session[A]{}
+	ks.more = ks.more[:n-1]
+}
+
 func (o *SessionWindow[T, K, A, R]) nextTimer() int64 {
-	if tm, ok := o.timers.Min(); ok {
+	if tm, ok := o.timers.min(); ok {
 		return tm.at
 	}
 	return math.MaxInt64
+}
+
+// liveTimers and openSessions count the timers and the open sessions, for
+// tests: they are equal.
+func (o *SessionWindow[T, K, A, R]) liveTimers() int { return len(o.timers.heap) }
+
+func (o *SessionWindow[T, K, A, R]) openSessions() int {
+	n := len(o.index) // each key's latest
+	for i := range o.slots {
+		n += len(o.slots[i].more)
+	}
+	return n
+}
+
+// sessionTimer is a timer of the session with handle h of the key in slot.
+type sessionTimer struct {
+	at   int64
+	seq  uint64 // the order timers were set in, to break ties
+	h    int32
+	slot int32
+}
+
+func (a *sessionTimer) before(b *sessionTimer) bool {
+	return a.at < b.at || a.at == b.at && a.seq < b.seq
+}
+
+// timerHeap is a queue of session timers in time order (ties in the order
+// they were set), a 4-ary min-heap: adding a timer later than most, as
+// session timers are, costs O(1), taking the first O(log n), and moving or
+// removing one O(log n). Each timer is named by a handle that stays valid
+// until it is removed; pos maps handles to places in the heap.
+//
+// The design's timer queues are B-trees (process timers, TriggerWindow);
+// here a timer is set per new session and moved about once per session
+// and gap, so the heap's cheaper steps show (see BenchmarkSessionsQ11).
+type timerHeap struct {
+	heap []sessionTimer
+	pos  []int32 // handle -> index in heap; -1 when free
+	free []int32
+	seq  uint64
+}
+
+// add sets a timer at at for the session in slot and returns its handle.
+func (q *timerHeap) add(at int64, slot int32) int32 {
+	var h int32
+	if n := len(q.free); n > 0 {
+		h, q.free = q.free[n-1], q.free[:n-1]
+	} else {
+		h = int32(len(q.pos))
+		q.pos = append(q.pos, -1)
+	}
+	q.seq++
+	i := len(q.heap)
+	q.heap = append(q.heap, sessionTimer{at: at, seq: q.seq, h: h, slot: slot})
+	q.pos[h] = int32(i)
+	q.up(i)
+	return h
+}
+
+// at is the time of timer h.
+func (q *timerHeap) at(h int32) int64 { return q.heap[q.pos[h]].at }
+
+// min is the first timer.
+func (q *timerHeap) min() (sessionTimer, bool) {
+	if len(q.heap) == 0 {
+		return sessionTimer{}, false
+	}
+	return q.heap[0], true
+}
+
+// move sets timer h to at, as if set anew.
+func (q *timerHeap) move(h int32, at int64) {
+	i := int(q.pos[h])
+	q.seq++
+	old := q.heap[i].at
+	q.heap[i].at, q.heap[i].seq = at, q.seq
+	if at < old {
+		q.up(i)
+	} else {
+		q.down(i)
+	}
+}
+
+// remove deletes timer h; its handle may be given out again.
+func (q *timerHeap) remove(h int32) {
+	i := int(q.pos[h])
+	n := len(q.heap) - 1
+	if invariants.Enabled && !(i >= 0 && i <= n && q.heap[i].h == h) {
+		invariants.Check(false, "session timer %d is not in the queue", h)
+	}
+	q.pos[h] = -1
+	q.free = append(q.free, h)
+	if i != n {
+		q.heap[i] = q.heap[n]
+		q.pos[q.heap[i].h] = int32(i)
+	}
+	q.heap = q.heap[:n]
+	if i != n {
+		q.up(i)
+		q.down(i)
+	}
+}
+
+func (q *timerHeap) up(i int) {
+	t := q.heap[i]
+	for i > 0 {
+		p := (i - 1) / 4
+		if !t.before(&q.heap[p]) {
+			break
+		}
+		q.heap[i] = q.heap[p]
+		q.pos[q.heap[i].h] = int32(i)
+		i = p
+	}
+	q.heap[i] = t
+	q.pos[t.h] = int32(i)
+}
+
+func (q *timerHeap) down(i int) {
+	t := q.heap[i]
+	n := len(q.heap)
+	for {
+		c := 4*i + 1
+		if c >= n {
+			break
+		}
+		m := c
+		for d := c + 1; d < min(c+4, n); d++ {
+			if q.heap[d].before(&q.heap[m]) {
+				m = d
+			}
+		}
+		if !q.heap[m].before(&t) {
+			break
+		}
+		q.heap[i] = q.heap[m]
+		q.pos[q.heap[i].h] = int32(i)
+		i = m
+	}
+	q.heap[i] = t
+	q.pos[t.h] = int32(i)
 }
