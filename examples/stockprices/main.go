@@ -26,6 +26,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/signal"
 	"time"
@@ -49,17 +50,12 @@ type config struct {
 }
 
 func main() {
-	var cfg config
-	flag.Uint64Var(&cfg.seed, "seed", 0, "seed of the generated inputs (and a fixed start time): the same lines on every run")
-	flag.Float64Var(&cfg.speedup, "speedup", 1, "run event time this many times faster than real time")
-	flag.DurationVar(&cfg.duration, "duration", 0, "stop after this much event time (0: run until interrupted)")
-	flag.StringVar(&cfg.socket, "socket", "", "also read SYMBOL,price lines from this TCP server (host:port)")
-	flag.BoolVar(&cfg.json, "json", false, "print one JSON object per result")
-	flag.Parse()
-	flag.Visit(func(f *flag.Flag) { cfg.seeded = cfg.seeded || f.Name == "seed" })
-	if cfg.speedup <= 0 {
-		fmt.Fprintln(os.Stderr, "stockprices: -speedup must be positive")
-		os.Exit(2)
+	cfg, err := parseFlags(os.Args[1:], os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(0)
+	}
+	if err != nil {
+		os.Exit(2) // parseFlags said why
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -67,6 +63,38 @@ func main() {
 		fmt.Fprintln(os.Stderr, "stockprices:", err)
 		os.Exit(1)
 	}
+}
+
+// parseFlags reads the command line into a config. A bad flag or value,
+// or any argument that is not a flag, is an error, reported on errOut with
+// the usage (flag.ErrHelp for -h).
+func parseFlags(args []string, errOut io.Writer) (config, error) {
+	var cfg config
+	fs := flag.NewFlagSet("stockprices", flag.ContinueOnError)
+	fs.SetOutput(errOut)
+	fs.Uint64Var(&cfg.seed, "seed", 0, "seed of the generated inputs (and a fixed start time): the same lines on every run")
+	fs.Float64Var(&cfg.speedup, "speedup", 1, "run event time this many times faster than real time (a finite number above 0)")
+	fs.DurationVar(&cfg.duration, "duration", 0, "stop after this much event time (0: run until interrupted)")
+	fs.StringVar(&cfg.socket, "socket", "", "also read SYMBOL,price lines from this TCP server (host:port); prices are numbers above 0")
+	fs.BoolVar(&cfg.json, "json", false, "print one JSON object per result")
+	if err := fs.Parse(args); err != nil {
+		return cfg, err // fs has reported it
+	}
+	fs.Visit(func(f *flag.Flag) { cfg.seeded = cfg.seeded || f.Name == "seed" })
+	var err error
+	switch {
+	case fs.NArg() > 0:
+		err = fmt.Errorf("unexpected argument %q: stockprices takes flags only", fs.Arg(0))
+	case math.IsNaN(cfg.speedup) || math.IsInf(cfg.speedup, 0) || cfg.speedup <= 0:
+		err = fmt.Errorf("invalid value %v for flag -speedup: want a finite number above 0", cfg.speedup)
+	case cfg.duration < 0:
+		err = fmt.Errorf("invalid value %v for flag -duration: must not be negative (0 runs until interrupted)", cfg.duration)
+	}
+	if err != nil {
+		fmt.Fprintln(errOut, "stockprices:", err)
+		fs.Usage()
+	}
+	return cfg, err
 }
 
 // run builds and executes the job, writing results to out and reports of

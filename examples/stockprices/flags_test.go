@@ -1,0 +1,100 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestMain runs main itself when a test re-executes the test binary with
+// STOCKPRICES_ARGS set (the arguments, one a line), so that exit statuses
+// are tested without building the command.
+func TestMain(m *testing.M) {
+	if args, ok := os.LookupEnv("STOCKPRICES_ARGS"); ok {
+		os.Args = append([]string{"stockprices"}, strings.Split(args, "\n")...)
+		main()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// runMain runs the command with args and returns its exit status and
+// output.
+func runMain(t *testing.T, args ...string) (status int, stdout, stderr string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second) // an accepted -duration -5m would run forever
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "STOCKPRICES_ARGS="+strings.Join(args, "\n"))
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err := cmd.Run()
+	if ee, ok := errors.AsType[*exec.ExitError](err); ok {
+		return ee.ExitCode(), o.String(), e.String()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return 0, o.String(), e.String()
+}
+
+var badFlags = []struct {
+	args []string
+	want string // in the message
+}{
+	{[]string{"-duration", "-5m"}, "invalid value -5m0s for flag -duration"},
+	{[]string{"-duration=-1ns"}, "invalid value -1ns for flag -duration"},
+	{[]string{"-speedup", "NaN"}, "invalid value NaN for flag -speedup"},
+	{[]string{"-speedup", "Inf"}, "invalid value +Inf for flag -speedup"},
+	{[]string{"-speedup", "-Inf"}, "invalid value -Inf for flag -speedup"},
+	{[]string{"-speedup", "0"}, "invalid value 0 for flag -speedup"},
+	{[]string{"-speedup", "-60"}, "invalid value -60 for flag -speedup"},
+	{[]string{"-speedup", "1e400"}, `invalid value "1e400" for flag -speedup`}, // flag's own message
+	{[]string{"-seed", "7", "10m"}, `unexpected argument "10m"`},
+	{[]string{"-seed", "7", "--", "-json"}, `unexpected argument "-json"`},
+	{[]string{"-speed", "60"}, "flag provided but not defined: -speed"},
+}
+
+func TestParseFlagsRejects(t *testing.T) {
+	for _, c := range badFlags {
+		var errOut bytes.Buffer
+		if _, err := parseFlags(c.args, &errOut); err == nil {
+			t.Errorf("%q accepted", c.args)
+		} else if !strings.Contains(errOut.String(), c.want) || !strings.Contains(errOut.String(), "Usage of stockprices") {
+			t.Errorf("%q: reported %q, want %q and the usage", c.args, errOut.String(), c.want)
+		}
+	}
+}
+
+func TestParseFlagsAccepts(t *testing.T) {
+	cfg, err := parseFlags(strings.Fields("-seed 7 -speedup 60 -duration 10m"), new(bytes.Buffer)) // the README's
+	if err != nil || !cfg.seeded || cfg.seed != 7 || cfg.speedup != 60 || cfg.duration != 10*time.Minute {
+		t.Fatalf("README's flags: %+v, %v", cfg, err)
+	}
+	cfg, err = parseFlags(nil, new(bytes.Buffer))
+	if err != nil || cfg.seeded || cfg.speedup != 1 || cfg.duration != 0 || cfg.json || cfg.socket != "" {
+		t.Fatalf("no flags: %+v, %v", cfg, err)
+	}
+}
+
+// The command exits with status 2 and says why on a bad command line, and
+// runs on a good one.
+func TestMainExitStatus(t *testing.T) {
+	for _, c := range badFlags[:3] {
+		status, stdout, stderr := runMain(t, c.args...)
+		if status != 2 || stdout != "" || !strings.Contains(stderr, c.want) {
+			t.Errorf("%q: status %d, stdout %q, stderr %q; want 2 and %q", c.args, status, stdout, stderr, c.want)
+		}
+	}
+	status, stdout, stderr := runMain(t, "-seed", "7", "-speedup", "6000", "-duration", "30s")
+	if status != 0 || stderr != "" || !strings.Contains(stdout, "\nWARNS ") {
+		t.Errorf("a good run: status %d, stderr %q, stdout:\n%s", status, stderr, stdout)
+	}
+	if status, _, _ := runMain(t, "-h"); status != 0 {
+		t.Errorf("-h: status %d, want 0", status)
+	}
+}
