@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -38,6 +39,7 @@ type Line struct {
 	Section int
 	Text    string
 	JSON    string
+	JSONErr string // why the result has no JSON (a number JSON cannot hold): the job fails on it under -json
 }
 
 const (
@@ -70,8 +72,33 @@ func line(sec int, w window.Window, sym string, value string, fields map[string]
 	for k, v := range fields {
 		obj[k] = v
 	}
-	js, _ := json.Marshal(obj)
+	js, err := json.Marshal(obj)
+	if err != nil {
+		return Line{Section: sec, Text: text, JSONErr: err.Error()}
+	}
 	return Line{Section: sec, Text: text, JSON: string(js)}
+}
+
+// parseTick reads a socket line, "SYMBOL,price". A price is a decimal
+// number, finite and above zero; anything else is an error saying why.
+func parseTick(l string) (sym string, price float64, err error) {
+	sym, p, ok := strings.Cut(strings.TrimSpace(l), ",")
+	sym, p = strings.ToUpper(strings.TrimSpace(sym)), strings.TrimSpace(p)
+	if !ok || sym == "" {
+		return "", 0, fmt.Errorf("want SYMBOL,price")
+	}
+	v, err := strconv.ParseFloat(p, 64)
+	switch {
+	case errors.Is(err, strconv.ErrRange):
+		return "", 0, fmt.Errorf("bad price %q: out of range", p)
+	case err != nil:
+		return "", 0, fmt.Errorf("bad price %q", p)
+	case math.IsNaN(v) || math.IsInf(v, 0):
+		return "", 0, fmt.Errorf("bad price %q: not a finite number", p)
+	case v <= 0:
+		return "", 0, fmt.Errorf("bad price %q: not above zero", p)
+	}
+	return sym, v, nil
 }
 
 func buildJob(env *stream.Env, cfg config, p pacer, end time.Time, out, errOut io.Writer) {
@@ -97,15 +124,8 @@ func buildJob(env *stream.Env, cfg config, p pacer, end time.Time, out, errOut i
 			opts = append(opts, stream.MaxRetries(*cfg.socketRetries))
 		}
 		parsed, bad := stream.MapErr(stream.SocketText(env, cfg.socket, opts...), func(l string) (StockPrice, error) {
-			sym, price, ok := strings.Cut(strings.TrimSpace(l), ",")
-			if !ok || sym == "" {
-				return StockPrice{}, fmt.Errorf("want SYMBOL,price")
-			}
-			v, err := strconv.ParseFloat(strings.TrimSpace(price), 64)
-			if err != nil || v <= 0 || math.IsInf(v, 0) {
-				return StockPrice{}, fmt.Errorf("bad price %q", price)
-			}
-			return StockPrice{Symbol: strings.ToUpper(strings.TrimSpace(sym)), Price: v, At: p.now()}, nil
+			sym, price, err := parseTick(l)
+			return StockPrice{Symbol: sym, Price: price, At: p.now()}, err
 		})
 		bad.WriteTo(errOut, func(d stream.DeadLetter[string]) string {
 			return fmt.Sprintf("stockprices: skipped socket line %q: %v", d.Value, d.Err)
@@ -194,11 +214,16 @@ func buildJob(env *stream.Env, cfg config, p pacer, end time.Time, out, errOut i
 	// Print in event-time order, the same on every run with a seed.
 	all := lines[0].Merge(lines[1:]...)
 	sorted := stream.Process(stream.KeyBy(all, func(Line) int { return 0 }), sortLines)
-	sorted.WriteTo(out, func(l Line) string {
+	sorted.ForEach(func(l Line) error {
+		s := l.Text
 		if cfg.json {
-			return l.JSON
+			if l.JSONErr != "" {
+				return fmt.Errorf("cannot write %q as JSON: %s", l.Text, l.JSONErr)
+			}
+			s = l.JSON
 		}
-		return l.Text
+		_, err := io.WriteString(out, s+"\n")
+		return err
 	})
 }
 

@@ -223,39 +223,76 @@ func pearsonByHand(xs, ys []float64) (float64, bool) {
 	return (n*sxy - sx*sy) / den, true
 }
 
-// Socket lines join the prices; a bad line is reported, with its reason,
-// and skipped, and the job goes on.
-func TestStockPricesSocketInput(t *testing.T) {
+// serve accepts one connection on a local port, writes lines to it and
+// closes it; it returns the address.
+func serve(t *testing.T, lines string) string {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
+	t.Cleanup(func() { l.Close() })
 	go func() {
 		c, err := l.Accept()
 		if err != nil {
 			return
 		}
-		c.Write([]byte("ACME,1000\nnot a price line\nACME,abc\nacme, 2000\n"))
+		c.Write([]byte(lines))
 		c.Close()
 	}()
+	return l.Addr().String()
+}
+
+// socketRun runs five minutes of the seeded job with lines from a socket.
+func socketRun(t *testing.T, lines string, asJSON bool) (out, errOut string, err error) {
+	t.Helper()
 	zero := 0
-	cfg := config{seed: 7, seeded: true, unpaced: true, duration: 5 * time.Minute, socket: l.Addr().String(), socketRetries: &zero,
-		start: time.Date(2015, 2, 9, 9, 0, 0, 0, time.UTC)}
-	var out, errOut bytes.Buffer
-	if err := run(context.Background(), cfg, &out, &errOut); err != nil {
-		t.Fatal(err)
-	}
-	reports := errOut.String()
-	for _, want := range []string{`"not a price line": want SYMBOL,price`, `"ACME,abc": bad price "abc"`} {
-		if !strings.Contains(reports, want) {
-			t.Fatalf("stderr %q does not report %s", reports, want)
+	cfg := config{seed: 7, seeded: true, unpaced: true, duration: 5 * time.Minute, socket: serve(t, lines), socketRetries: &zero,
+		json: asJSON, start: time.Date(2015, 2, 9, 9, 0, 0, 0, time.UTC)}
+	var o, e bytes.Buffer
+	err = run(context.Background(), cfg, &o, &e)
+	return o.String(), e.String(), err
+}
+
+// Socket lines join the prices; a bad line is reported, with its reason,
+// and skipped, and the job goes on. A price is a finite number above zero.
+func TestStockPricesSocketInput(t *testing.T) {
+	for _, asJSON := range []bool{false, true} {
+		out, reports, err := socketRun(t, "ACME,1000\nnot a price line\nACME,abc\nacme, 1100\n"+
+			"SPX,NaN\nSPX,nan\nSPX,Inf\nSPX,-Inf\nSPX,+Infinity\nSPX,1e400\nSPX,0\nSPX,-3\nACME,1120\n", asJSON)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{`"not a price line": want SYMBOL,price`, `"ACME,abc": bad price "abc"`,
+			`"SPX,NaN": bad price "NaN": not a finite number`, `"SPX,nan": bad price "nan": not a finite number`,
+			`"SPX,Inf": bad price "Inf": not a finite number`, `"SPX,-Inf": bad price "-Inf": not a finite number`,
+			`"SPX,+Infinity": bad price "+Infinity": not a finite number`, `"SPX,1e400": bad price "1e400": out of range`,
+			`"SPX,0": bad price "0": not above zero`, `"SPX,-3": bad price "-3": not above zero`} {
+			if !strings.Contains(reports, want) {
+				t.Errorf("stderr %q does not report %s", reports, want)
+			}
+		}
+		if n := strings.Count(reports, "\n"); n != 10 {
+			t.Errorf("%d reports, want 10: %q", n, reports)
+		}
+		if strings.Contains(strings.ToLower(out), "nan") || strings.Contains(out, "Inf") || strings.Contains(out, "\n\n") {
+			t.Errorf("a non-finite price or an empty line in the output:\n%s", out)
+		}
+		if !strings.Contains(out, "ACME") {
+			t.Error("the socket's good lines are not in the results")
 		}
 	}
-	if strings.Count(reports, "\n") != 2 {
-		t.Fatalf("stderr reports other lines: %q", reports)
+}
+
+// A result JSON cannot hold fails a -json job with the line, rather than
+// printing an empty line: two prices near the float64 limit make a mean
+// of +Inf.
+func TestStockPricesJSONErrorFailsTheJob(t *testing.T) {
+	out, _, err := socketRun(t, "ACME,1.7e308\nACME,1.7e308\n", true)
+	if err == nil || !strings.Contains(err.Error(), `cannot write "MEAN`) || !strings.Contains(err.Error(), "json: unsupported value: +Inf") {
+		t.Fatalf("the job returned %v, want the MEAN line's JSON error", err)
 	}
-	if !strings.Contains(out.String(), "ACME") {
-		t.Fatal("the socket's good lines are not in the results")
+	if strings.Contains(out, "\n\n") || strings.HasPrefix(out, "\n") {
+		t.Fatal("an empty line was printed")
 	}
 }
