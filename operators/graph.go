@@ -134,6 +134,7 @@ func KeyBy[T any, K comparable](key func(T) K, hash func(K) uint64) Partitioner 
 type nodeType interface {
 	fanout(ins []any) any
 	counted(m *opMetrics, out any) any
+	withSides(out any, sides []any) any
 	instrument(t *task, m *opMetrics, in any) any
 	port(in any) inputPort
 	link(to chan<- message, ch int32, credits, batchSize int, timed bool) (any, func(any))
@@ -156,6 +157,17 @@ func (typeOf[T]) fanout(ins []any) any {
 
 func (typeOf[T]) counted(m *opMetrics, out any) any {
 	return &counted[T]{m: m, next: out.(Input[T])}
+}
+
+func (typeOf[T]) withSides(out any, sides []any) any {
+	if len(sides) == 0 {
+		return out
+	}
+	ws := &withSides[T]{Input: out.(Input[T])}
+	for _, s := range sides {
+		ws.sides = append(ws.sides, s.(watermarkInput))
+	}
+	return ws
 }
 
 func (typeOf[T]) instrument(t *task, m *opMetrics, in any) any {

@@ -416,6 +416,7 @@ func (p *plan) build(n *Node, k int, t *task) ([]any, error) {
 		}
 		bc.sides = append(bc.sides, so)
 	}
+	out = n.out.withSides(out, bc.sides)
 	ins, err := n.build(bc, out)
 	if err != nil {
 		return nil, &OperatorError{Operator: n.Name, Subtask: k, Parallelism: p.parallelism(n), Err: err}

@@ -117,6 +117,45 @@ func (c *counted[T]) Watermark(wm int64) error { return c.next.Watermark(wm) }
 func (c *counted[T]) Idle(idle bool) error     { return c.next.Idle(idle) }
 func (c *counted[T]) Finish() error            { return c.next.Finish() }
 
+// withSides is the output of an operator with side outputs (late
+// elements, dead letters). Data goes to the main output only (the operator
+// pushes to each side itself); watermarks, idleness and the end of input go
+// to every side output too, so that each is a full stream that can be read
+// through any partitioning, in another task or at another parallelism. A
+// side output sees them in order with its data, because the operator emits
+// to a side before it passes on the watermark that follows.
+type withSides[T any] struct {
+	Input[T]
+	sides []watermarkInput
+}
+
+func (w *withSides[T]) Watermark(wm int64) error {
+	for _, s := range w.sides {
+		if err := s.Watermark(wm); err != nil {
+			return err
+		}
+	}
+	return w.Input.Watermark(wm)
+}
+
+func (w *withSides[T]) Idle(idle bool) error {
+	for _, s := range w.sides {
+		if err := s.Idle(idle); err != nil {
+			return err
+		}
+	}
+	return w.Input.Idle(idle)
+}
+
+func (w *withSides[T]) Finish() error {
+	for _, s := range w.sides {
+		if err := s.Finish(); err != nil {
+			return err
+		}
+	}
+	return w.Input.Finish()
+}
+
 // fanout pushes to several chained inputs in turn.
 type fanout[T any] []Input[T]
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -16,6 +17,9 @@ import (
 // batch sizes, must give the same results (STYLE.md, "Metamorphic"). The
 // job has two keyed exchanges, so watermarks cross two shuffles, and event
 // time admits no late element, so the results do not depend on timing.
+// A second part of the job reads every kind of side output (a window's late
+// elements, dead letters, an interval join's late sides) across tasks; its
+// late elements are late at any batch size.
 func TestSameResultsWhateverTheLayout(t *testing.T) {
 	type tick struct {
 		Sym   int
@@ -43,18 +47,27 @@ func TestSameResultsWhateverTheLayout(t *testing.T) {
 		all := stream.Collect(stream.Map(maxes, func(r window.Result[int, int64]) string {
 			return fmt.Sprintf("%d %v %d", r.Key, r.Window, r.Value)
 		}))
+		sides := sideOutputs(env)
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		if err := env.Execute(ctx); err != nil {
 			t.Fatal(err)
 		}
 		res := append(out.Items(), all.Items()...)
+		for _, c := range sides {
+			res = append(res, c.Items()...)
+		}
 		slices.Sort(res)
 		return res
 	}
 	want := job()
 	if len(want) < 100 {
 		t.Fatalf("only %d results: the job tests too little", len(want))
+	}
+	for _, kind := range []string{"late 3", "late 1002", "dead 97:", "late left 4", "late right 1001", "pair 8995 8995"} {
+		if !slices.ContainsFunc(want, func(r string) bool { return strings.HasPrefix(r, kind) }) {
+			t.Fatalf("no %q among the results: the side outputs are not tested", kind)
+		}
 	}
 	for _, par := range []int{1, 2, 4} {
 		for _, batch := range []int{1, 7, 4096} {
@@ -73,6 +86,44 @@ func TestSameResultsWhateverTheLayout(t *testing.T) {
 			}
 		}
 	}
+}
+
+// sideOutputs adds to env a pipeline whose side outputs are read through
+// keyed exchanges, rebalancing and other parallelisms, and returns what
+// they deliver, formatted.
+func sideOutputs(env *stream.Env) []*stream.Collector[string] {
+	var vals []int64
+	for v := int64(1); v <= 9000; v++ {
+		vals = append(vals, v)
+	}
+	vals = append(vals, 3, 4, 5, 1000, 1001, 1002) // late at any batch size up to 4096
+	src := stream.FromSlice(env, vals)
+	nums, dead := stream.MapErr(src, func(v int64) (int64, error) {
+		if v%97 == 0 {
+			return 0, fmt.Errorf("multiple of 97")
+		}
+		return v, nil
+	})
+	nums = nums.SetParallelism(1).WithTimestamps(func(v int64) time.Time { return time.Unix(v, 0) }, stream.BoundedOutOfOrderness(time.Second)).
+		SetParallelism(1)
+	byMod := func(v int64) int64 { return v % 5 }
+	ws := stream.KeyBy(nums, byMod).Window(window.Tumbling(10 * time.Second))
+	counts := stream.Map(stream.Count(ws), func(r window.Result[int64, int64]) string {
+		return fmt.Sprintf("count %d %v %d", r.Key, r.Window, r.Value)
+	})
+	first := func(a, _ int64) int64 { return a }
+	late := stream.Map(stream.Reduce(stream.KeyBy(ws.Late(), byMod).Window(window.TumblingCount(1)), first),
+		func(r window.Result[int64, int64]) string { return fmt.Sprintf("late %d", r.Value) })
+	joined, lateA, lateB := stream.IntervalJoin(stream.KeyBy(nums, byMod), stream.KeyBy(nums, byMod),
+		-2*time.Second, 2*time.Second, func(a, b int64) string { return fmt.Sprintf("pair %d %d", a, b) })
+	la := stream.Map(lateA.Rebalance(), func(v int64) string { return fmt.Sprintf("late left %d", v) }).SetParallelism(3)
+	lb := stream.Map(lateB, func(v int64) string { return fmt.Sprintf("late right %d", v) }).SetParallelism(1)
+	dl := stream.Map(dead.Rebalance(), func(d stream.DeadLetter[int64]) string { return fmt.Sprintf("dead %d: %v", d.Value, d.Err) })
+	var cs []*stream.Collector[string]
+	for _, s := range []*stream.Stream[string]{counts, late, joined, la, lb, dl} {
+		cs = append(cs, stream.Collect(s.Rebalance()))
+	}
+	return cs
 }
 
 // An input that goes quiet does not hold event time back once declared
