@@ -91,7 +91,7 @@ func TestMainExitStatus(t *testing.T) {
 		}
 	}
 	status, stdout, stderr := runMain(t, "-seed", "7", "-speedup", "6000", "-duration", "30s")
-	if status != 0 || stderr != "" || !strings.Contains(stdout, "\nWARNS ") {
+	if status != 0 || stderr != "" || !strings.Contains(stdout, "\nWARNS ") || !strings.Contains(stdout, "\nEND ") {
 		t.Errorf("a good run: status %d, stderr %q, stdout:\n%s", status, stderr, stdout)
 	}
 	if status, _, _ := runMain(t, "-h"); status != 0 {

@@ -24,8 +24,73 @@ var walks = []struct {
 	sigma float64
 }{{"SPX", 10}, {"FTSE", 20}, {"DJI", 30}, {"BUX", 40}}
 
-// priceChange is the delta of the warnings: the relative change.
-func priceChange(old, new StockPrice) float64 { return math.Abs(old.Price/new.Price - 1) }
+// initialPrice is the trigger point of each symbol's first delta window,
+// as Flink's example's default price.
+const initialPrice = 1000
+
+// priceChange is the delta of the warnings: the relative change from old
+// to new. (Flink's example divides the other way, old/new-1; this way
+// round the change shown on a warning is the one that fired it, always
+// more than 5%.)
+func priceChange(old, new StockPrice) float64 { return math.Abs(new.Price/old.Price - 1) }
+
+// A deltaTick is a tick as the warnings' delta window sees it.
+//
+// window.Delta fires a window before adding the element that crossed the
+// threshold, so a window function sees neither the move that fired the
+// window nor whether the window was fired by a move or flushed at the end
+// of the input. So each tick enters the delta window twice: as itself
+// (never a trigger), then as its check, the element the delta function
+// compares with the trigger point. A window fired by a move then ends in
+// the tick that moved, and one flushed at the end ends in a check:
+//
+//	ticks      1000   1020   1060 (+6% from 1000)
+//	elements   t c    t c    t | c ...
+//	windows    [t1000 c1000 t1020 c1020 t1060]  fired by c1060: WARN 1000 -> 1060
+//	           [c1060 ...                       the next one, from 1060
+type deltaTick struct {
+	StockPrice
+	check bool
+}
+
+// moved is the delta function of the warnings: the price change of a
+// check from the trigger point, 0 for a tick.
+func moved(point, e deltaTick) float64 {
+	if !e.check {
+		return 0
+	}
+	return priceChange(point.StockPrice, e.StockPrice)
+}
+
+// A warning is a symbol's price move of more than 5% (the delta window
+// fired), or, with End, its last price when a bounded input ended and the
+// move since its last warning (the window the end of input flushed).
+type warning struct {
+	Symbol   string
+	At       time.Time // the time of the new price
+	Old, New float64   // the price at the last warning (initialPrice before the first), and now
+	End      bool
+}
+
+// sendWarning is the window function of the delta windows (the seed's
+// sendWarning): elems are a window's ticks and checks, see deltaTick.
+func sendWarning(sym string, _ window.Window, elems []deltaTick, emit func(warning)) {
+	old := float64(initialPrice) // the trigger point: the first window's is the initial one
+	if elems[0].check {
+		old = elems[0].Price // the check that fired the previous window
+	}
+	last := elems[len(elems)-1]
+	switch {
+	case last.check: // the end of input flushed the window
+		emit(warning{Symbol: sym, At: last.At, Old: old, New: last.Price, End: true})
+	case len(elems) > 1: // fired by last's check
+		emit(warning{Symbol: sym, At: last.At, Old: old, New: last.Price})
+	default:
+		// The first tick moved from the initial price: as in Flink's delta
+		// policy, an element that fires an empty window only becomes the
+		// trigger point.
+	}
+}
 
 // Count is a symbol's count in a window.
 type Count struct {
@@ -33,8 +98,8 @@ type Count struct {
 	N      int64
 }
 
-// Line is one printed result: At orders lines (the result's event time),
-// Section breaks ties, then the text.
+// Line is one printed result: its timestamp (the result's event time)
+// orders lines, Section breaks ties, then the text.
 type Line struct {
 	Section int
 	Text    string
@@ -47,13 +112,14 @@ const (
 	secMax
 	secMean
 	secWarn
+	secEnd
 	secWarns
 	secTweets
 	secJoin
 	secCorr
 )
 
-var sectionNames = []string{"LOW", "MAX", "MEAN", "WARN", "WARNS", "TWEETS", "JOIN", "CORR"}
+var sectionNames = []string{"LOW", "MAX", "MEAN", "WARN", "END", "WARNS", "TWEETS", "JOIN", "CORR"}
 
 func hms(t time.Time) string { return t.UTC().Format("15:04:05") }
 
@@ -77,6 +143,11 @@ func line(sec int, w window.Window, sym string, value string, fields map[string]
 		return Line{Section: sec, Text: text, JSONErr: err.Error()}
 	}
 	return Line{Section: sec, Text: text, JSON: string(js)}
+}
+
+// move is the text of a warning's price move.
+func move(w warning) string {
+	return fmt.Sprintf("at %s %10.2f -> %10.2f %+7.2f%%", hms(w.At), w.Old, w.New, 100*(w.New/w.Old-1))
 }
 
 // parseTick reads a socket line, "SYMBOL,price". A price is a decimal
@@ -150,18 +221,23 @@ func buildJob(env *stream.Env, cfg config, p pacer, end time.Time, out, errOut i
 			return line(secMean, r.Window, r.Key, fmt.Sprintf("%10.2f", r.Value), map[string]any{"mean": r.Value})
 		}))
 
-	// 3. Price warnings: a delta window per symbol.
-	type warning struct {
-		Symbol string
-		At     time.Time
-	}
-	warnings := stream.Apply(bySym.Window(window.Delta(0.05, priceChange, StockPrice{Price: 1000})),
-		func(sym string, w window.Window, elems []StockPrice, emit func(warning)) {
-			emit(warning{Symbol: sym, At: elems[len(elems)-1].At})
-		})
-	lines = append(lines, stream.Map(warnings, func(w warning) Line {
-		return line(secWarn, window.Window{}, w.Symbol, "at "+hms(w.At), map[string]any{"at": w.At.Format(time.RFC3339Nano)})
+	// 3. Price warnings: a delta window per symbol (each tick entered twice,
+	// see deltaTick), and the windows left open at the end of input.
+	ticks := stream.FlatMap(prices, func(p StockPrice, emit func(deltaTick)) {
+		emit(deltaTick{p, false})
+		emit(deltaTick{p, true})
+	})
+	byTickSym := stream.KeyBy(ticks, func(t deltaTick) string { return t.Symbol })
+	moves := stream.Apply(byTickSym.Window(window.Delta(0.05, moved, deltaTick{StockPrice{Price: initialPrice}, true})), sendWarning)
+	lines = append(lines, stream.Map(moves, func(w warning) Line {
+		sec := secWarn
+		if w.End {
+			sec = secEnd
+		}
+		return line(sec, window.Window{}, w.Symbol, move(w), map[string]any{"at": w.At.Format(time.RFC3339Nano),
+			"old": w.Old, "new": w.New, "change": w.New/w.Old - 1})
 	}))
+	warnings := moves.Filter(func(w warning) bool { return !w.End })
 
 	// 4. Warnings per symbol in 30 s.
 	every30 := window.Tumbling(30 * time.Second)

@@ -8,7 +8,8 @@
 //	LOW     every 5 s over the last 10 s, the lowest price of all symbols
 //	MAX     every 5 s over the last 10 s, the highest price per symbol
 //	MEAN    every 5 s over the last 10 s, the mean price per symbol
-//	WARN    a symbol's price moved more than 5% since its last warning
+//	WARN    a symbol's price moved more than 5% from its price at its last warning: when, from, to, change
+//	END     at the end of a bounded run, each symbol's last price and its move since its last warning (not a warning)
 //	WARNS   warnings per symbol in 30 s
 //	TWEETS  mentions per symbol in 30 s, in a generated tweet stream
 //	JOIN    warnings and mentions of a symbol in the same 30 s
@@ -126,7 +127,8 @@ func run(ctx context.Context, cfg config, out, errOut io.Writer) error {
 const legend = `# LOW     every 5 s over the last 10 s, the lowest price of all symbols
 # MAX     every 5 s over the last 10 s, the highest price per symbol
 # MEAN    every 5 s over the last 10 s, the mean price per symbol
-# WARN    a symbol's price moved more than 5% since its last warning
+# WARN    a symbol's price moved more than 5% from its price at its last warning (1000 before the first): when, from, to, change
+# END     at the end of a bounded run, each symbol's last price and its move since its last warning (not a warning)
 # WARNS   warnings per symbol in 30 s
 # TWEETS  mentions per symbol in 30 s
 # JOIN    warnings and mentions of a symbol in the same 30 s

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"io"
+	"math"
 	"math/rand/v2"
 	"time"
 
@@ -57,8 +58,11 @@ func (p pacer) now() time.Time {
 	return p.start.Add(time.Duration(float64(p.clock.Now().Sub(p.realStart)) * p.speedup))
 }
 
-// walk is a Gaussian random walk of one symbol's price: a tick every 0-200
-// ms, each moving the price by N(0, sigma), from 1000. Deterministic in its
+// walk is a geometric Gaussian random walk of one symbol's price, from
+// 1000: a tick every 0-200 ms, each multiplying the price by
+// exp(N(0, sigma/1000)), a move of about N(0, sigma) at 1000 that keeps
+// the price above zero (as a price must be; Flink's example added N(0,
+// sigma), which drifts below zero within minutes). Deterministic in its
 // seed.
 type walk struct {
 	sym   string
@@ -69,12 +73,12 @@ type walk struct {
 }
 
 func newWalk(sym string, sigma float64, seed uint64, start time.Time) *walk {
-	return &walk{sym: sym, sigma: sigma, rng: rand.New(rand.NewPCG(seed, hashSym(sym))), price: 1000, at: start}
+	return &walk{sym: sym, sigma: sigma, rng: rand.New(rand.NewPCG(seed, hashSym(sym))), price: initialPrice, at: start}
 }
 
 func (w *walk) next() StockPrice {
 	w.at = w.at.Add(time.Duration(w.rng.Int64N(int64(200 * time.Millisecond))))
-	w.price += w.rng.NormFloat64() * w.sigma
+	w.price *= math.Exp(w.rng.NormFloat64() * w.sigma / initialPrice)
 	return StockPrice{Symbol: w.sym, Price: w.price, At: w.at}
 }
 

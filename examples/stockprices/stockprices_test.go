@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"net"
@@ -41,6 +42,14 @@ func TestStockPricesHourAgainstRecomputation(t *testing.T) {
 			got = append(got, l)
 		}
 	}
+	// A price is above zero, the generated ones too (the widest walk, for
+	// some hours).
+	w := newWalk("BUX", 40, cfg.seed, start)
+	for range 100_000 {
+		if p := w.next(); !(p.Price > 0) || math.IsInf(p.Price, 0) {
+			t.Fatalf("the walk reached a price of %v", p.Price)
+		}
+	}
 	want := recompute(cfg.seed, start, start.Add(cfg.duration))
 	if len(want) < 1000 {
 		t.Fatalf("only %d expected lines: the recomputation is wrong", len(want))
@@ -72,6 +81,17 @@ func TestStockPricesHourAgainstRecomputation(t *testing.T) {
 			}
 		}
 		t.Fatalf("%d lines missing, %d extra (of %d):\n%s", missing, extra, len(want), strings.Join(sample, "\n"))
+	}
+	// The end of input is no warning: one END row per symbol, and the WARN
+	// rows (and so the counts) are the moves of more than 5% only.
+	ends := 0
+	for _, l := range got {
+		if strings.HasPrefix(l, "END ") {
+			ends++
+		}
+	}
+	if ends != len(walks) {
+		t.Errorf("%d END rows, want one per symbol, %d", ends, len(walks))
 	}
 	// Printed in event-time order: a line's window never ends after the
 	// next line's.
@@ -134,31 +154,29 @@ func recompute(seed uint64, start, end time.Time) []string {
 			fmtLine(secMean, w, s, fmt.Sprintf("%10.2f", sum[s]/float64(n[s])))
 		}
 	}
-	// Warnings: the delta rule, per symbol, by hand.
+	// Warnings: the delta rule, per symbol, by hand: a tick more than 5%
+	// from the trigger point fires the window of the ticks since the last
+	// one (if any) and becomes the point; at the end, the open window is an
+	// END row, not a warning.
 	warns := map[string]map[int64]int64{} // symbol -> 30 s window start -> count
 	w30 := func(t time.Time) int64 { return window.StartOf(t.UnixNano(), 0, int64(30*time.Second)) }
 	for sym, ps := range perSym {
-		point := StockPrice{Price: 1000}
-		var open []StockPrice
-		emit := func() {
-			if len(open) > 0 {
-				at := open[len(open)-1].At
-				fmtLine(secWarn, window.Window{}, sym, "at "+hms(at))
-				if warns[sym] == nil {
-					warns[sym] = map[int64]int64{}
-				}
-				warns[sym][w30(at)]++
-			}
-			open = nil
-		}
+		point, open := 1000.0, 0
 		for _, p := range ps {
-			if math.Abs(point.Price/p.Price-1) > 0.05 {
-				emit()
-				point = p
+			if math.Abs(p.Price-point)/point > 0.05 {
+				if open > 0 {
+					fmtLine(secWarn, window.Window{}, sym, move(warning{At: p.At, Old: point, New: p.Price}))
+					if warns[sym] == nil {
+						warns[sym] = map[int64]int64{}
+					}
+					warns[sym][w30(p.At)]++
+				}
+				point, open = p.Price, 0
 			}
-			open = append(open, p)
+			open++
 		}
-		emit()
+		last := ps[len(ps)-1]
+		fmtLine(secEnd, window.Window{}, sym, move(warning{At: last.At, Old: point, New: last.Price}))
 	}
 	mentions := map[string]map[int64]int64{}
 	tw := newTweets(seed, start)
@@ -256,6 +274,8 @@ func socketRun(t *testing.T, lines string, asJSON bool) (out, errOut string, err
 
 // Socket lines join the prices; a bad line is reported, with its reason,
 // and skipped, and the job goes on. A price is a finite number above zero.
+// A symbol's move of more than 5% is a warning that shows it; its last
+// window at the end of the input is an END row.
 func TestStockPricesSocketInput(t *testing.T) {
 	for _, asJSON := range []bool{false, true} {
 		out, reports, err := socketRun(t, "ACME,1000\nnot a price line\nACME,abc\nacme, 1100\n"+
@@ -278,8 +298,18 @@ func TestStockPricesSocketInput(t *testing.T) {
 		if strings.Contains(strings.ToLower(out), "nan") || strings.Contains(out, "Inf") || strings.Contains(out, "\n\n") {
 			t.Errorf("a non-finite price or an empty line in the output:\n%s", out)
 		}
-		if !strings.Contains(out, "ACME") {
-			t.Error("the socket's good lines are not in the results")
+		if asJSON {
+			for _, want := range []string{`"new":1100,"old":1000,"section":"warn","symbol":"ACME"`, `"new":1120,"old":1100,"section":"end","symbol":"ACME"`} {
+				if !strings.Contains(out, want) {
+					t.Errorf("no %s in the output", want)
+				}
+			}
+			continue
+		}
+		for _, want := range []string{"ACME  at 09:00:00    1000.00 ->    1100.00  +10.00%", "ACME  at 09:00:00    1100.00 ->    1120.00   +1.82%"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("no %q in the output", want)
+			}
 		}
 	}
 }
@@ -294,5 +324,71 @@ func TestStockPricesJSONErrorFailsTheJob(t *testing.T) {
 	}
 	if strings.Contains(out, "\n\n") || strings.HasPrefix(out, "\n") {
 		t.Fatal("an empty line was printed")
+	}
+}
+
+// The text and the -json output say the same, line for line, and the
+// legend names every kind of line.
+func TestStockPricesJSONAgreesWithText(t *testing.T) {
+	cfg := config{seed: 7, seeded: true, unpaced: true, duration: 10 * time.Minute, start: time.Date(2015, 2, 9, 9, 0, 0, 0, time.UTC)}
+	var text, js, errOut bytes.Buffer
+	if err := run(context.Background(), cfg, &text, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	cfg.json = true
+	if err := run(context.Background(), cfg, &js, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	if errOut.Len() > 0 {
+		t.Fatalf("stderr: %s", errOut.String())
+	}
+	var texts []string
+	for _, l := range strings.Split(strings.TrimSpace(text.String()), "\n") {
+		if !strings.HasPrefix(l, "#") {
+			texts = append(texts, l)
+		}
+	}
+	objs := strings.Split(strings.TrimSpace(js.String()), "\n")
+	if len(objs) != len(texts) {
+		t.Fatalf("%d JSON lines, %d text lines", len(objs), len(texts))
+	}
+	seen := map[string]bool{}
+	for i, o := range objs {
+		var v struct {
+			Section, Symbol, At string
+			Old, New, Change    *float64
+		}
+		if err := json.Unmarshal([]byte(o), &v); err != nil {
+			t.Fatalf("line %d %q: %v", i, o, err)
+		}
+		f := strings.Fields(texts[i])
+		if strings.ToUpper(v.Section) != f[0] {
+			t.Fatalf("line %d: JSON %s, text %s", i, o, texts[i])
+		}
+		seen[f[0]] = true
+		if f[0] == "WARN" || f[0] == "END" {
+			at, _ := time.Parse(time.RFC3339Nano, v.At)
+			if v.Old == nil || v.New == nil || v.Change == nil || v.Symbol != f[1] {
+				t.Fatalf("line %d: JSON %s lacks the move of %s", i, o, texts[i])
+			}
+			want := fmt.Sprintf("%s %s at %s %.2f -> %.2f %+.2f%%", f[0], v.Symbol, hms(at), *v.Old, *v.New, 100**v.Change)
+			if got := strings.Join(f, " "); got != want {
+				t.Fatalf("line %d: text %q, JSON says %q", i, got, want)
+			}
+			if c := math.Abs(*v.Change); (f[0] == "WARN") != (c > 0.05) {
+				t.Fatalf("line %d: a change of %.4f in a %s row", i, c, f[0])
+			}
+		}
+	}
+	legend := map[string]bool{}
+	for _, l := range strings.Split(text.String(), "\n") {
+		if f := strings.Fields(l); len(f) > 1 && f[0] == "#" {
+			legend[f[1]] = true
+		}
+	}
+	for _, name := range sectionNames {
+		if !seen[name] || !legend[name] {
+			t.Errorf("section %s: printed %v, in the legend %v", name, seen[name], legend[name])
+		}
 	}
 }
