@@ -1,6 +1,9 @@
 package operators
 
-import "context"
+import (
+	"context"
+	"fmt"
+)
 
 // A SourceReader produces the elements of one subtask of a source. The
 // runtime calls it from a goroutine of its own and never from two at once.
@@ -30,4 +33,27 @@ type SourceFactory[T any] func(ctx context.Context, subtask, parallelism int) (S
 type InlineReader interface {
 	// Inline reports whether Read never waits.
 	Inline() bool
+}
+
+// A DeadLetter is an element, or a piece of input, that could not be
+// processed, with the reason: a user function's error, a line over a
+// source's length limit, an element whose timestamp cannot be represented.
+type DeadLetter[T any] struct {
+	Value T
+	Err   error
+}
+
+// String formats the dead letter as "value: error".
+func (d DeadLetter[T]) String() string { return fmt.Sprintf("%v: %v", d.Value, d.Err) }
+
+// A RejectingReader is a SourceReader that sets aside input it cannot
+// deliver as elements (a line over the length limit, a record cut short)
+// instead of failing the job. After every Read, from the goroutine that
+// called Read, the runtime calls Rejected, which appends to dst what was set
+// aside since the last call and returns the extended slice. The runtime
+// counts them (Metrics.DeadLetters) and sends them to the source's dead
+// letters, in order with its data and before its end of input; the error of
+// each should say where the input was (file and line, byte offset, peer).
+type RejectingReader[T any] interface {
+	Rejected(dst []DeadLetter[T]) []DeadLetter[T]
 }
