@@ -311,3 +311,20 @@ func TestParseRejectsApacheErrorLog(t *testing.T) {
 		t.Fatalf("read %d lines (%v), want the 2000 of the sample", n, sc.Err())
 	}
 }
+
+// BenchmarkParse reads nginx's combined lines and Apache's common ones.
+func BenchmarkParse(b *testing.B) {
+	for _, c := range []struct{ name, line string }{{"format=combined", validLines[2].line}, {"format=common", validLines[0].line}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			n := 0
+			for b.Loop() {
+				if _, err := Parse(c.line); err != nil {
+					b.Fatal(err)
+				}
+				n++
+			}
+			b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "lines/s")
+		})
+	}
+}
