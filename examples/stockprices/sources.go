@@ -53,9 +53,14 @@ func (p pacer) wait(ctx context.Context, t time.Time) error {
 	}
 }
 
-// now is the current event time.
+// now is the current event time, at most start plus the longest Duration
+// (a huge speedup must not wrap around to the past).
 func (p pacer) now() time.Time {
-	return p.start.Add(time.Duration(float64(p.clock.Now().Sub(p.realStart)) * p.speedup))
+	d := float64(p.clock.Now().Sub(p.realStart)) * p.speedup
+	if d >= math.MaxInt64 { // converting more than MaxInt64 to an int64 is undefined
+		return p.start.Add(math.MaxInt64)
+	}
+	return p.start.Add(time.Duration(d))
 }
 
 // walk is a geometric Gaussian random walk of one symbol's price, from
