@@ -50,10 +50,18 @@ func parseErr(field, reason string) error { return &ParseError{Field: field, Rea
 // user agent (a format that adds $http_x_forwarded_for, say) is ignored, as
 // are a trailing carriage return and trailing blanks.
 //
-// A line that does not fit returns a *ParseError naming the first field
-// that is wrong and why; Parse never panics. A valid line without escapes
-// is parsed without allocating.
+// A line that does not fit returns the zero Request and a *ParseError
+// naming the first field that is wrong and why; Parse never panics. A
+// valid line without escapes is parsed without allocating.
 func Parse(line string) (Request, error) {
+	r, err := parse(line)
+	if err != nil {
+		return Request{}, err
+	}
+	return r, nil
+}
+
+func parse(line string) (Request, error) {
 	var r Request
 	line = strings.TrimRight(line, " \t\r\n")
 	if line == "" {
