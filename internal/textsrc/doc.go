@@ -3,8 +3,9 @@
 // server (the client side, as Flink's socketTextStream). The stream
 // package wraps it as stream.TextFile and stream.SocketText.
 //
-// Both readers implement the operators.SourceReader contract without
-// importing operators:
+// Both readers implement the operators.SourceReader and
+// operators.RejectingReader contracts without importing operators (the
+// rejects in a type of this package, which stream converts):
 //
 //  1. Open one: OpenFile opens the file at once (and fails naming the
 //     path); NewSocket only records the address, and the first Read
@@ -13,9 +14,18 @@
 //     are ready, without their line ends, blocking only while none is;
 //     io.EOF at the end of the input (possibly with lines on that call);
 //     and ctx's error promptly once ctx is done.
-//  3. To resume a file later, keep FileReader.Offset and pass it back as
+//  3. After each Read, call Rejected from the same goroutine: it hands out
+//     the input set aside since the last call instead of being returned
+//     as lines, each a Reject holding the start of the line and an error
+//     saying where it was and why: a line over MaxLineBytes
+//     (ErrLineTooLong), skipped to its end without being held in memory,
+//     or a line cut short (ErrLineCut) by the end of a connection or the
+//     truncation of a followed file. One bad line never stops the reader.
+//     The stream package turns them into the source's dead letters
+//     (operators.RejectingReader).
+//  4. To resume a file later, keep FileReader.Offset and pass it back as
 //     FileOptions.StartOffset. A socket cannot replay.
-//  4. Call Close once, after the last Read.
+//  5. Call Close once, after the last Read.
 //
 // The package never starts a goroutine: waits are timers selected against
 // ctx, and socket reads use short deadlines so that cancellation is seen

@@ -2,7 +2,6 @@ package textsrc
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -27,28 +26,46 @@ type FileOptions struct {
 	// StartOffset is the byte offset to start reading at: the Offset of an
 	// earlier reader, to resume. Zero means the start of the file.
 	StartOffset int64
-	// MaxLineBytes bounds a line's length, its line end excluded; a longer
-	// line is an error naming the file and the line. Zero means 1 MiB.
+	// MaxLineBytes bounds a line's length, its line end excluded. A longer
+	// line is not returned but set aside as a Reject (see
+	// FileReader.Rejected), skipped to its end without being held in
+	// memory, and reading goes on. Zero means DefaultMaxLineBytes (1 MiB).
 	MaxLineBytes int
 	// Logger receives notices (truncation). Nil means slog.Default().
 	Logger *slog.Logger
 }
 
+// rejectBatch bounds the Rejects one Read sets aside: Read returns early
+// once it has set aside that many, so that a run of bad lines does not
+// pile up in memory before the caller takes them.
+const rejectBatch = 64
+
 // A FileReader reads the lines of one file. It implements the
 // operators.SourceReader contract:
 //
 //   - Read returns lines in file order, without their "\n" or "\r\n";
-//     empty lines are lines too.
+//     empty lines are lines too. A "\r" elsewhere in a line is kept.
 //   - At the end of the file, Read returns io.EOF (with n possibly > 0),
-//     the last line included even when no newline ends it. When following,
-//     Read instead returns the lines it has, or waits for more, polling the
-//     file's size; a last line without its newline is held back until the
-//     newline arrives.
+//     the last line included even when no newline ends it (and without
+//     its "\r" if it ends in one, like the lines before it). When
+//     following, Read instead returns the lines it has, or waits for more,
+//     polling the file's size; a last line without its newline is held
+//     back until the newline arrives.
+//   - A line over FileOptions.MaxLineBytes is not returned: it is set
+//     aside for Rejected, with its first PrefixBytes and an error naming
+//     the file, the line, its byte offset, its length and the limit, and
+//     skipped to its end; the lines after it are read as usual. Offset
+//     moves past it, and it keeps its number: the next line is numbered
+//     after it. When following, a partial line that a truncation of the
+//     file cuts off is set aside too (ErrLineCut).
 //   - When ctx is done while Read waits, it returns ctx's error at once.
 //   - Offset reports where a later reader resumes without losing or
 //     repeating a line.
-//   - Errors name the file, and a line error its number (counted from
-//     StartOffset when one was given).
+//   - Errors name the file. Line numbers count from StartOffset when one
+//     was given.
+//   - Read returns early, with fewer lines or none, when it has set
+//     Rejects aside: rather than wait for more input (when following) and
+//     once it has set aside 64 (so they do not pile up in memory).
 //
 // A FileReader is not safe for concurrent use. It starts no goroutine.
 type FileReader struct {
@@ -56,10 +73,11 @@ type FileReader struct {
 	opts    FileOptions
 	f       *os.File
 	br      *bufio.Reader
-	offset  int64  // just after the last complete line returned
-	read    int64  // bytes consumed from the file, partial line included
-	partial []byte // the start of a line whose end has not arrived
-	line    int64  // lines returned so far
+	offset  int64   // just after the last line returned or set aside
+	read    int64   // bytes consumed from the file, partial line included
+	lb      lineBuf // the line being read, whose end has not arrived
+	line    int64   // lines read so far, rejected ones included
+	rejects []Reject
 	sleeper sleeper
 }
 
@@ -70,7 +88,7 @@ func OpenFile(path string, opts FileOptions) (*FileReader, error) {
 		opts.PollInterval = 100 * time.Millisecond
 	}
 	if opts.MaxLineBytes <= 0 {
-		opts.MaxLineBytes = 1 << 20
+		opts.MaxLineBytes = DefaultMaxLineBytes
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
@@ -79,7 +97,8 @@ func OpenFile(path string, opts FileOptions) (*FileReader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("braid: file source: %w", err) // *PathError: "open <path>: ..."
 	}
-	r := &FileReader{path: path, opts: opts, f: f, br: bufio.NewReaderSize(f, 64<<10)}
+	r := &FileReader{path: path, opts: opts, f: f, br: bufio.NewReaderSize(f, readBufSize),
+		lb: lineBuf{limit: opts.MaxLineBytes, crlf: true}}
 	if opts.StartOffset > 0 {
 		if _, err := f.Seek(opts.StartOffset, io.SeekStart); err != nil {
 			f.Close()
@@ -90,40 +109,45 @@ func OpenFile(path string, opts FileOptions) (*FileReader, error) {
 	return r, nil
 }
 
-// Offset is the byte offset just after the last line Read returned: where
-// a new reader resumes (FileOptions.StartOffset) without losing or
-// repeating a line. A partial line held back while following is not
+// Offset is the byte offset just after the last line Read returned or set
+// aside: where a new reader resumes (FileOptions.StartOffset) without
+// losing or repeating a line. A partial line held back while following is not
 // included. After a truncation it counts from the file's new start.
 func (r *FileReader) Offset() int64 { return r.offset }
 
 // Read fills buf with the next lines; see FileReader for the contract.
 func (r *FileReader) Read(ctx context.Context, buf []string) (int, error) {
-	n := 0
+	n, rejected := 0, len(r.rejects)
 	for n < len(buf) {
-		line, ok, err := r.next()
+		line, s, err := r.next()
 		if err != nil {
 			return n, err
 		}
-		if ok {
+		switch s {
+		case gotLine:
 			buf[n] = line
 			n++
+			continue
+		case setAside:
+			if len(r.rejects)-rejected >= rejectBatch {
+				return n, nil
+			}
 			continue
 		}
 		// At the end of what the file holds now.
 		if !r.opts.Follow {
-			if len(r.partial) > 0 {
-				if len(r.partial) > r.opts.MaxLineBytes {
-					return n, r.tooLong()
+			if r.lb.pending() { // the last line, without its newline
+				if b, ok := r.lb.end(nil); ok {
+					buf[n] = string(b)
+					n++
+				} else {
+					r.reject("")
 				}
-				buf[n] = string(r.partial)
-				r.partial = r.partial[:0]
-				r.offset = r.read
-				r.line++
-				n++
+				r.endLine()
 			}
 			return n, io.EOF
 		}
-		if n > 0 {
+		if n > 0 || len(r.rejects) > rejected {
 			return n, nil
 		}
 		if err := r.wait(ctx); err != nil {
@@ -136,41 +160,56 @@ func (r *FileReader) Read(ctx context.Context, buf []string) (int, error) {
 	return n, nil
 }
 
-// next returns the next complete line, or ok false at the end of the data
-// that is there.
-func (r *FileReader) next() (line string, ok bool, err error) {
+// Rejected appends to dst the lines set aside since the last call, in file
+// order, and returns the extended slice. Call it from the goroutine that
+// calls Read, after Read, as the runtime calls operators.RejectingReader.
+func (r *FileReader) Rejected(dst []Reject) []Reject {
+	dst, r.rejects = takeRejects(dst, r.rejects)
+	return dst
+}
+
+// What next found.
+type step int
+
+const (
+	atEnd    step = iota // the end of the data there is now
+	gotLine              // a line within the limit
+	setAside             // a line over the limit, now in rejects
+)
+
+// next reads up to the end of the next line, or of the data that is there.
+func (r *FileReader) next() (line string, s step, err error) {
 	for {
 		chunk, err := r.br.ReadSlice('\n')
 		r.read += int64(len(chunk))
 		switch {
 		case err == nil:
-			b := chunk
-			if len(r.partial) > 0 {
-				r.partial = append(r.partial, chunk...)
-				b = r.partial
+			b, ok := r.lb.end(chunk[:len(chunk)-1])
+			s = gotLine
+			if ok {
+				line = string(b)
+			} else {
+				r.reject("")
+				s = setAside
 			}
-			b = bytes.TrimSuffix(b[:len(b)-1], []byte{'\r'})
-			if len(b) > r.opts.MaxLineBytes {
-				return "", false, r.tooLong()
-			}
-			line = string(b)
-			r.partial = r.partial[:0]
-			r.offset = r.read
-			r.line++
-			return line, true, nil
+			r.endLine()
+			return line, s, nil
 		case errors.Is(err, bufio.ErrBufferFull), errors.Is(err, io.EOF):
-			r.partial = append(r.partial, chunk...)
-			// One byte of slack: the "\r" of a "\r\n" yet to come.
-			if len(r.partial) > r.opts.MaxLineBytes+1 {
-				return "", false, r.tooLong()
-			}
+			r.lb.add(chunk)
 			if errors.Is(err, io.EOF) {
-				return "", false, nil
+				return "", atEnd, nil
 			}
 		default:
-			return "", false, fmt.Errorf("braid: file source %s: %s: %w", r.path, r.where(), err)
+			return "", atEnd, fmt.Errorf("braid: file source %s: %s: %w", r.path, r.where(), err)
 		}
 	}
+}
+
+// endLine moves past the line just ended, returned or set aside.
+func (r *FileReader) endLine() {
+	r.lb.reset()
+	r.offset = r.read
+	r.line++
 }
 
 // where names the line being read: "line 7", or "line 7 after offset
@@ -182,8 +221,11 @@ func (r *FileReader) where() string {
 	return fmt.Sprintf("line %d", r.line+1)
 }
 
-func (r *FileReader) tooLong() error {
-	return fmt.Errorf("braid: file source %s: %s is longer than %d bytes", r.path, r.where(), r.opts.MaxLineBytes)
+// reject sets the line being read aside: over the limit, or cut short
+// (cut says by what).
+func (r *FileReader) reject(cut string) {
+	where := fmt.Sprintf("braid: file source %s: %s (byte offset %d)", r.path, r.where(), r.offset)
+	r.rejects = append(r.rejects, r.lb.reject(where, cut))
 }
 
 func (r *FileReader) wait(ctx context.Context) error {
@@ -205,7 +247,10 @@ func (r *FileReader) checkTruncated() error {
 		return fmt.Errorf("braid: file source %s: %w", r.path, err)
 	}
 	r.br.Reset(r.f)
-	r.partial = r.partial[:0]
+	if r.lb.pending() {
+		r.reject(fmt.Sprintf("the file shrank to %d bytes before its newline", st.Size()))
+		r.lb.reset()
+	}
 	r.offset, r.read, r.line = 0, 0, 0
 	r.opts.StartOffset = 0
 	return nil

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"strings"
 	"time"
 )
 
@@ -20,12 +21,18 @@ type SocketOptions struct {
 	// first, and again after the connection is lost) before the reader
 	// gives up, as the maxRetry of Flink's socketTextStream:
 	//
-	//   - 0 tries to connect once and ends the stream (io.EOF) when that
-	//     connection closes;
-	//   - a negative number retries forever;
 	//   - n > 0 makes up to n attempts per outage. An outage ends when a
-	//     connection delivers data, so a server that accepts and at once
-	//     closes uses up the attempts as one that refuses does.
+	//     connection delivers a line (a whole one, up to its delimiter),
+	//     so a server that accepts and at once closes, or sends only part
+	//     of a line, uses up the attempts as one that refuses does. Giving
+	//     up is an error, unless EndQuietly is set and a connection was
+	//     made at some point.
+	//   - 0 tries to connect once and never reconnects: the server closing
+	//     that connection (an orderly close) ends the stream (io.EOF), as
+	//     Flink's maxRetry 0 does; that is how to read a bounded socket. A
+	//     connection that breaks instead (reset, read error) is an error,
+	//     unless EndQuietly is set.
+	//   - a negative number retries forever.
 	//
 	// MaxRetries counts only when MaxRetriesSet is true (so that 0 can be
 	// asked for); otherwise it is 10, which with the default backoff waits
@@ -34,6 +41,13 @@ type SocketOptions struct {
 	MaxRetries int
 	// MaxRetriesSet says that MaxRetries was set; see there.
 	MaxRetriesSet bool
+	// EndQuietly makes the loss of the connection for good (MaxRetries
+	// attempts used up, or a broken connection with MaxRetries 0) end the
+	// stream, io.EOF with a warning in the log, instead of being an
+	// error. A reader that never connected fails even so: nothing was
+	// ever read, the address is likely wrong. No effect with a negative
+	// MaxRetries, which never gives up.
+	EndQuietly bool
 	// InitialBackoff is the wait before the second attempt to connect (and
 	// before the first attempt after a lost connection), doubled after
 	// each attempt up to MaxBackoff. Zero means 100ms and 5s.
@@ -43,12 +57,15 @@ type SocketOptions struct {
 	// Delimiter ends a line. Zero means '\n', and then a "\r" before it is
 	// dropped too.
 	Delimiter byte
-	// MaxLineBytes bounds a line's length, so that a peer that never sends
-	// a delimiter cannot exhaust memory; a longer line is an error. Zero
-	// means 1 MiB.
+	// MaxLineBytes bounds a line's length, its delimiter excluded, so that
+	// a peer cannot exhaust memory or stop the job with one long line: a
+	// longer line is set aside as a Reject (see SocketReader.Rejected) and
+	// skipped to its delimiter without being held in memory, and reading
+	// goes on. Zero means DefaultMaxLineBytes (1 MiB).
 	MaxLineBytes int
-	// Logger receives notices of lost connections and reconnections. Nil
-	// means slog.Default().
+	// Logger receives notices: each failed attempt to connect (at info,
+	// with the address, the attempt's number and the wait before the
+	// next), lost connections and reconnections. Nil means slog.Default().
 	Logger *slog.Logger
 }
 
@@ -65,18 +82,31 @@ const pollEvery = 50 * time.Millisecond
 //   - Read returns the lines that have arrived, without their delimiter.
 //     It blocks only while no complete line is buffered; once it has one
 //     it returns as soon as the next would have to be waited for.
-//   - What the peer sent after the last delimiter before closing the
-//     connection is a line too, as in Flink.
+//   - A line over SocketOptions.MaxLineBytes is not returned: it is set
+//     aside for Rejected, with its first PrefixBytes and an error naming
+//     the address, the connection, the line and its byte offset on that
+//     connection, its length and the limit (ErrLineTooLong); the lines
+//     after it are read as usual.
+//   - What the peer sent after the last delimiter before the connection
+//     ended is not a line: nothing says it was whole. It is set aside for
+//     Rejected as a line cut short (ErrLineCut), all of it that arrived
+//     within the limit.
 //   - A connection never made, after the retries, is an error:
 //     `braid: socket source localhost:9999: could not connect after 10
-//     attempts over 21.3s: <last dial error>`.
-//   - A connection lost that cannot be made again ends the stream:
-//     io.EOF, with a warning in the log. With MaxRetries 0 the stream ends
-//     as soon as the connection closes. Once Read has returned io.EOF or
-//     that error it returns it again.
+//     attempts over 21.3s: <last dial error>`. So is a connection lost
+//     and not made again, and a server that only ever closed the
+//     connections it accepted, unless SocketOptions.EndQuietly says to end
+//     the stream (io.EOF) instead. With MaxRetries 0 the server's orderly
+//     close of the one connection ends the stream. Once Read has returned
+//     io.EOF or such an error it returns it again.
+//   - While connecting, each failed attempt is logged at info, with the
+//     attempt's number and the wait before the next.
 //   - When ctx is done, Read returns ctx's error within about 50ms, even
 //     while dialing, backing off or reading: reads use short deadlines and
 //     waits are timers selected against ctx, so no goroutine is started.
+//   - Read returns early, with fewer lines or none, when it has set
+//     Rejects aside: rather than wait for more input and once it has set
+//     aside 64 (so they do not pile up in memory).
 //   - Lines are not replayed: what was read before a crash is gone.
 //
 // A SocketReader is not safe for concurrent use.
@@ -85,16 +115,25 @@ type SocketReader struct {
 	opts    SocketOptions
 	conn    net.Conn
 	br      *bufio.Reader
-	partial []byte // the start of a line whose delimiter has not arrived
+	lb      lineBuf // the line being read, whose delimiter has not arrived
+	rejects []Reject
 	sleeper sleeper
 	err     error // once set, what every Read returns: io.EOF or a failure
 
+	conns     int   // connections made so far
+	connLine  int64 // lines ended on the current connection, rejected ones included
+	connRead  int64 // bytes read from the current connection
+	lineStart int64 // offset on the current connection of the line being read
+
 	connected   bool          // a connection was made at some point
-	gotData     bool          // the current connection delivered bytes
+	gotData     bool          // the current connection delivered a line
 	attempts    int           // attempts to connect in the current outage
 	wait        time.Duration // before the next attempt
-	outageStart time.Time     // of the current outage's first attempt
-	lastErr     error         // of the current outage's last attempt
+	outageStart time.Time     // of the current outage
+	lostConn    int           // the connection whose loss began the outage; 0 at first
+	lostErr     error         // how it ended: io.EOF (closed by the server) or why it broke
+	empty       int           // connections of the outage closed before delivering a line
+	lastErr     error         // of the outage's last failed dial
 }
 
 // NewSocket returns a reader of the lines served at addr (host:port). It
@@ -117,12 +156,12 @@ func NewSocket(addr string, opts SocketOptions) *SocketReader {
 		opts.Delimiter = '\n'
 	}
 	if opts.MaxLineBytes <= 0 {
-		opts.MaxLineBytes = 1 << 20
+		opts.MaxLineBytes = DefaultMaxLineBytes
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	return &SocketReader{addr: addr, opts: opts}
+	return &SocketReader{addr: addr, opts: opts, lb: lineBuf{limit: opts.MaxLineBytes, crlf: opts.Delimiter == '\n'}}
 }
 
 // Read fills buf with the lines that have arrived, waiting while none has;
@@ -131,10 +170,10 @@ func (r *SocketReader) Read(ctx context.Context, buf []string) (int, error) {
 	if r.err != nil {
 		return 0, r.err
 	}
-	n := 0
+	n, rejected := 0, len(r.rejects)
 	for n < len(buf) {
 		if r.conn == nil {
-			if n > 0 {
+			if n > 0 || len(r.rejects) > rejected {
 				return n, nil
 			}
 			if err := r.connect(ctx); err != nil {
@@ -145,7 +184,7 @@ func (r *SocketReader) Read(ctx context.Context, buf []string) (int, error) {
 			}
 		}
 		if !r.lineBuffered() {
-			if n > 0 {
+			if n > 0 || len(r.rejects) > rejected {
 				return n, nil // what is here, without waiting for more
 			}
 			if err := ctx.Err(); err != nil {
@@ -154,54 +193,51 @@ func (r *SocketReader) Read(ctx context.Context, buf []string) (int, error) {
 			r.conn.SetReadDeadline(time.Now().Add(pollEvery))
 		}
 		chunk, err := r.br.ReadSlice(r.opts.Delimiter)
-		if len(chunk) > 0 {
-			r.gotData = true
-		}
+		r.connRead += int64(len(chunk))
 		switch {
 		case err == nil:
-			b := chunk[:len(chunk)-1]
-			if len(r.partial) > 0 {
-				r.partial = append(r.partial, b...)
-				b = r.partial
-			}
-			if r.opts.Delimiter == '\n' && len(b) > 0 && b[len(b)-1] == '\r' {
-				b = b[:len(b)-1]
-			}
-			if len(b) > r.opts.MaxLineBytes {
-				return n, r.tooLong()
-			}
-			buf[n] = string(b)
-			r.partial = r.partial[:0]
-			n++
-		case errors.Is(err, bufio.ErrBufferFull), errors.Is(err, os.ErrDeadlineExceeded):
-			r.partial = append(r.partial, chunk...)
-			// One byte of slack: the "\r" of a "\r\n" yet to come.
-			if len(r.partial) > r.opts.MaxLineBytes+1 {
-				return n, r.tooLong()
-			}
-		default:
-			// The peer closed the connection, or it broke: what came
-			// before the close is a line too.
-			r.partial = append(r.partial, chunk...)
-			if len(r.partial) > 0 {
-				if len(r.partial) > r.opts.MaxLineBytes {
-					return n, r.tooLong()
-				}
-				buf[n] = string(r.partial)
-				r.partial = r.partial[:0]
+			r.gotData = true
+			if b, ok := r.lb.end(chunk[:len(chunk)-1]); ok {
+				buf[n] = string(b)
 				n++
+			} else {
+				r.reject("")
+			}
+			r.endLine()
+			if len(r.rejects)-rejected >= rejectBatch {
+				return n, nil
+			}
+		case errors.Is(err, bufio.ErrBufferFull), errors.Is(err, os.ErrDeadlineExceeded):
+			r.lb.add(chunk)
+		default:
+			// The peer closed the connection, or it broke.
+			r.lb.add(chunk)
+			if r.lb.pending() {
+				how := "the server closed the connection"
+				if !errors.Is(err, io.EOF) {
+					how = fmt.Sprintf("the connection broke (%v)", err)
+				}
+				r.reject(fmt.Sprintf("%s before its %s", how, r.delimiterName()))
+				r.lb.reset()
 			}
 			r.conn.Close()
 			r.conn = nil
-			if r.opts.MaxRetries == 0 {
-				r.opts.Logger.Info("braid: socket source: connection closed; ending the stream", "addr", r.addr, "err", err)
-				r.err = io.EOF
-				return n, io.EOF
+			if err := r.closed(err); err != nil {
+				r.err = err
+				return n, err
 			}
-			r.lost(err)
 		}
 	}
 	return n, nil
+}
+
+// Rejected appends to dst the lines set aside since the last call, in the
+// order they arrived, and returns the extended slice. Call it from the
+// goroutine that calls Read, after Read, as the runtime calls
+// operators.RejectingReader.
+func (r *SocketReader) Rejected(dst []Reject) []Reject {
+	dst, r.rejects = takeRejects(dst, r.rejects)
+	return dst
 }
 
 // lineBuffered reports whether a whole line waits in the buffer, so that
@@ -211,24 +247,81 @@ func (r *SocketReader) lineBuffered() bool {
 	return bytes.IndexByte(b, r.opts.Delimiter) >= 0
 }
 
-func (r *SocketReader) tooLong() error {
-	r.err = fmt.Errorf("braid: socket source %s: a line is longer than %d bytes", r.addr, r.opts.MaxLineBytes)
-	return r.err
+// endLine moves past the line just ended, returned or set aside.
+func (r *SocketReader) endLine() {
+	r.lb.reset()
+	r.connLine++
+	r.lineStart = r.connRead
 }
 
-// lost records the loss of the connection. A connection that delivered
-// data ends the outage, so the next one starts afresh; one that did not
-// counts as a failed attempt and the backoff keeps growing.
-func (r *SocketReader) lost(err error) {
-	if r.gotData {
-		r.attempts, r.wait = 0, r.opts.InitialBackoff
+// reject sets the line being read aside: over the limit, or cut short
+// (cut says by what).
+func (r *SocketReader) reject(cut string) {
+	where := fmt.Sprintf("braid: socket source %s: connection %d, line %d (byte offset %d)", r.addr, r.conns, r.connLine+1, r.lineStart)
+	r.rejects = append(r.rejects, r.lb.reject(where, cut))
+}
+
+func (r *SocketReader) delimiterName() string {
+	if r.opts.Delimiter == '\n' {
+		return "newline"
 	}
-	r.lastErr = err
+	return fmt.Sprintf("delimiter %q", r.opts.Delimiter)
+}
+
+// closed deals with the end of the current connection, closed by the peer
+// (io.EOF) or broken: it returns io.EOF to end the stream, an error to
+// fail, or nil to connect again.
+func (r *SocketReader) closed(err error) error {
+	if r.opts.MaxRetries != 0 {
+		r.connectionLost(err)
+		return nil
+	}
 	if errors.Is(err, io.EOF) {
-		r.opts.Logger.Warn("braid: socket source: connection closed by peer; reconnecting", "addr", r.addr)
-	} else {
-		r.opts.Logger.Warn("braid: socket source: connection lost; reconnecting", "addr", r.addr, "err", err)
+		r.opts.Logger.Info("braid: socket source: connection closed by the server; ending the stream (MaxRetries 0)", "addr", r.addr)
+		return io.EOF
 	}
+	if r.opts.EndQuietly {
+		r.opts.Logger.Warn("braid: socket source: connection lost; ending the stream (MaxRetries 0, EndQuietly)", "addr", r.addr, "err", err)
+		return io.EOF
+	}
+	return fmt.Errorf("braid: socket source %s: connection %d lost, not reconnecting (MaxRetries 0): %w", r.addr, r.conns, err)
+}
+
+// connectionLost records the end of the connection. One that delivered a
+// line ends the outage, so the next one starts afresh; one that did not
+// counts as a failed attempt and the backoff keeps growing.
+func (r *SocketReader) connectionLost(err error) {
+	if !r.gotData {
+		r.empty++
+		r.logAttempt("the server closed the connection before sending a line", nil)
+		return
+	}
+	r.attempts, r.wait, r.empty, r.lastErr = 0, r.opts.InitialBackoff, 0, nil
+	r.outageStart, r.lostConn, r.lostErr = time.Now(), r.conns, err
+	if errors.Is(err, io.EOF) {
+		r.opts.Logger.Warn("braid: socket source: connection closed by the server; reconnecting", "addr", r.addr, "retry_in", r.wait)
+	} else {
+		r.opts.Logger.Warn("braid: socket source: connection lost; reconnecting", "addr", r.addr, "retry_in", r.wait, "err", err)
+	}
+}
+
+// logAttempt logs the failure of attempt r.attempts of the outage, and the
+// wait before the next.
+func (r *SocketReader) logAttempt(what string, err error) {
+	args := []any{"addr", r.addr, "attempt", r.attempts}
+	if r.opts.MaxRetries > 0 {
+		args = append(args, "max_attempts", r.opts.MaxRetries)
+	}
+	if r.opts.MaxRetries < 0 || r.attempts < r.opts.MaxRetries {
+		what += "; retrying"
+		args = append(args, "retry_in", r.wait)
+	} else {
+		what += "; no attempts left"
+	}
+	if err != nil {
+		args = append(args, "err", err)
+	}
+	r.opts.Logger.Info("braid: socket source: "+what, args...)
 }
 
 // connect dials with exponential backoff until it connects, the attempts
@@ -243,7 +336,7 @@ func (r *SocketReader) connect(ctx context.Context) error {
 				return err
 			}
 		}
-		if r.attempts == 0 {
+		if r.attempts == 0 && !r.connected {
 			r.outageStart = time.Now()
 		}
 		d := net.Dialer{Timeout: r.opts.DialTimeout}
@@ -255,14 +348,17 @@ func (r *SocketReader) connect(ctx context.Context) error {
 		r.wait = min(max(2*r.wait, r.opts.InitialBackoff), r.opts.MaxBackoff)
 		if err != nil {
 			r.lastErr = err
+			r.logAttempt("could not connect", err)
 			continue
 		}
-		if r.connected {
-			r.opts.Logger.Info("braid: socket source reconnected", "addr", r.addr, "attempts", r.attempts)
+		if r.attempts > 1 || r.connected {
+			r.opts.Logger.Info("braid: socket source connected", "addr", r.addr, "attempt", r.attempts)
 		}
 		r.conn, r.connected, r.gotData = conn, true, false
+		r.conns++
+		r.connLine, r.connRead, r.lineStart = 0, 0, 0
 		if r.br == nil {
-			r.br = bufio.NewReaderSize(conn, 64<<10)
+			r.br = bufio.NewReaderSize(conn, readBufSize)
 		} else {
 			r.br.Reset(conn)
 		}
@@ -270,17 +366,41 @@ func (r *SocketReader) connect(ctx context.Context) error {
 	}
 }
 
-// giveUp is the end of an outage that ran out of attempts: an error if
-// no connection was ever made, else the end of the stream.
+// giveUp is the end of an outage that ran out of attempts: an error, or
+// with EndQuietly the end of the stream if a connection was ever made.
 func (r *SocketReader) giveUp() error {
-	took := time.Since(r.outageStart).Round(time.Millisecond)
-	if !r.connected {
-		return fmt.Errorf("braid: socket source %s: could not connect after %s over %v: %w",
-			r.addr, plural(r.attempts, "attempt"), took, r.lastErr)
+	tried := fmt.Sprintf("%s over %v", plural(r.attempts, "attempt"), time.Since(r.outageStart).Round(time.Millisecond))
+	if r.connected && r.opts.EndQuietly {
+		r.opts.Logger.Warn("braid: socket source: could not reconnect; ending the stream (EndQuietly)",
+			"addr", r.addr, "attempts", r.attempts, "over", time.Since(r.outageStart).Round(time.Millisecond), "err", r.lastErr)
+		return io.EOF
 	}
-	r.opts.Logger.Warn("braid: socket source: could not reconnect; ending the stream",
-		"addr", r.addr, "attempts", r.attempts, "over", took, "err", r.lastErr)
-	return io.EOF
+	if !r.connected {
+		return fmt.Errorf("braid: socket source %s: could not connect after %s: %w", r.addr, tried, r.lastErr)
+	}
+	var b strings.Builder
+	var causes []error
+	b.WriteString("braid: socket source " + r.addr + ": ")
+	switch {
+	case r.lostConn == 0:
+		fmt.Fprintf(&b, "no line after %s", tried)
+	case errors.Is(r.lostErr, io.EOF):
+		fmt.Fprintf(&b, "connection %d closed by the server and not made again in %s", r.lostConn, tried)
+	default:
+		fmt.Fprintf(&b, "connection %d lost (%v) and not made again in %s", r.lostConn, r.lostErr, tried)
+		causes = append(causes, r.lostErr)
+	}
+	if r.empty > 0 {
+		fmt.Fprintf(&b, ": the server closed %s before sending a line", plural(r.empty, "connection"))
+		if r.lastErr != nil {
+			b.WriteString("; the last failed dial")
+		}
+	}
+	if r.lastErr != nil {
+		fmt.Fprintf(&b, ": %v", r.lastErr)
+		causes = append(causes, r.lastErr)
+	}
+	return &wrapped{msg: b.String(), causes: causes}
 }
 
 func (r *SocketReader) sleep(ctx context.Context, d time.Duration) error {

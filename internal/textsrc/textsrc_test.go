@@ -3,10 +3,13 @@ package textsrc
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -74,40 +77,35 @@ func TestFileLines(t *testing.T) {
 	}
 }
 
-func TestFileErrorsNameFileAndLine(t *testing.T) {
+func TestFileOpenErrorNamesFile(t *testing.T) {
 	missing := filepath.Join(t.TempDir(), "missing.log")
 	_, err := OpenFile(missing, FileOptions{})
 	if !errors.Is(err, os.ErrNotExist) || !strings.Contains(err.Error(), missing) {
 		t.Fatalf("open error %v does not name the file", err)
 	}
-	p := writeFile(t, "ok\n"+strings.Repeat("y", 50)+"\n")
-	r, _ := OpenFile(p, FileOptions{MaxLineBytes: 10})
-	defer r.Close()
-	got, err := readAll(t, r, context.Background(), 10)
-	if err == nil || !strings.Contains(err.Error(), "line 2 is longer than 10 bytes") || !strings.Contains(err.Error(), p) {
-		t.Fatalf("error %v does not name the file and line 2", err)
-	}
-	if !slices.Equal(got, []string{"ok"}) {
-		t.Fatalf("lines before the long one: %q", got)
-	}
 }
 
-// MaxLineBytes counts the line without its line end.
+// MaxLineBytes counts the line without its line end; a line over it is
+// set aside with its length, and the lines around it are read.
 func TestFileMaxLineBytesEdges(t *testing.T) {
 	const limit = 8
 	fits, over := strings.Repeat("x", limit), strings.Repeat("x", limit+1)
 	cases := map[string]struct {
 		content string
-		ok      bool
+		lines   []string
+		size    int // of the line set aside; 0: none
 	}{
-		"at the limit, lf":            {fits + "\n", true},
-		"at the limit, crlf":          {fits + "\r\n", true},
-		"at the limit, no line end":   {fits, true},
-		"one over, lf":                {over + "\n", false},
-		"one over, crlf":              {over + "\r\n", false},
-		"one over, no line end":       {over, false},
-		"far over, past the buffer":   {strings.Repeat("z", 200_000) + "\n", false},
-		"long line after short lines": {"a\nb\n" + over + "\n", false},
+		"at the limit, lf":            {fits + "\n", []string{fits}, 0},
+		"at the limit, crlf":          {fits + "\r\n", []string{fits}, 0},
+		"at the limit, no line end":   {fits, []string{fits}, 0},
+		"at the limit, final cr":      {fits + "\r", []string{fits}, 0},
+		"one over, lf":                {over + "\n", nil, limit + 1},
+		"one over, crlf":              {over + "\r\n", nil, limit + 1},
+		"one over, no line end":       {over, nil, limit + 1},
+		"one over, final cr":          {over + "\r", nil, limit + 1},
+		"a cr inside counts":          {fits + "\rx\n", nil, limit + 2},
+		"far over, past the buffer":   {strings.Repeat("z", 200_000) + "\nend\n", []string{"end"}, 200_000},
+		"long line after short lines": {"a\nb\n" + over + "\nc", []string{"a", "b", "c"}, limit + 1},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -116,9 +114,28 @@ func TestFileMaxLineBytesEdges(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer r.Close()
-			_, err = readAll(t, r, context.Background(), 4)
-			if c.ok != errors.Is(err, io.EOF) {
-				t.Fatalf("err %v, want ok=%v", err, c.ok)
+			got, err := readAll(t, r, context.Background(), 4)
+			if !errors.Is(err, io.EOF) {
+				t.Fatalf("err %v, want io.EOF: a long line must not stop the reader", err)
+			}
+			if !slices.Equal(got, c.lines) {
+				t.Fatalf("lines %q, want %q", got, c.lines)
+			}
+			rej := r.Rejected(nil)
+			if c.size == 0 {
+				if len(rej) != 0 {
+					t.Fatalf("set aside %v, want nothing", rej)
+				}
+				return
+			}
+			if len(rej) != 1 || !errors.Is(rej[0].Err, ErrLineTooLong) {
+				t.Fatalf("set aside %v, want one line over the limit", rej)
+			}
+			if want := fmt.Sprintf(": %d bytes, over the line limit of %d", c.size, limit); !strings.Contains(rej[0].Err.Error(), want) {
+				t.Fatalf("error %q does not say %q", rej[0].Err, want)
+			}
+			if r.Offset() != int64(len(c.content)) {
+				t.Fatalf("offset %d, want %d: past the line set aside", r.Offset(), len(c.content))
 			}
 		})
 	}
@@ -129,9 +146,12 @@ func TestFileLineNumberAfterStartOffset(t *testing.T) {
 	p := writeFile(t, "skip\nok\n"+strings.Repeat("y", 50)+"\n")
 	r, _ := OpenFile(p, FileOptions{StartOffset: 5, MaxLineBytes: 10})
 	defer r.Close()
-	_, err := readAll(t, r, context.Background(), 10)
-	if err == nil || !strings.Contains(err.Error(), "line 2 after offset 5") {
-		t.Fatalf("error %v does not say line 2 after offset 5", err)
+	if _, err := readAll(t, r, context.Background(), 10); !errors.Is(err, io.EOF) {
+		t.Fatal(err)
+	}
+	rej := r.Rejected(nil)
+	if len(rej) != 1 || !strings.Contains(rej[0].Err.Error(), "line 2 after offset 5 (byte offset 8)") {
+		t.Fatalf("set aside %v, want line 2 after offset 5, at byte 8", rej)
 	}
 }
 
@@ -228,7 +248,8 @@ func listen(t *testing.T) net.Listener {
 }
 
 // Lines arrive; when the server closes the connection, its unterminated
-// tail is a line too (as in Flink) and the reader connects again.
+// tail is set aside as a line cut short (not delivered as a line, as
+// Flink would), and the reader connects again.
 func TestSocketLinesAndReconnect(t *testing.T) {
 	l := listen(t)
 	wait := serve(t, l, write("one\r\ntwo\nthr"), write("four\n"))
@@ -238,18 +259,24 @@ func TestSocketLinesAndReconnect(t *testing.T) {
 	defer cancel()
 	var got []string
 	buf := make([]string, 8)
-	for len(got) < 4 {
+	var rej []Reject
+	for len(got) < 3 {
 		n, err := r.Read(ctx, buf)
 		got = append(got, buf[:n]...)
+		rej = r.Rejected(rej)
 		if err != nil {
 			t.Fatalf("read: %v (got %q)", err, got)
 		}
 	}
-	if want := []string{"one", "two", "thr", "four"}; !slices.Equal(got, want) {
+	if want := []string{"one", "two", "four"}; !slices.Equal(got, want) {
 		t.Fatalf("got %q, want %q", got, want)
 	}
 	if n := wait(); n != 2 {
 		t.Fatalf("%d connections, want 2", n)
+	}
+	want := "braid: socket source " + l.Addr().String() + ": connection 1, line 3 (byte offset 9): cut short after 3 bytes: the server closed the connection before its newline"
+	if len(rej) != 1 || rej[0].Line != "thr" || !errors.Is(rej[0].Err, ErrLineCut) || rej[0].Err.Error() != want {
+		t.Fatalf("set aside %v, want %q: %s", rej, "thr", want)
 	}
 }
 
@@ -352,11 +379,13 @@ func write(s string) func(net.Conn) {
 }
 
 func fastRetries(n int) SocketOptions {
-	return SocketOptions{MaxRetries: n, MaxRetriesSet: true, InitialBackoff: time.Millisecond, MaxBackoff: 4 * time.Millisecond}
+	return SocketOptions{MaxRetries: n, MaxRetriesSet: true, InitialBackoff: time.Millisecond, MaxBackoff: 4 * time.Millisecond,
+		Logger: slog.New(slog.DiscardHandler)}
 }
 
 // MaxRetries 0, as Flink's maxRetry 0: the stream ends when the server
-// closes the connection, and stays ended.
+// closes the connection, and stays ended. The unterminated tail is set
+// aside, cut short.
 func TestSocketNoRetryEndsWithConnection(t *testing.T) {
 	l := listen(t)
 	wait := serve(t, l, write("a\nb\nlast, without newline"))
@@ -366,8 +395,11 @@ func TestSocketNoRetryEndsWithConnection(t *testing.T) {
 	if !errors.Is(err, io.EOF) {
 		t.Fatalf("err %v, want io.EOF", err)
 	}
-	if want := []string{"a", "b", "last, without newline"}; !slices.Equal(got, want) {
+	if want := []string{"a", "b"}; !slices.Equal(got, want) {
 		t.Fatalf("got %q, want %q", got, want)
+	}
+	if rej := r.Rejected(nil); len(rej) != 1 || rej[0].Line != "last, without newline" || !errors.Is(rej[0].Err, ErrLineCut) {
+		t.Fatalf("set aside %v, want the last line, cut short", rej)
 	}
 	if n, err := r.Read(context.Background(), make([]string, 1)); n != 0 || !errors.Is(err, io.EOF) {
 		t.Fatalf("read after the end: %d %v", n, err)
@@ -377,38 +409,76 @@ func TestSocketNoRetryEndsWithConnection(t *testing.T) {
 	}
 }
 
-// A reader that loses its connection and cannot make another ends the
-// stream (io.EOF) once the attempts are used up.
+// A reader that loses its connection and cannot make another fails once
+// the attempts are used up, naming the connection and the last dial
+// error; with EndQuietly it ends the stream instead.
 func TestSocketReconnectGivesUp(t *testing.T) {
-	l := listen(t)
-	wait := serve(t, l, write("only\n"))
-	r := NewSocket(l.Addr().String(), fastRetries(3))
-	defer r.Close()
-	buf := make([]string, 4)
-	if n, err := r.Read(context.Background(), buf); n != 1 || err != nil || buf[0] != "only" {
-		t.Fatalf("first read %q %v", buf[:n], err)
-	}
-	wait()
-	l.Close() // nothing listens any more
-	if n, err := r.Read(context.Background(), buf); n != 0 || !errors.Is(err, io.EOF) {
-		t.Fatalf("read after the server left: %d %v, want io.EOF", n, err)
+	for _, quiet := range []bool{false, true} {
+		t.Run(fmt.Sprintf("EndQuietly=%v", quiet), func(t *testing.T) {
+			l := listen(t)
+			addr := l.Addr().String()
+			wait := serve(t, l, write("only\n"))
+			opts := fastRetries(3)
+			opts.EndQuietly = quiet
+			r := NewSocket(addr, opts)
+			defer r.Close()
+			buf := make([]string, 4)
+			if n, err := r.Read(context.Background(), buf); n != 1 || err != nil || buf[0] != "only" {
+				t.Fatalf("first read %q %v", buf[:n], err)
+			}
+			wait()
+			l.Close() // nothing listens any more
+			n, err := r.Read(context.Background(), buf)
+			if quiet {
+				if n != 0 || !errors.Is(err, io.EOF) {
+					t.Fatalf("read after the server left: %d %v, want io.EOF", n, err)
+				}
+				return
+			}
+			want := "braid: socket source " + addr + ": connection 1 closed by the server and not made again in 3 attempts over "
+			if n != 0 || err == nil || !strings.HasPrefix(err.Error(), want) || errors.Is(err, io.EOF) {
+				t.Fatalf("read after the server left: %d %v, want an error starting %q", n, err, want)
+			}
+			if _, ok := errors.AsType[*net.OpError](err); !ok {
+				t.Fatalf("error %v does not wrap the last dial error", err)
+			}
+			if _, again := r.Read(context.Background(), buf); again != err {
+				t.Fatalf("second read: %v, want the same error", again)
+			}
+		})
 	}
 }
 
 // A server that accepts and closes at once, sending nothing, uses up the
-// attempts as one that refuses would: no reconnecting in a tight loop.
+// attempts as one that refuses would (no reconnecting in a tight loop),
+// and then fails the reader: it is not an empty stream. With EndQuietly
+// it is.
 func TestSocketEmptyConnectionsUseUpAttempts(t *testing.T) {
-	l := listen(t)
-	nothing := func(net.Conn) {}
-	wait := serve(t, l, nothing, nothing, nothing, nothing, nothing)
-	r := NewSocket(l.Addr().String(), fastRetries(3))
-	defer r.Close()
-	if n, err := r.Read(context.Background(), make([]string, 4)); n != 0 || !errors.Is(err, io.EOF) {
-		t.Fatalf("read: %d %v, want io.EOF", n, err)
-	}
-	l.Close()
-	if n := wait(); n != 3 {
-		t.Fatalf("%d connections, want 3 (MaxRetries)", n)
+	for _, quiet := range []bool{false, true} {
+		t.Run(fmt.Sprintf("EndQuietly=%v", quiet), func(t *testing.T) {
+			l := listen(t)
+			nothing := func(net.Conn) {}
+			wait := serve(t, l, nothing, nothing, nothing, nothing, nothing)
+			opts := fastRetries(3)
+			opts.EndQuietly = quiet
+			r := NewSocket(l.Addr().String(), opts)
+			defer r.Close()
+			n, err := r.Read(context.Background(), make([]string, 4))
+			l.Close()
+			if c := wait(); c != 3 {
+				t.Fatalf("%d connections, want 3 (MaxRetries)", c)
+			}
+			if quiet {
+				if n != 0 || !errors.Is(err, io.EOF) {
+					t.Fatalf("read: %d %v, want io.EOF", n, err)
+				}
+				return
+			}
+			want := regexp.MustCompile(`^braid: socket source 127\.0\.0\.1:\d+: no line after 3 attempts over \S+: the server closed 3 connections before sending a line$`)
+			if n != 0 || err == nil || !want.MatchString(err.Error()) {
+				t.Fatalf("read: %d %v, want an error matching %s", n, err, want)
+			}
+		})
 	}
 }
 
@@ -456,17 +526,33 @@ func TestSocketPartialLines(t *testing.T) {
 	wait()
 }
 
+// A line over the limit is set aside, with where it was and how long;
+// the lines after it are read.
 func TestSocketDelimiterAndLineLimit(t *testing.T) {
 	l := listen(t)
-	wait := serve(t, l, write("a;b\r;"+strings.Repeat("x", 100)+";"))
+	wait := serve(t, l, write("a;b\r;"+strings.Repeat("x", 100)+";c;"))
 	r := NewSocket(l.Addr().String(), SocketOptions{Delimiter: ';', MaxLineBytes: 50, MaxRetries: 0, MaxRetriesSet: true})
 	defer r.Close()
-	got, err := readAll(t, r, context.Background(), 10)
-	if err == nil || !strings.Contains(err.Error(), "longer than 50 bytes") || !strings.Contains(err.Error(), l.Addr().String()) {
-		t.Fatalf("err %v, want the line limit, naming the address", err)
+	var rej []Reject
+	var got []string
+	buf := make([]string, 10)
+	for {
+		n, err := r.Read(context.Background(), buf)
+		got = append(got, buf[:n]...)
+		rej = r.Rejected(rej)
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				t.Fatalf("err %v, want io.EOF: a long line must not stop the reader", err)
+			}
+			break
+		}
 	}
-	if want := []string{"a", "b\r"}; !slices.Equal(got, want) {
+	if want := []string{"a", "b\r", "c"}; !slices.Equal(got, want) {
 		t.Fatalf("got %q, want %q (a \\r is dropped only before \\n)", got, want)
+	}
+	want := "braid: socket source " + l.Addr().String() + ": connection 1, line 3 (byte offset 5): 100 bytes, over the line limit of 50"
+	if len(rej) != 1 || rej[0].Line != strings.Repeat("x", 100) || rej[0].Err.Error() != want || !errors.Is(rej[0].Err, ErrLineTooLong) {
+		t.Fatalf("set aside %v, want the x line: %s", rej, want)
 	}
 	wait()
 }
