@@ -2,6 +2,7 @@ package stream
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/braidstream/braid/internal/textsrc"
@@ -14,6 +15,9 @@ type TextOption interface{ applyText(*textConfig) }
 type textConfig struct {
 	file   textsrc.FileOptions
 	socket textsrc.SocketOptions
+	// maxLine is what MaxLineBytes asked for; 0 if it was not used.
+	maxLine    int
+	maxLineSet bool
 }
 
 type textOpt func(*textConfig)
@@ -35,40 +39,150 @@ func PollInterval(d time.Duration) TextOption {
 
 // MaxRetries sets how often SocketText tries to connect, and to reconnect
 // after the connection is lost, before it gives up (as the maxRetry of
-// Flink's socketTextStream): 0 ends the stream when the connection closes,
-// a negative number retries forever. Default 10 attempts per outage,
-// waiting 100ms after the first and doubling up to 5s: about 21s before
-// giving up at the start, about 26s after a lost connection. Never
-// connecting fails the job; failing to reconnect ends the stream.
+// Flink's socketTextStream). Default 10 attempts per outage, waiting 100ms
+// after the first and doubling up to 5s: about 21s before giving up at the
+// start, about 26s after a lost connection. Each failed attempt is logged
+// at info (through WithLogger's logger) with the address, the attempt's
+// number and the wait before the next.
+//
+//   - n > 0: up to n attempts per outage. An outage ends only when a
+//     connection delivers a whole line, so a server that accepts and at
+//     once closes (or sends part of a line and closes) uses up the
+//     attempts as one that refuses does. Giving up fails the job with an
+//     error naming the address, unless EndQuietly(true) was given.
+//   - 0: one connection, never reconnecting: the server closing it ends
+//     the stream, as Flink's maxRetry 0 does; this is how to read a
+//     bounded socket (nc -l < file). A connection that breaks instead
+//     (reset, read error) fails the job, unless EndQuietly(true).
+//   - n < 0: retries forever.
+//
+// A job that never connects fails whatever the options.
 func MaxRetries(n int) TextOption {
 	return textOpt(func(c *textConfig) { c.socket.MaxRetries = n; c.socket.MaxRetriesSet = true })
 }
 
-// TextFile is a source of the lines of a text file (without their line
-// ends), in one subtask. A line longer than 1 MiB fails the job with an
-// error naming the file and line.
-func TextFile(env *Env, path string, opts ...TextOption) *Stream[string] {
+// EndQuietly(true) makes SocketText end its stream, as a bounded source
+// does (windows fire, Execute returns nil once the rest is done), when the
+// connection is lost for good: MaxRetries attempts to reconnect used up,
+// or with MaxRetries(0) a connection that breaks. A warning is logged.
+// Default false: losing the connection for good fails the job, so that a
+// job fed by a server that went away does not look like one that
+// finished. A job that never connected fails even with EndQuietly: it read
+// nothing, the address is likely wrong. No effect with a negative
+// MaxRetries, which never gives up.
+func EndQuietly(quiet bool) TextOption {
+	return textOpt(func(c *textConfig) { c.socket.EndQuietly = quiet })
+}
+
+// MaxLineBytes bounds the length of a line of TextFile or SocketText, its
+// line end excluded ("\n", "\r\n"). Default 1 MiB; n must be at least 1.
+//
+// A longer line does not stop the job: it goes to the source's dead
+// letters (DeadLetters, counted in the source's Metrics.DeadLetters), its
+// Value the start of the line (at most 256 bytes) and its Err naming the file, the line
+// number and byte offset (for a socket: the address, the connection, and
+// the line and byte offset on it), the line's length and the limit;
+// errors.Is(err, ErrLineTooLong) holds. The line is skipped to its end
+// without being held in memory, and the lines after it are read as usual.
+// The limit is what protects a job from a peer that never sends a newline.
+func MaxLineBytes(n int) TextOption {
+	return textOpt(func(c *textConfig) { c.maxLine, c.maxLineSet = n, true })
+}
+
+var (
+	// ErrLineTooLong marks the error of a dead letter of TextFile or
+	// SocketText for a line over MaxLineBytes.
+	ErrLineTooLong = textsrc.ErrLineTooLong
+	// ErrLineCut marks the error of a dead letter of SocketText for a line
+	// cut short: what the server sent after the last newline before the
+	// connection ended (the Value is all of it, within MaxLineBytes), or
+	// for TextFile with Follow the partial last line of a file that was
+	// truncated.
+	ErrLineCut = textsrc.ErrLineCut
+)
+
+func textOptions(env *Env, name string, opts []TextOption) textConfig {
 	var cfg textConfig
+	cfg.file.Logger, cfg.socket.Logger = env.cfg.Logger, env.cfg.Logger
 	for _, o := range opts {
 		o.applyText(&cfg)
 	}
-	return FromSource(env, "file "+path, false, func(ctx context.Context, subtask, parallelism int) (operators.SourceReader[string], error) {
-		return textsrc.OpenFile(path, cfg.file)
+	if cfg.maxLineSet {
+		if cfg.maxLine < 1 {
+			env.fail(fmt.Errorf("braid: %s: MaxLineBytes(%d): a line limit must be at least 1 byte", name, cfg.maxLine))
+		}
+		cfg.file.MaxLineBytes, cfg.socket.MaxLineBytes = cfg.maxLine, cfg.maxLine
+	}
+	return cfg
+}
+
+// TextFile is a source of the lines of a text file, in one subtask. A line
+// ends with "\n" or "\r\n", which are not part of it; the last line needs
+// neither (a "\r" ending it is dropped too). A line longer than
+// MaxLineBytes goes to the dead letters and the stream goes on.
+func TextFile(env *Env, path string, opts ...TextOption) *Stream[string] {
+	name := "file " + path
+	cfg := textOptions(env, name, opts)
+	return FromSource(env, name, false, func(ctx context.Context, subtask, parallelism int) (operators.SourceReader[string], error) {
+		return openTextFile(path, cfg)
 	})
+}
+
+func openTextFile(path string, cfg textConfig) (operators.SourceReader[string], error) {
+	r, err := textsrc.OpenFile(path, cfg.file)
+	if err != nil {
+		return nil, err
+	}
+	return &rejectingLines{r: r}, nil
 }
 
 // SocketText is a source of the lines read from a TCP server at addr, as
 // Flink's socketTextStream: the job is the client. It reconnects with
-// backoff when the connection cannot be made or is lost, and fails with a
-// clear error when it never connects. A socket cannot replay: what it
-// delivered before a crash is not read again.
+// backoff when the connection cannot be made or is lost (MaxRetries), and
+// fails with an error naming the address when it cannot connect, or
+// reconnect, within the attempts (unless EndQuietly). Lines over
+// MaxLineBytes, and what the server sent after the last newline before a
+// connection ended (a line cut short), go to the dead letters; the stream
+// goes on. A socket cannot replay: what it delivered before a crash is not
+// read again.
 func SocketText(env *Env, addr string, opts ...TextOption) *Stream[string] {
-	var cfg textConfig
-	cfg.socket.Logger = env.cfg.Logger
-	for _, o := range opts {
-		o.applyText(&cfg)
-	}
-	return FromSource(env, "socket "+addr, false, func(ctx context.Context, subtask, parallelism int) (operators.SourceReader[string], error) {
-		return textsrc.NewSocket(addr, cfg.socket), nil
+	name := "socket " + addr
+	cfg := textOptions(env, name, opts)
+	return FromSource(env, name, false, func(ctx context.Context, subtask, parallelism int) (operators.SourceReader[string], error) {
+		return openSocketText(addr, cfg), nil
 	})
+}
+
+func openSocketText(addr string, cfg textConfig) operators.SourceReader[string] {
+	return &rejectingLines{r: textsrc.NewSocket(addr, cfg.socket)}
+}
+
+// lineReader is a reader of package textsrc.
+type lineReader interface {
+	operators.SourceReader[string]
+	Rejected(dst []textsrc.Reject) []textsrc.Reject
+}
+
+// rejectingLines makes a textsrc reader an operators.RejectingReader: the
+// lines it sets aside become the source's dead letters. Taking none
+// allocates nothing.
+type rejectingLines struct {
+	r     lineReader
+	taken []textsrc.Reject // reused between calls
+}
+
+func (a *rejectingLines) Read(ctx context.Context, buf []string) (int, error) {
+	return a.r.Read(ctx, buf)
+}
+
+func (a *rejectingLines) Close() error { return a.r.Close() }
+
+// Rejected appends the reader's rejects to dst as dead letters.
+func (a *rejectingLines) Rejected(dst []operators.DeadLetter[string]) []operators.DeadLetter[string] {
+	a.taken = a.r.Rejected(a.taken[:0])
+	for _, j := range a.taken {
+		dst = append(dst, operators.DeadLetter[string]{Value: j.Line, Err: j.Err})
+	}
+	clear(a.taken)
+	return dst
 }
