@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -81,7 +82,7 @@ func BenchmarkSocketRead(b *testing.B) {
 	b.ReportAllocs()
 	total := 0
 	for b.Loop() {
-		r := NewSocket(l.Addr().String(), SocketOptions{MaxRetries: 0, MaxRetriesSet: true})
+		r := NewSocket(l.Addr().String(), SocketOptions{MaxRetries: 0, MaxRetriesSet: true, Logger: slog.New(slog.DiscardHandler)})
 		for {
 			n, err := r.Read(context.Background(), buf)
 			total += n
