@@ -146,7 +146,7 @@ func TestSessionWindowAddDoesNotAllocate(t *testing.T) {
 	}
 	spec := WindowSpec[kv, string, int64, int64]{
 		Key:      func(e kv) string { return e.K },
-		Assigner: window.Session(50),
+		Assigner: window.Session(500),
 		Agg: Agg[kv, int64]{First: func(e kv) int64 { return e.V }, Add: func(a int64, e kv) int64 { return a + e.V },
 			Merge: func(a, b int64) int64 { return a + b }},
 		Fire:      func(_ string, _ window.Window, acc int64, emit func(int64)) { emit(acc) },
@@ -159,10 +159,11 @@ func TestSessionWindowAddDoesNotAllocate(t *testing.T) {
 	push := func() {
 		for i := range times {
 			times[i] = next
-			next += 1 + int64(i%97/96)*200 // a gap now and then closes every session
+			next++
 		}
+		next += 2000 // a gap closes every session
 		op.Push(&Batch[kv]{Values: vals, Times: times})
-		op.Watermark(next - 60)
+		op.Watermark(next - 600)
 	}
 	for range 10 {
 		push()

@@ -1,47 +1,79 @@
 package operators
 
-import "github.com/braidstream/braid/window"
+import (
+	"slices"
+
+	"github.com/braidstream/braid/window"
+)
 
 type winKey[K comparable] struct {
 	key K
 	win window.Window
 }
 
-type trigWindow[T any] struct {
-	elems []window.Stamped[T]
-	st    window.TriggerState[T]
+// trigTimer is a timer set for a window, in one clock.
+type trigTimer struct {
+	d  TimeDomain
+	at int64
 }
 
+type trigWindow[T any] struct {
+	elems  []window.Stamped[T]
+	st     window.TriggerState[T]
+	timers []trigTimer // those set and not yet due: deleted with the window
+}
+
+func trigWindowOf[T any](tw **trigWindow[T]) window.Window { return (*tw).st.Window }
+
 // TriggerWindow is the general window operator: any trigger, evictors
-// before and after the function, over global windows or tumbling and
-// sliding time windows. It buffers every element of every open window (as
-// Flink's EvictingWindowOperator) and folds them when the window fires.
+// before and after the function, over global windows, tumbling and sliding
+// time windows, and session windows. It buffers every element of every open
+// window (as Flink's EvictingWindowOperator) and folds them when the window
+// fires.
 //
 // As in Flink: a trigger's Fire runs the function over the window's
 // elements (after evicting with the before-evictor; the after-evictor runs
 // once the function has); Purge empties the window (its trigger state
-// stays); an empty window does not fire. Time windows are dropped at their
-// cleanup time (end-1 plus the allowed lateness in event time, end-1 in
-// processing time); an element whose every time window is past it is late.
-// At the end of input the final watermark fires the event-time timers;
-// processing-time timers left do not fire.
+// stays); an empty window does not fire. Time and session windows are
+// dropped at their cleanup time (end-1 plus the allowed lateness in event
+// time, end-1 in processing time), with their timers; an element whose
+// every time window is past it, or whose session would be new and past it,
+// is late. At the end of input the final watermark fires the event-time
+// timers; processing-time timers left do not fire.
+//
+// Session windows merge (Flink's WindowOperator with a MergingWindowSet):
+// the trigger must be a window.MergingTrigger, and a merge goes as that
+// type's documentation says: the merged sessions' timers are deleted, the
+// trigger's OnMerge folds their states into the merged window's and sets
+// its timers, and the merged window holds their elements, oldest session
+// first. The timers of a window are only those it needs: none outlive it or
+// the merge that absorbs it.
 type TriggerWindow[T any, K comparable, A, R any] struct {
 	spec          WindowSpec[T, K, A, R]
 	trigger       window.Trigger[T]
+	merging       window.MergingTrigger[T] // session windows
 	before, after window.Evictor[T]
 	global        bool
 	tw            window.TimeWindows
+	gap           int64
 	out           Input[R]
 	em            *emitter[R]
 	late          *emitter[T]
 	bc            *BuildContext
-	wins          map[winKey[K]]*trigWindow[T]
-	timers        [2]*timerQueue[winKey[K]] // event, processing
+	wins          map[winKey[K]]*trigWindow[T] // global and time windows
+	sessions      map[K][]*trigWindow[T]       // session windows, by start
+	timers        [2]*timerQueue[winKey[K]]    // event, processing
 	wm            int64
 	assigned      []window.Window
+	pool          []*trigWindow[T]          // dropped windows, their memory kept
+	lists         [][]*trigWindow[T]        // emptied session lists, their memory kept
+	states        []*window.TriggerState[T] // scratch for OnMerge
+	mergedState   window.TriggerState[T]    // scratch for OnMerge
 }
 
-// NewTriggerWindow builds the operator for one subtask.
+// NewTriggerWindow builds the operator for one subtask. On session windows
+// trigger must be a window.MergingTrigger (stream refuses others when the
+// job is built); NewTriggerWindow panics otherwise.
 func NewTriggerWindow[T any, K comparable, A, R any](spec WindowSpec[T, K, A, R], trigger window.Trigger[T],
 	before, after window.Evictor[T], bc *BuildContext, out Input[R], late Input[T]) *TriggerWindow[T, K, A, R] {
 	o := &TriggerWindow[T, K, A, R]{spec: spec, trigger: trigger, before: before, after: after, out: out,
@@ -52,6 +84,12 @@ func NewTriggerWindow[T any, K comparable, A, R any](spec WindowSpec[T, K, A, R]
 		o.global = true
 	case window.TimeWindows:
 		o.tw = a
+	case window.SessionWindows:
+		m, ok := trigger.(window.MergingTrigger[T])
+		if !ok {
+			panic("braid: a trigger on session windows must be a window.MergingTrigger")
+		}
+		o.merging, o.gap, o.sessions = m, int64(a.Gap), make(map[K][]*trigWindow[T])
 	}
 	if late != nil {
 		o.late = newEmitter(late, true)
@@ -69,6 +107,24 @@ func (o *TriggerWindow[T, K, A, R]) cleanupTime(w window.Window) int64 {
 	return w.MaxTimestamp()
 }
 
+// newWindow is an empty window w, from the pool when it can be.
+func (o *TriggerWindow[T, K, A, R]) newWindow(w window.Window) *trigWindow[T] {
+	if n := len(o.pool); n > 0 {
+		tw := o.pool[n-1]
+		o.pool = o.pool[:n-1]
+		tw.st.Window = w
+		return tw
+	}
+	return &trigWindow[T]{st: window.TriggerState[T]{Window: w}}
+}
+
+// release empties tw (its timers are gone) and keeps it for reuse.
+func (o *TriggerWindow[T, K, A, R]) release(tw *trigWindow[T]) {
+	clear(tw.elems)
+	tw.elems, tw.timers, tw.st = tw.elems[:0], tw.timers[:0], window.TriggerState[T]{}
+	o.pool = append(o.pool, tw)
+}
+
 // Push implements Input.
 func (o *TriggerWindow[T, K, A, R]) Push(b *Batch[T]) error {
 	keys := keysOf[T, K](b)
@@ -83,6 +139,10 @@ func (o *TriggerWindow[T, K, A, R]) Push(b *Batch[T]) error {
 			k = keys[i]
 		} else {
 			k = o.spec.Key(v)
+		}
+		if o.merging != nil {
+			o.addSession(k, v, ts, now)
+			continue
 		}
 		o.assigned = o.assigned[:0]
 		if o.global {
@@ -99,25 +159,105 @@ func (o *TriggerWindow[T, K, A, R]) Push(b *Batch[T]) error {
 			wk := winKey[K]{k, w}
 			tw := o.wins[wk]
 			if tw == nil {
-				tw = &trigWindow[T]{st: window.TriggerState[T]{Window: w}}
+				tw = o.newWindow(w)
 				o.wins[wk] = tw
 				if !o.global {
-					o.timers[o.domain()].set(wk, o.cleanupTime(w))
+					o.setTimer(wk, tw, o.domain(), o.cleanupTime(w))
 				}
 			}
-			tw.elems = append(tw.elems, window.Stamped[T]{Ts: ts, V: v})
-			tw.st.Watermark, tw.st.Now = o.wm, now
-			o.apply(wk, tw, o.trigger.OnElement(v, ts, &tw.st))
+			o.addElement(wk, tw, v, ts, now)
 		}
 		if !added {
-			o.bc.CountLate(1)
-			if o.late != nil {
-				o.late.at(ts)
-				o.late.emit(v)
-			}
+			o.lateElement(v, ts)
 		}
 	}
 	return o.flush()
+}
+
+func (o *TriggerWindow[T, K, A, R]) addElement(wk winKey[K], tw *trigWindow[T], v T, ts, now int64) {
+	tw.elems = append(tw.elems, window.Stamped[T]{Ts: ts, V: v})
+	tw.st.Watermark, tw.st.Now = o.wm, now
+	o.apply(wk, tw, o.trigger.OnElement(v, ts, &tw.st))
+}
+
+func (o *TriggerWindow[T, K, A, R]) lateElement(v T, ts int64) {
+	o.bc.CountLate(1)
+	if o.late != nil {
+		o.late.at(ts)
+		o.late.emit(v)
+	}
+}
+
+// addSession adds an element to its key's sessions: into the session that
+// holds its window, or into a new one, or into the merge of those it
+// overlaps or touches.
+func (o *TriggerWindow[T, K, A, R]) addSession(k K, v T, ts, now int64) {
+	ss := o.sessions[k]
+	merged, lo, hi := window.MergeSessionFunc(ss, trigWindowOf[T], window.Window{Start: ts, End: addTime(ts, o.gap)})
+	var tw *trigWindow[T]
+	switch {
+	case lo == hi:
+		if o.spec.EventTime && window.IsLate(merged, o.spec.Lateness, o.wm) {
+			o.lateElement(v, ts)
+			return
+		}
+		tw = o.newWindow(merged)
+		if ss == nil {
+			if n := len(o.lists); n > 0 {
+				ss, o.lists = o.lists[n-1], o.lists[:n-1]
+			}
+		}
+		o.sessions[k] = slices.Insert(ss, lo, tw)
+		o.setTimer(winKey[K]{k, merged}, tw, o.domain(), o.cleanupTime(merged))
+	case hi-lo == 1 && ss[lo].st.Window == merged:
+		tw = ss[lo] // inside a session: no merge
+	default:
+		tw = o.merge(k, ss, lo, hi, merged, now)
+	}
+	o.addElement(winKey[K]{k, merged}, tw, v, ts, now)
+}
+
+// merge makes sessions ss[lo:hi] of key k one window, merged (see
+// window.MergingTrigger for the steps), and returns it.
+func (o *TriggerWindow[T, K, A, R]) merge(k K, ss []*trigWindow[T], lo, hi int, merged window.Window, now int64) *trigWindow[T] {
+	o.states = o.states[:0]
+	for _, m := range ss[lo:hi] {
+		o.clearTimers(winKey[K]{k, m.st.Window}, m)
+		o.states = append(o.states, &m.st)
+	}
+	st := &o.mergedState // (a local would escape to the heap through OnMerge)
+	*st = window.TriggerState[T]{Window: merged, Watermark: o.wm, Now: now}
+	o.merging.OnMerge(st, o.states)
+	clear(o.states)
+	tw := ss[lo]
+	for _, m := range ss[lo+1 : hi] {
+		tw.elems = append(tw.elems, m.elems...)
+		o.release(m)
+	}
+	tw.st, *st = *st, window.TriggerState[T]{}
+	o.sessions[k] = slices.Delete(ss, lo+1, hi)
+	wk := winKey[K]{k, merged}
+	o.setTimer(wk, tw, o.domain(), o.cleanupTime(merged))
+	o.setAsked(wk, tw)
+	return tw
+}
+
+// session is the window of wk among its key's sessions, or nil.
+func (o *TriggerWindow[T, K, A, R]) session(wk winKey[K]) (*trigWindow[T], int) {
+	ss := o.sessions[wk.key]
+	i, ok := slices.BinarySearchFunc(ss, wk.win.Start, func(tw *trigWindow[T], start int64) int {
+		switch s := tw.st.Window.Start; {
+		case s < start:
+			return -1
+		case s > start:
+			return 1
+		}
+		return 0
+	})
+	if !ok || ss[i].st.Window != wk.win {
+		return nil, -1
+	}
+	return ss[i], i
 }
 
 func (o *TriggerWindow[T, K, A, R]) domain() TimeDomain {
@@ -127,16 +267,38 @@ func (o *TriggerWindow[T, K, A, R]) domain() TimeDomain {
 	return ProcessingTime
 }
 
+// setTimer sets a timer for window wk at at, once.
+func (o *TriggerWindow[T, K, A, R]) setTimer(wk winKey[K], tw *trigWindow[T], d TimeDomain, at int64) {
+	if slices.Contains(tw.timers, trigTimer{d, at}) {
+		return
+	}
+	tw.timers = append(tw.timers, trigTimer{d, at})
+	o.timers[d].set(wk, at)
+}
+
+// clearTimers deletes every timer set for window wk.
+func (o *TriggerWindow[T, K, A, R]) clearTimers(wk winKey[K], tw *trigWindow[T]) {
+	for _, t := range tw.timers {
+		o.timers[t.d].delete(wk, t.at)
+	}
+	tw.timers = tw.timers[:0]
+}
+
+// setAsked sets the timers the trigger asked for in tw's state.
+func (o *TriggerWindow[T, K, A, R]) setAsked(wk winKey[K], tw *trigWindow[T]) {
+	if tw.st.HasEventTimer {
+		o.setTimer(wk, tw, EventTime, tw.st.EventTimer)
+		tw.st.EventTimer, tw.st.HasEventTimer = 0, false
+	}
+	if tw.st.HasProcessingTimer {
+		o.setTimer(wk, tw, ProcessingTime, tw.st.ProcessingTimer)
+		tw.st.ProcessingTimer, tw.st.HasProcessingTimer = 0, false
+	}
+}
+
 // apply carries out a trigger's decision and the timers it asked for.
 func (o *TriggerWindow[T, K, A, R]) apply(wk winKey[K], tw *trigWindow[T], r window.TriggerResult) {
-	if t := tw.st.EventTimer; t != 0 {
-		o.timers[EventTime].set(wk, t)
-		tw.st.EventTimer = 0
-	}
-	if t := tw.st.ProcessingTimer; t != 0 {
-		o.timers[ProcessingTime].set(wk, t)
-		tw.st.ProcessingTimer = 0
-	}
+	o.setAsked(wk, tw)
 	if r.Fires() {
 		o.evaluate(wk, tw)
 	}
@@ -150,7 +312,7 @@ func (o *TriggerWindow[T, K, A, R]) apply(wk winKey[K], tw *trigWindow[T], r win
 // evictors.
 func (o *TriggerWindow[T, K, A, R]) evaluate(wk winKey[K], tw *trigWindow[T]) {
 	if o.before != nil {
-		tw.elems = o.before(tw.elems)
+		evict(tw, o.before)
 	}
 	if len(tw.elems) == 0 {
 		return
@@ -166,7 +328,24 @@ func (o *TriggerWindow[T, K, A, R]) evaluate(wk winKey[K], tw *trigWindow[T]) {
 	o.em.at(ts)
 	o.spec.Fire(wk.key, wk.win, acc, o.em.emit)
 	if o.after != nil {
-		tw.elems = o.after(tw.elems)
+		evict(tw, o.after)
+	}
+}
+
+// evict keeps what ev keeps of tw's elements, at the start of tw's buffer:
+// an evictor that keeps the last n returns the end of the buffer, and
+// appending there would soon reallocate.
+func evict[T any](tw *trigWindow[T], ev window.Evictor[T]) {
+	kept := ev(tw.elems)
+	if len(kept) > cap(tw.elems) {
+		tw.elems = kept
+		return
+	}
+	n := len(tw.elems)
+	tw.elems = tw.elems[:len(kept)]
+	copy(tw.elems, kept)
+	if n > len(kept) {
+		clear(tw.elems[len(kept):n]) // the evicted, for the collector
 	}
 }
 
@@ -178,14 +357,35 @@ func (o *TriggerWindow[T, K, A, R]) fire(d TimeDomain, upTo int64) error {
 		if !ok {
 			break
 		}
-		tw := o.wins[it.key]
+		var tw *trigWindow[T]
+		i := -1
+		if o.merging != nil {
+			tw, i = o.session(it.key)
+		} else {
+			tw = o.wins[it.key]
+		}
 		if tw == nil {
-			continue
+			continue // (never: a window's timers go with it)
+		}
+		if j := slices.Index(tw.timers, trigTimer{d, it.at}); j >= 0 {
+			tw.timers = slices.Delete(tw.timers, j, j+1)
 		}
 		tw.st.Watermark, tw.st.Now = o.wm, now
 		o.apply(it.key, tw, o.trigger.OnTime(d == EventTime, it.at, &tw.st))
 		if !o.global && d == o.domain() && it.at >= o.cleanupTime(it.key.win) {
-			delete(o.wins, it.key)
+			o.clearTimers(it.key, tw)
+			if o.merging != nil {
+				ss := slices.Delete(o.sessions[it.key.key], i, i+1)
+				if len(ss) == 0 {
+					delete(o.sessions, it.key.key)
+					o.lists = append(o.lists, ss)
+				} else {
+					o.sessions[it.key.key] = ss
+				}
+			} else {
+				delete(o.wins, it.key)
+			}
+			o.release(tw)
 		}
 	}
 	return o.flush()
@@ -223,3 +423,17 @@ func (o *TriggerWindow[T, K, A, R]) Finish() error {
 func (o *TriggerWindow[T, K, A, R]) nextTimer() int64 { return o.timers[ProcessingTime].next() }
 
 func (o *TriggerWindow[T, K, A, R]) onTimer(now int64) error { return o.fire(ProcessingTime, now) }
+
+// timerCount and windowCount count the timers set and the windows open,
+// for tests.
+func (o *TriggerWindow[T, K, A, R]) timerCount() int {
+	return o.timers[EventTime].tree.Len() + o.timers[ProcessingTime].tree.Len()
+}
+
+func (o *TriggerWindow[T, K, A, R]) windowCount() int {
+	n := len(o.wins)
+	for _, ss := range o.sessions {
+		n += len(ss)
+	}
+	return n
+}

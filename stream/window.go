@@ -146,8 +146,14 @@ func applyWindow[K comparable, T, A, R any](w *WindowedStream[K, T], name string
 	if general {
 		switch w.assigner.(type) {
 		case window.GlobalWindows, window.TimeWindows:
+		case window.SessionWindows:
+			if _, ok := w.trigger.(window.MergingTrigger[T]); w.trigger != nil && !ok {
+				s.env.fail(fmt.Errorf("braid: window %v: trigger %T cannot merge, and session windows merge: "+
+					"give a window.MergingTrigger (CountTrigger, EventTimeTrigger, ProcessingTimeTrigger, Every, "+
+					"or Purging of one; a trigger of your own needs an OnMerge method)", w.assigner, w.trigger))
+			}
 		default:
-			s.env.fail(fmt.Errorf("braid: window %v: triggers and evictors work on global and time windows", w.assigner))
+			s.env.fail(fmt.Errorf("braid: window %v: triggers and evictors work on global, time and session windows", w.assigner))
 		}
 		if isGlobal && w.trigger == nil {
 			s.env.fail(fmt.Errorf("braid: global windows never fire without a trigger: give one with Trigger"))
