@@ -1,6 +1,7 @@
 package operators
 
 import (
+	"fmt"
 	"math"
 	"time"
 )
@@ -167,6 +168,11 @@ func (m *MapErr[T, U]) Push(b *Batch[T]) error {
 // BoundedOutOfOrdernessWatermarks), when that has advanced. Watermarks from
 // upstream are ignored, but for the final one.
 //
+// An element whose timestamp event time cannot hold (before 1677-09-21 or
+// after 2262-04-11: int64 nanoseconds since 1970) never enters a window: it
+// is counted as a dead letter and sent, with an error marked
+// ErrTimestampRange, to dead when that is not nil.
+//
 // With an idle timeout, an input that delivers nothing for that long is
 // declared idle, so it does not hold back the watermark of the operators
 // downstream; its next element makes it active again.
@@ -181,24 +187,64 @@ type Timestamps[T any] struct {
 	idleTimeout int64
 	lastData    int64
 	idle        bool
+
+	dead      Input[DeadLetter[T]]
+	countDead func(int64)
+	deadBuf   Batch[DeadLetter[T]]
 }
 
 // NewTimestamps returns the operator. idleTimeout 0 disables idleness.
-func NewTimestamps[T any](ts func(T) time.Time, bound int64, idleTimeout int64, clock Clock, out Input[T]) *Timestamps[T] {
+// dead, when not nil, receives the elements whose timestamp is out of
+// range; countDead counts them.
+func NewTimestamps[T any](ts func(T) time.Time, bound int64, idleTimeout int64, clock Clock, out Input[T],
+	dead Input[DeadLetter[T]], countDead func(int64)) *Timestamps[T] {
 	return &Timestamps[T]{out: out, ts: ts, bound: bound, maxTs: math.MinInt64, lastWm: MinWatermark,
-		clock: clock, idleTimeout: idleTimeout, lastData: clock.Now().UnixNano()}
+		clock: clock, idleTimeout: idleTimeout, lastData: clock.Now().UnixNano(), dead: dead, countDead: countDead}
+}
+
+// Event time's range: the instants int64 nanoseconds since 1970 can hold.
+var (
+	minEventTime = time.Unix(0, math.MinInt64).UTC()
+	maxEventTime = time.Unix(0, math.MaxInt64).UTC()
+)
+
+// unixNano is t.UnixNano, and whether t lies in event time's range (where
+// UnixNano is defined).
+func unixNano(t time.Time) (int64, bool) {
+	const minSec, maxSec = -9223372037, 9223372036 // seconds of MinInt64 and MaxInt64 ns
+	sec, ns := t.Unix(), int64(t.Nanosecond())
+	switch {
+	case sec > minSec && sec < maxSec:
+		return sec*1e9 + ns, true
+	case sec == minSec && ns >= 145224192:
+		return (sec+1)*1e9 + ns - 1e9, true // sec*1e9 alone would overflow
+	case sec == maxSec && ns <= 854775807:
+		return sec*1e9 + ns, true
+	}
+	return 0, false
 }
 
 // Push implements Input.
 func (a *Timestamps[T]) Push(b *Batch[T]) error {
 	times := a.buf.Times[:0]
 	maxTs := a.maxTs
+	bad := false
 	for _, v := range b.Values {
-		t := a.ts(v).UnixNano()
+		t, ok := unixNano(a.ts(v))
+		bad = bad || !ok
 		times = append(times, t)
 		maxTs = max(maxTs, t)
 	}
 	a.buf.Values, a.buf.Times = b.Values, times
+	if bad {
+		if err := a.setAside(b); err != nil {
+			return err
+		}
+		maxTs = a.maxTs
+		for _, t := range a.buf.Times {
+			maxTs = max(maxTs, t)
+		}
+	}
 	a.maxTs = maxTs
 	if a.idleTimeout > 0 {
 		a.lastData = a.clock.Now().UnixNano()
@@ -209,8 +255,10 @@ func (a *Timestamps[T]) Push(b *Batch[T]) error {
 			}
 		}
 	}
-	if err := a.out.Push(&a.buf); err != nil {
-		return err
+	if len(a.buf.Values) > 0 {
+		if err := a.out.Push(&a.buf); err != nil {
+			return err
+		}
 	}
 	if maxTs == math.MinInt64 {
 		return nil
@@ -224,6 +272,34 @@ func (a *Timestamps[T]) Push(b *Batch[T]) error {
 		return a.out.Watermark(wm)
 	}
 	return nil
+}
+
+// setAside is the rare path of a batch holding elements whose timestamps
+// are out of range: it sends them to the dead letters and leaves the others
+// in a.buf (a copy: b belongs to the caller).
+func (a *Timestamps[T]) setAside(b *Batch[T]) error {
+	vals, times := a.buf.Values[:0:0], a.buf.Times[:0]
+	a.deadBuf.Values = a.deadBuf.Values[:0]
+	for _, v := range b.Values {
+		t := a.ts(v)
+		ns, ok := unixNano(t)
+		if ok {
+			vals = append(vals, v)
+			times = append(times, ns)
+			continue
+		}
+		err := fmt.Errorf("%w: %v is outside [%v, %v]", ErrTimestampRange, t,
+			minEventTime.Format(time.RFC3339Nano), maxEventTime.Format(time.RFC3339Nano))
+		a.deadBuf.Values = append(a.deadBuf.Values, DeadLetter[T]{Value: v, Err: err})
+	}
+	a.buf.Values, a.buf.Times = vals, times
+	if a.countDead != nil {
+		a.countDead(int64(len(a.deadBuf.Values)))
+	}
+	if a.dead == nil {
+		return nil
+	}
+	return a.dead.Push(&a.deadBuf)
 }
 
 // Watermark implements Input: only the final watermark passes.

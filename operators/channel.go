@@ -13,6 +13,7 @@ const (
 	msgWatermark
 	msgIdle
 	msgEnd
+	msgRejects // what a source's reader set aside: a []DeadLetter[T]
 )
 
 // A message is what travels on a task's input channel: a batch, a
@@ -94,6 +95,8 @@ type gate struct {
 	c      chan message
 	chans  []inChannel
 	inputs []gateInput
+	// rejects takes a source reader's msgRejects (source tasks only).
+	rejects func(any) error
 }
 
 type gateInput struct {
@@ -132,6 +135,8 @@ func (g *gate) handle(m message) (done bool, err error) {
 	case msgIdle:
 		c.idle = true
 		err = g.advance(c.input)
+	case msgRejects:
+		err = g.rejects(m.batch)
 	case msgEnd:
 		if !c.ended {
 			c.ended = true

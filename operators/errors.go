@@ -10,6 +10,11 @@ import (
 // operator.
 var ErrPanic = errors.New("braid: user function panicked")
 
+// ErrTimestampRange marks the error of a dead letter whose event timestamp
+// lies outside what int64 nanoseconds since 1970 can hold (the years 1678
+// to 2262).
+var ErrTimestampRange = errors.New("braid: timestamp outside the range of event time")
+
 // An OperatorError is a failure inside one subtask of one operator: a user
 // function's error or panic, or a source's read error. Its message says
 // where, e.g. `braid: operator "map parse" subtask 1/4: ...`.

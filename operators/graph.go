@@ -198,13 +198,17 @@ type sourceBinder interface {
 
 type readerRunner interface {
 	// run reads until the end of input or ctx is done, sending batches over
-	// the link (an *link[T]).
+	// the link (an *link[T]) and what the reader sets aside as msgRejects.
 	run(ctx context.Context, l any, batchSize int) error
 	// inline reports whether the reader can run inside its task.
 	inline() bool
 	// runInline reads in the task's own loop, pushing straight into the
-	// chain (an Input[T]).
-	runInline(ctx context.Context, t *task, in any, batchSize int) error
+	// chain (an Input[T]) and what it sets aside into rejects.
+	runInline(ctx context.Context, t *task, in any, rejects func(any) error, batchSize int) error
+	// rejectSink returns the function that takes what the reader set aside
+	// (a []DeadLetter[T]): it counts them and pushes them into side (an
+	// Input[DeadLetter[T]], or nil when nothing reads them).
+	rejectSink(side any, count func(int64)) func(any) error
 	close() error
 }
 
@@ -215,10 +219,15 @@ func (s typedSource[T]) open(ctx context.Context, subtask, parallelism int) (rea
 	if err != nil {
 		return nil, err
 	}
-	return typedReader[T]{r}, nil
+	tr := typedReader[T]{r: r}
+	tr.rej, _ = r.(RejectingReader[T])
+	return tr, nil
 }
 
-type typedReader[T any] struct{ r SourceReader[T] }
+type typedReader[T any] struct {
+	r   SourceReader[T]
+	rej RejectingReader[T]
+}
 
 func (tr typedReader[T]) close() error { return tr.r.Close() }
 
@@ -227,7 +236,33 @@ func (tr typedReader[T]) inline() bool {
 	return ok && ir.Inline()
 }
 
-func (tr typedReader[T]) runInline(ctx context.Context, t *task, ina any, batchSize int) error {
+func (tr typedReader[T]) rejectSink(side any, count func(int64)) func(any) error {
+	var in Input[DeadLetter[T]]
+	if side != nil {
+		in = side.(Input[DeadLetter[T]])
+	}
+	var b Batch[DeadLetter[T]]
+	return func(x any) error {
+		d := x.([]DeadLetter[T])
+		count(int64(len(d)))
+		if in == nil {
+			return nil
+		}
+		b.Values = d
+		return in.Push(&b)
+	}
+}
+
+// rejected returns what the reader set aside since the last call, in a
+// fresh slice (it travels to another goroutine), or nil.
+func (tr typedReader[T]) rejected() []DeadLetter[T] {
+	if tr.rej == nil {
+		return nil
+	}
+	return tr.rej.Rejected(nil)
+}
+
+func (tr typedReader[T]) runInline(ctx context.Context, t *task, ina any, rejects func(any) error, batchSize int) error {
 	in := ina.(Input[T])
 	b := &Batch[T]{Values: make([]T, batchSize)}
 	done := ctx.Done()
@@ -248,6 +283,11 @@ func (tr typedReader[T]) runInline(ctx context.Context, t *task, ina any, batchS
 		if n > 0 {
 			b.Values = b.Values[:n]
 			if err := in.Push(b); err != nil {
+				return t.stopped(ctx, err)
+			}
+		}
+		if d := tr.rejected(); d != nil {
+			if err := rejects(d); err != nil {
 				return t.stopped(ctx, err)
 			}
 		}
@@ -288,6 +328,13 @@ func (tr typedReader[T]) run(ctx context.Context, la any, batchSize int) error {
 			}
 		} else {
 			l.free <- b
+		}
+		if d := tr.rejected(); d != nil {
+			select {
+			case l.to <- message{kind: msgRejects, ch: l.ch, batch: d}:
+			case <-ctx.Done():
+				return nil
+			}
 		}
 		if errors.Is(err, io.EOF) {
 			select {

@@ -242,35 +242,42 @@ func (j *Job) Run(ctx context.Context) error {
 			continue
 		}
 		for k, t := range p.tasks[n] {
-			ins, err := p.build(n, k, t)
-			if err != nil {
-				closeReaders()
-				return err
-			}
 			if n.source != nil {
+				in, side, m, err := p.buildSource(n, k, t)
+				if err != nil {
+					closeReaders()
+					return err
+				}
 				rr, err := n.source.open(runCtx, k, len(p.tasks[n]))
 				if err != nil {
 					closeReaders()
 					return &OperatorError{Operator: n.Name, Subtask: k, Parallelism: len(p.tasks[n]), Err: err}
 				}
 				opened = append(opened, rr)
+				rejects := rr.rejectSink(side, func(n int64) { m.dead.Add(n) })
 				if rr.inline() {
-					in, batchSize := ins[0], p.cfg.BatchSize
+					batchSize := p.cfg.BatchSize
 					t.inline = func(ctx context.Context) error {
 						defer func() {
 							if err := rr.close(); err != nil {
 								p.cfg.Logger.Warn("closing source", "source", t.name, "subtask", t.subtask+1, "err", err)
 							}
 						}()
-						return rr.runInline(ctx, t, in, batchSize)
+						return rr.runInline(ctx, t, in, rejects, batchSize)
 					}
 					continue
 				}
 				l, release := n.out.link(t.gate.c, 0, p.cfg.Credits, p.cfg.BatchSize, false)
 				t.gate.chans[0].release = release
-				t.gate.inputs[0].port = n.out.port(ins[0])
+				t.gate.inputs[0].port = n.out.port(in)
+				t.gate.rejects = rejects
 				readers = append(readers, reader{rr, l, t})
 				continue
+			}
+			ins, err := p.build(n, k, t)
+			if err != nil {
+				closeReaders()
+				return err
 			}
 			for i := range t.gate.inputs {
 				t.gate.inputs[i].port = p.inputType(n, i).port(ins[i])
@@ -398,25 +405,12 @@ func (p *plan) newMetrics(n *Node, k int) *opMetrics {
 // task t, and returns n's inputs.
 func (p *plan) build(n *Node, k int, t *task) ([]any, error) {
 	m := p.newMetrics(n, k)
-	out, err := p.output(n, k, t, m)
+	out, sides, err := p.outputs(n, k, t, m)
 	if err != nil {
 		return nil, err
 	}
-	if n.source != nil {
-		// A source's "input" is what its reader delivers.
-		return []any{n.out.instrument(t, m, out)}, nil
-	}
 	bc := &BuildContext{Subtask: k, Parallelism: p.parallelism(n), MaxParallelism: p.cfg.MaxParallelism,
-		Clock: p.cfg.Clock, task: t, metrics: m}
-	for _, s := range n.Sides {
-		sm := p.newMetrics(s, k)
-		so, err := p.output(s, k, t, sm)
-		if err != nil {
-			return nil, err
-		}
-		bc.sides = append(bc.sides, so)
-	}
-	out = n.out.withSides(out, bc.sides)
+		Clock: p.cfg.Clock, task: t, metrics: m, sides: sides}
 	ins, err := n.build(bc, out)
 	if err != nil {
 		return nil, &OperatorError{Operator: n.Name, Subtask: k, Parallelism: p.parallelism(n), Err: err}
@@ -425,6 +419,40 @@ func (p *plan) build(n *Node, k int, t *task) ([]any, error) {
 		ins[i] = p.inputType(n, i).instrument(t, m, ins[i])
 	}
 	return ins, nil
+}
+
+// buildSource makes subtask k of source n and everything chained after it,
+// inside task t. in is what its reader delivers to (an Input[T]); side is
+// the Input[DeadLetter[T]] of its dead letters, or nil when nothing reads
+// them.
+func (p *plan) buildSource(n *Node, k int, t *task) (in, side any, m *opMetrics, err error) {
+	m = p.newMetrics(n, k)
+	out, sides, err := p.outputs(n, k, t, m)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if len(sides) > 0 {
+		side = sides[0]
+	}
+	return n.out.instrument(t, m, out), side, m, nil
+}
+
+// outputs builds everything downstream of subtask k of n, side outputs
+// included, and returns n's output (which passes watermarks, idleness and
+// the end of input on to the side outputs too) and each side output's
+// Input.
+func (p *plan) outputs(n *Node, k int, t *task, m *opMetrics) (out any, sides []any, err error) {
+	if out, err = p.output(n, k, t, m); err != nil {
+		return nil, nil, err
+	}
+	for _, s := range n.Sides {
+		so, err := p.output(s, k, t, p.newMetrics(s, k))
+		if err != nil {
+			return nil, nil, err
+		}
+		sides = append(sides, so)
+	}
+	return n.out.withSides(out, sides), sides, nil
 }
 
 // output builds everything downstream of subtask k of n and returns n's

@@ -19,7 +19,10 @@ type Metrics struct {
 	// LateRecords counts elements that arrived after their windows'
 	// allowed lateness (sent to the late side output when there is one).
 	LateRecords int64
-	// DeadLetters counts elements a user function rejected with an error.
+	// DeadLetters counts what the operator set aside instead of failing the
+	// job: elements a user function rejected (MapErr), input a source could
+	// not deliver (a line over the length limit), elements whose timestamp
+	// event time cannot hold (WithTimestamps).
 	DeadLetters int64
 	// Busy is the time spent in this operator's own code, its chained
 	// successors excluded. Blocked is the time spent waiting for room on a

@@ -15,6 +15,7 @@ import (
 // two slices in a deterministic order.
 type pane[K comparable, A any] struct {
 	start int64
+	width uint64 // the slice is [start, start+width): less than a slice when clipped at math.MinInt64
 	idx   map[K]int32
 	keys  []K
 	accs  []A
@@ -105,9 +106,11 @@ type TimeWindow[T any, K comparable, A, R any] struct {
 	bc                         *BuildContext
 	proc                       procTime
 
-	wm        int64 // event time reached: the watermark, or processing time
-	firedUpTo int64 // windows ending at or before this have fired; slices before it are sealed
-	nextEnd   int64 // the next window end to fire (valid when open or active is not empty)
+	wm        int64   // event time reached: the watermark, or processing time
+	firedUpTo int64   // windows ending at or before this have fired; slices before it are sealed
+	topFired  bool    // the windows clipped at math.MaxInt64 have fired: every slice is sealed
+	gridDone  bool    // the last window of the grid has fired
+	next      gridWin // the next window to fire (valid when open or active is not empty)
 
 	open []*pane[K, A] // unsealed slices, by start
 	cur  *pane[K, A]
@@ -127,7 +130,7 @@ func NewTimeWindow[T any, K comparable, A, R any](spec WindowSpec[T, K, A, R], b
 	o := &TimeWindow[T, K, A, R]{
 		spec: spec, size: int64(a.Size), slide: int64(a.Slide), offset: int64(a.Offset), slice: a.SliceSize(),
 		tumbling: a.IsTumbling(), bc: bc,
-		proc: procTime{bc.Clock}, wm: math.MinInt64, firedUpTo: math.MinInt64, nextEnd: math.MaxInt64,
+		proc: procTime{bc.Clock}, wm: math.MinInt64, firedUpTo: math.MinInt64, next: noWin,
 		fired: make(map[int64]*pane[K, A]), keys: make(map[K]*slidingKey[K, A]),
 	}
 	o.timeDriven = newTimeDriven(out, late, spec.EventTime, o.advance)
@@ -141,14 +144,84 @@ func NewTimeWindow[T any, K comparable, A, R any](spec WindowSpec[T, K, A, R], b
 // endOffset aligns window ends: they lie at endOffset modulo slide.
 func (o *TimeWindow[T, K, A, R]) endOffset() int64 { return (o.offset + o.size) % o.slide }
 
-// firstEnd is the end of the first window that holds the slice at s.
-func (o *TimeWindow[T, K, A, R]) firstEnd(s int64) int64 {
-	return window.StartOf(s+o.slice-1, o.endOffset(), o.slide) + o.slide
+// A gridWin is one window of the operator's grid. Near the ends of the
+// int64 range its bounds are clipped as window.Assign clips them (Start at
+// math.MinInt64, End at math.MaxInt64); lo and hi say so, and keep stepping
+// from one window to the next exact. No window is clipped at both ends: that
+// would take a size above 2^64.
+type gridWin struct {
+	w      window.Window
+	lo, hi bool // the true start lies below math.MinInt64, the true end above math.MaxInt64
 }
 
-// lastEnd is the end of the last window that holds the slice at s.
+// noWin is the "no window pending" value: after every other window.
+var noWin = gridWin{w: window.Window{Start: math.MaxInt64, End: math.MaxInt64}, hi: true}
+
+// before reports whether window a ends before b (a fires first): by end, or
+// by start among the windows clipped at the top, which share their end.
+func (a gridWin) before(b gridWin) bool {
+	if a.hi != b.hi {
+		return b.hi
+	}
+	if a.hi {
+		return a.w.Start < b.w.Start
+	}
+	return a.w.End < b.w.End
+}
+
+func earlier(a, b gridWin) gridWin {
+	if b.before(a) {
+		return b
+	}
+	return a
+}
+
+// span makes the window that ends up after s (0 < up, and size-up >= 0),
+// clipping its bounds.
+func (o *TimeWindow[T, K, A, R]) span(s, up int64) gridWin {
+	var g gridWin
+	if s > math.MaxInt64-up {
+		g.w.End, g.hi = math.MaxInt64, true
+	} else {
+		g.w.End = s + up
+	}
+	if back := o.size - up; s < math.MinInt64+back {
+		g.w.Start, g.lo = math.MinInt64, true
+	} else {
+		g.w.Start = s - back
+	}
+	return g
+}
+
+// firstWin is the first window that holds the slice at s: the one whose end
+// is the first on the grid after s.
+func (o *TimeWindow[T, K, A, R]) firstWin(s int64) gridWin {
+	return o.span(s, o.slide-window.SinceStart(s, o.endOffset(), o.slide))
+}
+
+// nextWin is the window after g on the grid; ok is false when there is none
+// (g is the last one, clipped at the top, with the last start int64 holds).
+func (o *TimeWindow[T, K, A, R]) nextWin(g gridWin) (next gridWin, ok bool) {
+	if g.hi {
+		if g.w.Start > math.MaxInt64-o.slide {
+			return gridWin{}, false
+		}
+		return gridWin{w: window.Window{Start: g.w.Start + o.slide, End: math.MaxInt64}, hi: true}, true
+	}
+	// g's End is exact: the next window ends one slide later.
+	return o.span(g.w.End, o.slide), true
+}
+
+// lastEnd is the end of the last window that holds the slice at s, clipped
+// at math.MaxInt64.
 func (o *TimeWindow[T, K, A, R]) lastEnd(s int64) int64 {
-	return window.StartOf(s, o.offset, o.slide) + o.size
+	return addTime(s, o.size-window.SinceStart(s, o.offset, o.slide))
+}
+
+// lastWin is the last window that holds the slice at s, clipped.
+func (o *TimeWindow[T, K, A, R]) lastWin(s int64) window.Window {
+	end := o.lastEnd(s)
+	return window.Window{Start: addTime(end, -o.size), End: end}
 }
 
 // Push implements Input.
@@ -167,7 +240,7 @@ func (o *TimeWindow[T, K, A, R]) Push(b *Batch[T]) error {
 			t = times[i]
 		}
 		p := o.cur
-		if p == nil || uint64(t-p.start) >= uint64(o.slice) {
+		if p == nil || uint64(t-p.start) >= p.width {
 			if p = o.paneFor(t); p == nil {
 				if err := o.sealed(vals[i], t); err != nil {
 					return err
@@ -180,7 +253,7 @@ func (o *TimeWindow[T, K, A, R]) Push(b *Batch[T]) error {
 		// The run of elements in the same slice.
 		j := i + 1
 		if o.spec.EventTime {
-			for j < len(vals) && uint64(times[j]-p.start) < uint64(o.slice) {
+			for j < len(vals) && uint64(times[j]-p.start) < p.width {
 				j++
 			}
 		} else {
@@ -223,7 +296,7 @@ func (o *TimeWindow[T, K, A, R]) addRun(p *pane[K, A], vals []T, keys []K) {
 // slice is sealed (its first window has fired).
 func (o *TimeWindow[T, K, A, R]) paneFor(t int64) *pane[K, A] {
 	s := window.StartOf(t, o.offset, o.slice)
-	if s < o.firedUpTo {
+	if s < o.firedUpTo || o.topFired {
 		return nil
 	}
 	i, found := slices.BinarySearchFunc(o.open, s, func(p *pane[K, A], s int64) int {
@@ -245,8 +318,9 @@ func (o *TimeWindow[T, K, A, R]) paneFor(t int64) *pane[K, A] {
 		p = &pane[K, A]{idx: make(map[K]int32)}
 	}
 	resetPane(p, s, &o.spec.Agg)
+	p.width = uint64(o.slice - window.SinceStart(s, o.offset, o.slice))
 	o.open = slices.Insert(o.open, i, p)
-	o.nextEnd = min(o.nextEnd, o.firstEnd(s))
+	o.next = earlier(o.next, o.firstWin(s))
 	return p
 }
 
@@ -256,7 +330,7 @@ func (o *TimeWindow[T, K, A, R]) paneFor(t int64) *pane[K, A] {
 // fired already but are within their lateness.
 func (o *TimeWindow[T, K, A, R]) sealed(v T, t int64) error {
 	s := window.StartOf(t, o.offset, o.slice)
-	if window.IsLate(window.Window{Start: o.lastEnd(s) - o.size, End: o.lastEnd(s)}, o.spec.Lateness, o.wm) {
+	if window.IsLate(o.lastWin(s), o.spec.Lateness, o.wm) {
 		o.lateElement(o.bc, v, t)
 		return nil
 	}
@@ -277,7 +351,7 @@ func (o *TimeWindow[T, K, A, R]) sealed(v T, t int64) error {
 			p.keys = append(p.keys, k)
 			newAcc(p, &o.spec.Agg, v)
 		}
-		w := window.Window{Start: s, End: s + o.size}
+		w := window.Window{Start: s, End: addTime(s, o.size)}
 		o.em.at(w.MaxTimestamp())
 		o.spec.Fire(k, w, p.accs[j], o.em.emit)
 		return nil
@@ -287,11 +361,11 @@ func (o *TimeWindow[T, K, A, R]) sealed(v T, t int64) error {
 		sk = o.newSlidingKey(k)
 	}
 	o.addSealed(sk, s, v)
-	for e := o.firstEnd(s); e <= s+o.size; e += o.slide {
-		w := window.Window{Start: e - o.size, End: e}
+	for g, ok := o.firstWin(s), true; ok && g.w.Start <= s; g, ok = o.nextWin(g) {
+		w := g.w
 		if w.MaxTimestamp() > o.wm {
 			// Not fired yet: it will see the element when it does.
-			o.nextEnd = min(o.nextEnd, e)
+			o.next = earlier(o.next, g)
 			break
 		}
 		if window.IsLate(w, o.spec.Lateness, o.wm) {
@@ -343,40 +417,51 @@ func (o *TimeWindow[T, K, A, R]) newSlidingKey(k K) *slidingKey[K, A] {
 // that fires again after a late element, and the way buffering functions
 // gather a window's elements.
 func (o *TimeWindow[T, K, A, R]) naive(sk *slidingKey[K, A], w window.Window) (A, bool) {
+	// The window's last slice: a window clipped at math.MaxInt64 holds
+	// the slice there too, as window.Assign gives it the elements at
+	// math.MaxInt64.
+	last := w.End - 1
+	if w.End == math.MaxInt64 {
+		last = math.MaxInt64
+	}
 	var acc A
 	ok := false
 	if sk.q == nil {
 		acc = o.spec.Agg.Empty(o.gather)
 		i, _ := findSlice(sk.entries, w.Start)
-		for ; i < len(sk.entries) && sk.entries[i].start < w.End; i++ {
+		for ; i < len(sk.entries) && sk.entries[i].start <= last; i++ {
 			acc, ok = o.spec.Agg.Gather(acc, sk.entries[i].acc), true
 		}
 		o.gather = acc
 		return acc, ok
 	}
-	i, _ := findSlice(sk.hist, w.Start)
-	for ; i < len(sk.hist) && sk.hist[i].start < w.End; i++ {
+	merge := func(a A) {
 		if ok {
-			acc = o.spec.Agg.Merge(acc, sk.hist[i].acc)
+			acc = o.spec.Agg.Merge(acc, a)
 		} else {
-			acc, ok = sk.hist[i].acc, true
+			acc, ok = a, true
 		}
 	}
+	i, _ := findSlice(sk.hist, w.Start)
+	for ; i < len(sk.hist) && sk.hist[i].start <= last; i++ {
+		merge(sk.hist[i].acc)
+	}
 	if rest, found := sk.q.RangeAggregate(w.Start, w.End); found {
-		if ok {
-			acc = o.spec.Agg.Merge(acc, rest)
-		} else {
-			acc, ok = rest, true
+		merge(rest)
+	}
+	if last == math.MaxInt64 {
+		if top, found := sk.q.Get(math.MaxInt64); found {
+			merge(top)
 		}
 	}
 	return acc, ok
 }
 
 func (o *TimeWindow[T, K, A, R]) nextTimer() int64 {
-	if len(o.open) == 0 && len(o.active) == 0 {
+	if o.gridDone || len(o.open) == 0 && len(o.active) == 0 {
 		return math.MaxInt64
 	}
-	return o.nextEnd - 1
+	return o.next.w.MaxTimestamp()
 }
 
 // advance moves event time to wm and fires every window that ends by then.
@@ -386,34 +471,63 @@ func (o *TimeWindow[T, K, A, R]) advance(wm int64) error {
 	}
 	o.wm = wm
 	o.cur = nil
-	for len(o.open) > 0 || len(o.active) > 0 {
+	for !o.gridDone && (len(o.open) > 0 || len(o.active) > 0) {
 		if len(o.active) == 0 {
 			// Nothing sealed is pending: skip the windows without data.
-			o.nextEnd = o.firstEnd(o.open[0].start)
+			o.next = o.firstWin(o.open[0].start)
 		}
-		if o.nextEnd-1 > wm {
+		if o.next.w.MaxTimestamp() > wm {
 			break
 		}
-		o.fire(o.nextEnd)
-		o.firedUpTo = o.nextEnd
-		o.nextEnd += o.slide
+		g := o.next
+		o.fire(g)
+		if g.hi {
+			o.topFired, o.firedUpTo = true, math.MaxInt64
+		} else {
+			o.firedUpTo = g.w.End
+		}
+		next, ok := o.nextWin(g)
+		if !ok {
+			// The last window int64 can hold has fired. What the keys
+			// still hold is kept for the allowed lateness, until the final
+			// watermark.
+			o.gridDone, o.next = true, noWin
+			break
+		}
+		o.next = next
+	}
+	if wm == math.MaxInt64 && o.gridDone {
+		o.open, o.active = o.open[:0], o.active[:0]
+		clear(o.keys)
 	}
 	if wm < math.MaxInt64 {
 		// Windows without data end here too: later elements for them are
 		// late (sealed), not the start of new windows.
 		last := window.StartOf(wm+1, o.endOffset(), o.slide)
-		o.firedUpTo = max(o.firedUpTo, last)
-		o.nextEnd = max(o.nextEnd, last+o.slide)
+		if last > o.firedUpTo {
+			o.firedUpTo = last
+			o.next = earlier(noWin, o.span(last, o.slide))
+			if o.next.before(o.firstUnfired()) {
+				o.next = o.firstUnfired()
+			}
+		}
 	} else {
-		o.firedUpTo = math.MaxInt64
+		o.firedUpTo, o.topFired = math.MaxInt64, true
 	}
 	o.expire()
 	return o.em.err
 }
 
-// fire emits every key's window ending at end.
-func (o *TimeWindow[T, K, A, R]) fire(end int64) {
-	w := window.Window{Start: end - o.size, End: end}
+// firstUnfired is the first window after those that ended by the
+// watermark: the next to fire.
+func (o *TimeWindow[T, K, A, R]) firstUnfired() gridWin {
+	return o.span(window.StartOf(o.wm+1, o.endOffset(), o.slide), o.slide)
+}
+
+// fire emits every key's window g.
+func (o *TimeWindow[T, K, A, R]) fire(g gridWin) {
+	w := g.w
+	end := w.End
 	o.em.at(w.MaxTimestamp())
 	if o.tumbling {
 		if len(o.open) == 0 || o.open[0].start != w.Start {
@@ -431,8 +545,9 @@ func (o *TimeWindow[T, K, A, R]) fire(end int64) {
 		}
 		return
 	}
-	// Seal the slices this window completes.
-	for len(o.open) > 0 && o.open[0].start < end {
+	// Seal the slices this window completes: those before its end, or all
+	// of them for a window clipped at the top.
+	for len(o.open) > 0 && (o.open[0].start < end || g.hi) {
 		p := o.open[0]
 		o.open = o.open[1:]
 		for j, k := range p.keys {
@@ -480,8 +595,7 @@ func (o *TimeWindow[T, K, A, R]) fire(end int64) {
 func (o *TimeWindow[T, K, A, R]) evict(sk *slidingKey[K, A], from int64) {
 	// A slice is needed while its last window is within its lateness.
 	needed := func(s int64) bool {
-		end := o.lastEnd(s)
-		return !window.IsLate(window.Window{Start: end - o.size, End: end}, o.spec.Lateness, o.wm)
+		return !window.IsLate(o.lastWin(s), o.spec.Lateness, o.wm)
 	}
 	if sk.q == nil {
 		drop := 0
@@ -522,7 +636,7 @@ func (o *TimeWindow[T, K, A, R]) evict(sk *slidingKey[K, A], from int64) {
 // expire drops fired tumbling windows whose lateness has passed.
 func (o *TimeWindow[T, K, A, R]) expire() {
 	for s, p := range o.fired {
-		if window.IsLate(window.Window{Start: s, End: s + o.size}, o.spec.Lateness, o.wm) {
+		if window.IsLate(window.Window{Start: s, End: addTime(s, o.size)}, o.spec.Lateness, o.wm) {
 			delete(o.fired, s)
 			o.pool = append(o.pool, p)
 		}

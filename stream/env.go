@@ -134,6 +134,11 @@ type Metrics = operators.Metrics
 // ErrPanic marks the failure of a job whose user function panicked.
 var ErrPanic = operators.ErrPanic
 
+// ErrTimestampRange marks the dead letters of WithTimestamps: elements whose
+// timestamp lies outside the years 1678 to 2262, which event time (int64
+// nanoseconds since 1970) cannot hold.
+var ErrTimestampRange = operators.ErrTimestampRange
+
 // OperatorError is a failure in one operator subtask.
 type OperatorError = operators.OperatorError
 

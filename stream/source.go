@@ -19,7 +19,9 @@ func FromSource[T any](env *Env, name string, parallel bool, open operators.Sour
 	if !parallel {
 		n.MaxParallelism = 1
 	}
-	return newStream[T](env, env.add(n), false)
+	s := newStream[T](env, env.add(n), false)
+	s.rejects = true
+	return s
 }
 
 // FromSlice is a bounded source of the elements of vals, in order, in one

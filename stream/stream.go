@@ -16,6 +16,9 @@ type Stream[T any] struct {
 	node *operators.Node
 	// eventTime reports whether elements carry event timestamps.
 	eventTime bool
+	// rejects reports whether the operator can set elements aside into a
+	// dead-letter side output (its only side), made when DeadLetters asks.
+	rejects bool
 }
 
 func newStream[T any](env *Env, n *operators.Node, eventTime bool) *Stream[T] {
@@ -58,14 +61,36 @@ func FlatMap[T, U any](s *Stream[T], f func(v T, emit func(U))) *Stream[U] {
 	return newStream[U](s.env, s.env.add(n), s.eventTime)
 }
 
-// A DeadLetter is an element a user function rejected, with its error.
-type DeadLetter[T any] struct {
-	Value T
-	Err   error
-}
+// A DeadLetter is an element (or a piece of input) that was set aside
+// instead of failing the job, with the reason: an element a user function
+// rejected (MapErr), input a source could not turn into an element (a line
+// over TextFile's length limit), an element whose timestamp event time
+// cannot hold (WithTimestamps). Its String is "value: error".
+type DeadLetter[T any] = operators.DeadLetter[T]
 
-// String formats the dead letter as "value: error".
-func (d DeadLetter[T]) String() string { return fmt.Sprintf("%v: %v", d.Value, d.Err) }
+// DeadLetters returns what the operator that produces s set aside, each
+// with its error, as a stream like any other (it ends with the job and
+// carries its watermarks):
+//   - for a source: input it could not deliver as elements, such as a line
+//     over TextFile's or SocketText's length limit, or a line cut short by
+//     a lost connection;
+//   - for WithTimestamps: elements whose timestamp lies outside the years
+//     1678 to 2262, which event time (int64 nanoseconds since 1970) cannot
+//     hold. They are never put into a wrong window.
+//
+// They are counted in the operator's Metrics.DeadLetters whether or not
+// they are read. MapErr returns its own dead letters; other operators set
+// nothing aside, and asking them for dead letters is a build error.
+func DeadLetters[T any](s *Stream[T]) *Stream[DeadLetter[T]] {
+	if !s.rejects {
+		s.env.fail(fmt.Errorf("braid: DeadLetters of %q: only sources and WithTimestamps set elements aside (MapErr returns its own dead letters)", s.node.Name))
+		return newStream[DeadLetter[T]](s.env, s.node, false)
+	}
+	if len(s.node.Sides) == 0 {
+		s.env.add(operators.NewSideNode[DeadLetter[T]]("dead letters of "+s.node.Name, s.node))
+	}
+	return newStream[DeadLetter[T]](s.env, s.node.Sides[0], false)
+}
 
 // MapErr returns the stream of f applied to each element, and the stream of
 // the elements for which f returned an error (the dead letters), each with
@@ -78,7 +103,7 @@ func MapErr[T, U any](s *Stream[T], f func(T) (U, error)) (*Stream[U], *Stream[D
 		dl := bc.Side(0).(operators.Input[DeadLetter[T]])
 		var buf operators.Batch[DeadLetter[T]]
 		dead := func(v T, err error) error {
-			buf.Values = append(buf.Values[:0], DeadLetter[T]{v, err})
+			buf.Values = append(buf.Values[:0], DeadLetter[T]{Value: v, Err: err})
 			return dl.Push(&buf) // a batch of one: dead letters are the rare path
 		}
 		return []any{operators.NewMapErr(f, dead, bc.CountDeadLetters, out.(operators.Input[U]))}, nil
@@ -156,15 +181,22 @@ func (s *Stream[T]) WithTimestamps(ts func(T) time.Time, wm WatermarkStrategy) *
 		s.env.fail(fmt.Errorf("braid: WithTimestamps on %q: out-of-orderness and idleness must not be negative (got %v, %v)", s.node.Name, wm.bound, wm.idle))
 	}
 	clock := s.env.clock()
-	n := operators.NewOpNode[T]("timestamps", func(bc *operators.BuildContext, out any) ([]any, error) {
-		op := operators.NewTimestamps(ts, int64(wm.bound), int64(wm.idle), clock, out.(operators.Input[T]))
+	n := operators.NewOpNode[T]("timestamps", nil)
+	n.SetBuild(func(bc *operators.BuildContext, out any) ([]any, error) {
+		var dead operators.Input[DeadLetter[T]]
+		if len(n.Sides) > 0 {
+			dead = bc.Side(0).(operators.Input[DeadLetter[T]])
+		}
+		op := operators.NewTimestamps(ts, int64(wm.bound), int64(wm.idle), clock, out.(operators.Input[T]), dead, bc.CountDeadLetters)
 		if wm.idle > 0 {
 			bc.AddTimed(op)
 		}
 		return []any{op}, nil
 	})
 	n.Inputs = []operators.Edge{edge(s.node)}
-	return newStream[T](s.env, s.env.add(n), true)
+	st := newStream[T](s.env, s.env.add(n), true)
+	st.rejects = true
+	return st
 }
 
 // A KeyedStream is a stream partitioned by key: every element with the

@@ -308,3 +308,59 @@ func TestMaxLineBytesMustBePositive(t *testing.T) {
 		t.Fatalf("Execute = %v", err)
 	}
 }
+
+// Over-long lines reach the source's dead letters, read in another task
+// at parallelism 2 or not read at all, and are counted either way.
+func TestTextFileDeadLettersEndToEnd(t *testing.T) {
+	p := writeText(t, "ok\n"+strings.Repeat("x", 2000)+"\nafter\n"+strings.Repeat("y", 300)+"\r\nend")
+	for _, read := range []bool{true, false} {
+		env := NewEnv(WithParallelism(2))
+		src := TextFile(env, p, MaxLineBytes(100))
+		got := Collect(src)
+		var dead *Collector[DeadLetter[string]]
+		if read {
+			dead = Collect(DeadLetters(src).Rebalance())
+		}
+		if err := env.Execute(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got.Items(), []string{"ok", "after", "end"}) {
+			t.Fatalf("got %q", got.Items())
+		}
+		var n int64
+		for _, m := range env.Metrics() {
+			if strings.HasPrefix(m.Operator, "file ") {
+				n += m.DeadLetters
+			}
+		}
+		if n != 2 {
+			t.Fatalf("metrics: %d dead letters, want 2: %+v", n, env.Metrics())
+		}
+		if read {
+			d := dead.Items()
+			if len(d) != 2 || !errors.Is(d[0].Err, ErrLineTooLong) || d[1].Value != strings.Repeat("y", 256) {
+				t.Fatalf("dead letters %v", d)
+			}
+			t.Log(d[0].Err, "\n", d[1].Err)
+		}
+	}
+}
+
+// A socket's over-long line and its cut last line are its dead letters.
+func TestSocketTextDeadLettersEndToEnd(t *testing.T) {
+	l := listenLocal(t)
+	go serveOnce(l, "a\n"+strings.Repeat("x", 500)+"\nb\npart")
+	env := NewEnv()
+	src := SocketText(env, l.Addr().String(), MaxRetries(0), MaxLineBytes(100))
+	got := Collect(src)
+	dead := Collect(DeadLetters(src))
+	if err := env.Execute(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got.Items(), []string{"a", "b"}) || len(dead.Items()) != 2 {
+		t.Fatalf("got %q, dead %v", got.Items(), dead.Items())
+	}
+	for _, d := range dead.Items() {
+		t.Log(d.Err)
+	}
+}

@@ -63,6 +63,12 @@ func StartOf(ts, offset, size int64) int64 {
 	return satSub(ts, startDelta(ts, offset, size))
 }
 
+// SinceStart returns how far ts lies after the start of its window of the
+// given size and offset, ts-StartOf(ts, offset, size), in [0, size). Unlike
+// that subtraction it is exact where the start would lie before
+// math.MinInt64. size must be positive.
+func SinceStart(ts, offset, size int64) int64 { return startDelta(ts, offset, size) }
+
 // startDelta returns ts-StartOf(ts, offset, size), the distance from the
 // window start back to ts, in [0, size), without overflowing.
 func startDelta(ts, offset, size int64) int64 {
