@@ -15,6 +15,11 @@ var ErrPanic = errors.New("braid: user function panicked")
 // to 2262).
 var ErrTimestampRange = errors.New("braid: timestamp outside the range of event time")
 
+// ErrNaNKey marks the failure of a job whose KeyBy met a key that is NaN
+// or holds one: NaN is not equal to itself, so such a key would match no
+// other, and its windows and state would never combine.
+var ErrNaNKey = errors.New("braid: key is NaN (NaN != NaN), so it cannot group elements; map it to a value of its own before KeyBy")
+
 // An OperatorError is a failure inside one subtask of one operator: a user
 // function's error or panic, or a source's read error. Its message says
 // where, e.g. `braid: operator "map parse" subtask 1/4: ...`.

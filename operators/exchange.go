@@ -2,6 +2,8 @@ package operators
 
 import (
 	"errors"
+	"fmt"
+	"runtime/debug"
 
 	"github.com/braidstream/braid/state"
 )
@@ -140,30 +142,56 @@ func (x *exchange[T]) Finish() error {
 }
 
 // keyedExchange sends each record to the receiver that owns its key's key
-// group.
+// group. It calls the KeyBy's key function, in the sending task: a panic
+// there, or a NaN key, fails the job naming the KeyBy, not the operator
+// before it.
 type keyedExchange[T any, K comparable] struct {
 	*exchange[T]
 	key   func(T) K
 	hash  state.Hasher[K]
 	maxP  int
 	owner []int32 // key group -> receiver
+	name  string  // "keyBy after <operator>", for errors
+	nan   bool    // K can hold a NaN: check each key
 }
 
-func newKeyedExchange[T any, K comparable](x *exchange[T], key func(T) K, hash state.Hasher[K], maxP int) *keyedExchange[T, K] {
+func newKeyedExchange[T any, K comparable](x *exchange[T], key func(T) K, hash state.Hasher[K], maxP int, name string) *keyedExchange[T, K] {
 	owner := make([]int32, maxP)
 	for kg := range owner {
 		owner[kg] = int32(state.SubtaskOf(kg, maxP, len(x.links)))
 	}
-	return &keyedExchange[T, K]{exchange: x, key: key, hash: hash, maxP: maxP, owner: owner}
+	return &keyedExchange[T, K]{exchange: x, key: key, hash: hash, maxP: maxP, owner: owner, name: name,
+		nan: state.HoldsFloats[K]()}
 }
 
-func (x *keyedExchange[T, K]) Push(b *Batch[T]) error {
+// fail is the error of the KeyBy itself.
+func (x *keyedExchange[T, K]) fail(err error, stack []byte) error {
+	return &OperatorError{Operator: x.name, Subtask: x.t.subtask, Parallelism: x.t.parallelism, Err: err, Stack: stack}
+}
+
+// recoverKey turns a panic in the key function into the KeyBy's error.
+func (x *keyedExchange[T, K]) recoverKey(err *error) {
+	if r := recover(); r != nil {
+		*err = x.fail(panicError{r}, debug.Stack())
+	}
+}
+
+// nanKey is the error for an element whose key is (or holds) NaN.
+func (x *keyedExchange[T, K]) nanKey(v T) error {
+	return x.fail(fmt.Errorf("%w: element %v", ErrNaNKey, v), nil)
+}
+
+func (x *keyedExchange[T, K]) Push(b *Batch[T]) (err error) {
+	defer x.recoverKey(&err)
 	if len(x.links) == 1 {
 		return x.pushOne(b)
 	}
 	for i := range b.Values {
 		v := b.Values[i]
 		k := x.key(v)
+		if x.nan && k != k {
+			return x.nanKey(v)
+		}
 		r := x.owner[state.KeyGroup(x.hash(k), x.maxP)]
 		p := x.pending[r]
 		if p == nil {
@@ -212,7 +240,13 @@ func (x *keyedExchange[T, K]) pushOne(b *Batch[T]) error {
 		p.Values = append(p.Values, vals[:n]...)
 		kb := p.keys.(*keyBuf[K])
 		for i := range vals[:n] {
-			kb.k = append(kb.k, x.key(vals[i]))
+			k := x.key(vals[i])
+			if x.nan && k != k {
+				kb.k = kb.k[:len(p.Values)-n+i]
+				p.Values = p.Values[:len(kb.k)]
+				return x.nanKey(vals[i])
+			}
+			kb.k = append(kb.k, k)
 		}
 		vals = vals[n:]
 		if x.timed {

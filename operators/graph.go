@@ -112,7 +112,7 @@ func Global() Partitioner { return globalPart{} }
 
 type keyedPart interface {
 	Partitioner
-	wrap(x any, maxP int) any
+	wrap(x any, maxP int, name string) any
 }
 
 type keyPart[T any, K comparable] struct {
@@ -121,8 +121,8 @@ type keyPart[T any, K comparable] struct {
 }
 
 func (keyPart[T, K]) partitioner() {}
-func (p keyPart[T, K]) wrap(x any, maxP int) any {
-	return newKeyedExchange(x.(*exchange[T]), p.key, p.hash, maxP)
+func (p keyPart[T, K]) wrap(x any, maxP int, name string) any {
+	return newKeyedExchange(x.(*exchange[T]), p.key, p.hash, maxP, name)
 }
 
 // KeyBy sends each record to the subtask that owns its key's key group.

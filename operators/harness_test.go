@@ -199,7 +199,7 @@ func TestHotPathsDoNotAllocate(t *testing.T) {
 			links = append(links, newLink[kv](recv, int32(i), 4, 1024, true))
 		}
 		hash := func(k string) uint64 { return uint64(len(k)) * 0x9e3779b97f4a7c15 }
-		x := newKeyedExchange(newExchange(tk, links, 1024, true, false), func(e kv) string { return e.K }, hash, 128)
+		x := newKeyedExchange(newExchange(tk, links, 1024, true, false), func(e kv) string { return e.K }, hash, 128, "keyBy")
 		drain := func() {
 			for {
 				select {

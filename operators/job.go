@@ -489,7 +489,7 @@ func (p *plan) output(n *Node, k int, t *task, m *opMetrics) (any, error) {
 		x := n.out.exchange(t, links, p.cfg.BatchSize, n.Timed, rebalance)
 		t.flushers = append(t.flushers, x.(flusher))
 		if kp, ok := c.edge.Partition.(keyedPart); ok {
-			x = kp.wrap(x, p.cfg.MaxParallelism)
+			x = kp.wrap(x, p.cfg.MaxParallelism, "keyBy after "+n.Name)
 		}
 		outs = append(outs, x)
 	}

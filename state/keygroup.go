@@ -46,6 +46,31 @@ type Hasher[K comparable] func(K) uint64
 // no stable hash; test for it with errors.Is.
 var ErrUnstableKey = errors.New("braid: key type has no stable hash")
 
+// HoldsFloats reports whether a K can hold a floating-point value (K is a
+// float or complex number, or an array or struct with one inside), and so
+// can be NaN. A NaN is not equal to itself, so a key holding one matches
+// no other key, itself included: keyed operators refuse such keys.
+func HoldsFloats[K comparable]() bool {
+	var zero K
+	return holdsFloats(reflect.TypeOf(&zero).Elem())
+}
+
+func holdsFloats(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Float32, reflect.Float64, reflect.Complex64, reflect.Complex128:
+		return true
+	case reflect.Array:
+		return holdsFloats(t.Elem())
+	case reflect.Struct:
+		for i := range t.NumField() {
+			if holdsFloats(t.Field(i).Type) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // NewHasher builds the Hasher for K. Keys may be strings, booleans, integers,
 // floats, complex numbers, and arrays or structs made of them, including
 // named types of these. Pointers, channels, interfaces and unsafe pointers

@@ -139,6 +139,9 @@ var ErrPanic = operators.ErrPanic
 // nanoseconds since 1970) cannot hold.
 var ErrTimestampRange = operators.ErrTimestampRange
 
+// ErrNaNKey marks the failure of a job whose KeyBy met a NaN key.
+var ErrNaNKey = operators.ErrNaNKey
+
 // OperatorError is a failure in one operator subtask.
 type OperatorError = operators.OperatorError
 

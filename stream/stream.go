@@ -211,6 +211,13 @@ type KeyedStream[K comparable, T any] struct {
 // KeyBy partitions s by key(element). Keys are compared with ==; K may be
 // a string, integer, float, boolean, or an array or struct of them (its hash
 // must be the same in every run, so pointers and interfaces are refused).
+//
+// A float key that is NaN (or a key holding one) fails the job with an
+// error marked ErrNaNKey that names the KeyBy and the element: NaN is not
+// equal to itself, so its elements would never share a window or state.
+// Map NaN to a value of its own first if it can occur. -0 and +0 are the
+// same key. A panic in key fails the job naming the KeyBy too
+// (errors.Is(err, ErrPanic)).
 func KeyBy[T any, K comparable](s *Stream[T], key func(T) K) *KeyedStream[K, T] {
 	h, err := state.NewHasher[K]()
 	if err != nil {

@@ -36,6 +36,12 @@ type TimeWindows struct {
 	Size, Slide, Offset time.Duration
 }
 
+// MaxWindowsPerElement bounds how many sliding windows an element may
+// belong to, Size/Slide rounded up: a day every second (86,400) is allowed,
+// an hour every nanosecond (3.6e12 windows, each of which fires) is refused
+// by Validate.
+const MaxWindowsPerElement = 100_000
+
 // Tumbling returns non-overlapping windows of the given size.
 func Tumbling(size time.Duration) TimeWindows { return TimeWindows{Size: size, Slide: size} }
 
@@ -91,6 +97,11 @@ func (a TimeWindows) Validate() error {
 		errs = append(errs, fmt.Errorf("window slide must be positive, got %v", a.Slide))
 	} else if a.Slide > a.Size && a.Size > 0 {
 		errs = append(errs, fmt.Errorf("window slide %v is longer than its size %v: elements between windows would belong to none", a.Slide, a.Size))
+	}
+	if a.Slide > 0 && a.Size > 0 && a.Slide <= a.Size {
+		if n := (a.Size + a.Slide - 1) / a.Slide; n > MaxWindowsPerElement {
+			errs = append(errs, fmt.Errorf("window size %v with slide %v puts every element in %d windows, more than the limit of %d: each element's windows all fire, so make the slide longer", a.Size, a.Slide, n, MaxWindowsPerElement))
+		}
 	}
 	if a.Slide > 0 && (a.Offset <= -a.Slide || a.Offset >= a.Slide) {
 		errs = append(errs, fmt.Errorf("window offset must lie strictly between -%v and %v (the slide), got %v", a.Slide, a.Slide, a.Offset))

@@ -229,6 +229,14 @@ func TestValidate(t *testing.T) {
 		{window.Tumbling(time.Hour).WithOffset(-time.Hour), []string{
 			"window offset must lie strictly between -1h0m0s and 1h0m0s (the slide), got -1h0m0s",
 		}},
+		{window.Sliding(24*time.Hour, time.Second), nil}, // 86,400 windows per element
+		{window.Sliding(time.Hour, time.Nanosecond), []string{
+			"window size 1h0m0s with slide 1ns puts every element in 3600000000000 windows, more than the limit of 100000: each element's windows all fire, so make the slide longer",
+		}},
+		{window.Sliding(100_001, 1), []string{
+			"window size 100.001µs with slide 1ns puts every element in 100001 windows, more than the limit of 100000: each element's windows all fire, so make the slide longer",
+		}},
+		{window.Sliding(100_000, 1), nil},
 		{window.Session(0), []string{"session gap must be positive, got 0s"}},
 		{window.Session(-time.Second), []string{"session gap must be positive, got -1s"}},
 		{window.SlidingCount(0, -1), []string{
