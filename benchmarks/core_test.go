@@ -3,6 +3,7 @@ package benchmarks
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -28,23 +29,33 @@ func gen(keys, step int64) func(i int64) Event {
 
 func ts(e Event) time.Time { return time.Unix(0, e.Ts) }
 
-// runCount runs a keyed window count over n generated events and returns the
-// number of results.
-func runCount(b *testing.B, n, keys, step int64, par int, a window.Assigner, max bool) int64 {
+// windowSum is what a windowed job emitted: how many results, and the sum
+// of their values (for a count, every event once per window it is in).
+type windowSum struct{ results, sum int64 }
+
+// runCount runs a keyed window count (or max of Price) over n generated
+// events and returns its results' number and sum. The sink adds them up
+// atomically: at parallelism 2, ForEach runs in both subtasks at once.
+func runCount(tb testing.TB, n, keys, step int64, par int, a window.Assigner, max bool) windowSum {
 	env := stream.NewEnv(stream.WithParallelism(par))
 	src := stream.Generate(env, gen(keys, step), stream.Limit(n)).
 		WithTimestamps(ts, stream.MonotonousTimestamps())
 	ws := stream.KeyBy(src, func(e Event) int64 { return e.Key }).Window(a)
-	var results int64
+	var results, sum atomic.Int64
+	sink := func(r window.Result[int64, int64]) error {
+		results.Add(1)
+		sum.Add(r.Value)
+		return nil
+	}
 	if max {
-		stream.Max(ws, func(e Event) int64 { return e.Price }).ForEach(func(window.Result[int64, int64]) error { results++; return nil })
+		stream.Max(ws, func(e Event) int64 { return e.Price }).ForEach(sink)
 	} else {
-		stream.Count(ws).ForEach(func(window.Result[int64, int64]) error { results++; return nil })
+		stream.Count(ws).ForEach(sink)
 	}
 	if err := env.Execute(context.Background()); err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
-	return results
+	return windowSum{results.Load(), sum.Load()}
 }
 
 // handLoop is the same computation as a plain Go loop: a map of counts per
@@ -138,11 +149,14 @@ func BenchmarkScalingHeavyMap(b *testing.B) {
 				src := stream.Generate(env, gen(tumbleKeys, tumbleStep), stream.Limit(n)).
 					WithTimestamps(ts, stream.MonotonousTimestamps())
 				mapped := stream.Map(src, heavy)
-				var results int64
+				var counted atomic.Int64 // ForEach runs in both subtasks at parallelism 2
 				stream.Count(stream.KeyBy(mapped, func(e Event) int64 { return e.Key }).Window(window.Tumbling(time.Second))).
-					ForEach(func(window.Result[int64, int64]) error { results++; return nil })
+					ForEach(func(r window.Result[int64, int64]) error { counted.Add(r.Value); return nil })
 				if err := env.Execute(context.Background()); err != nil {
 					b.Fatal(err)
+				}
+				if got := counted.Load(); got != n {
+					b.Fatalf("%d events counted, want %d", got, n)
 				}
 			}
 			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "events/s")

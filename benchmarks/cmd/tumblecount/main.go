@@ -12,6 +12,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/braidstream/braid/stream"
@@ -49,12 +50,14 @@ func main() {
 		env := stream.NewEnv(stream.WithParallelism(*par))
 		src := stream.Generate(env, gen, stream.Limit(*n)).
 			WithTimestamps(func(e event) time.Time { return time.Unix(0, e.Ts) }, stream.MonotonousTimestamps())
+		var emitted atomic.Int64 // at -p 2, ForEach runs in both subtasks at once
 		stream.Count(stream.KeyBy(src, func(e event) int64 { return e.Key }).Window(window.Tumbling(time.Second))).
-			ForEach(func(window.Result[int64, int64]) error { results++; return nil })
+			ForEach(func(window.Result[int64, int64]) error { emitted.Add(1); return nil })
 		if err := env.Execute(context.Background()); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
+		results = emitted.Load()
 	}
 	d := time.Since(start)
 	fmt.Printf("%d events, %d results, %v, %.1f M events/s\n", *n, results, d.Round(time.Millisecond), float64(*n)/d.Seconds()/1e6)
