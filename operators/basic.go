@@ -163,7 +163,8 @@ func (m *MapErr[T, U]) Push(b *Batch[T]) error {
 }
 
 // Timestamps gives each element the event timestamp ts returns and emits
-// watermarks for bounded out-of-orderness: after each batch, the largest
+// watermarks for bounded out-of-orderness: after each batch (of the task's
+// input, see EmitAtBatchEnd), the largest
 // timestamp seen minus the bound minus 1 (as Flink's
 // BoundedOutOfOrdernessWatermarks), when that has advanced. Watermarks from
 // upstream are ignored, but for the final one.
@@ -191,6 +192,8 @@ type Timestamps[T any] struct {
 	dead      Input[DeadLetter[T]]
 	countDead func(int64)
 	deadBuf   Batch[DeadLetter[T]]
+
+	atBatchEnd bool
 }
 
 // NewTimestamps returns the operator. idleTimeout 0 disables idleness.
@@ -260,6 +263,17 @@ func (a *Timestamps[T]) Push(b *Batch[T]) error {
 			return err
 		}
 	}
+	if a.atBatchEnd {
+		return nil // the task calls EndBatch
+	}
+	return a.EndBatch()
+}
+
+// EndBatch emits the watermark of what has arrived, when it has advanced.
+// Registered with BuildContext.AtBatchEnd, it runs once per input batch of
+// the task; otherwise Push calls it after every batch.
+func (a *Timestamps[T]) EndBatch() error {
+	maxTs := a.maxTs
 	if maxTs == math.MinInt64 {
 		return nil
 	}
@@ -273,6 +287,10 @@ func (a *Timestamps[T]) Push(b *Batch[T]) error {
 	}
 	return nil
 }
+
+// EmitAtBatchEnd makes the operator leave watermarks to EndBatch, which the
+// caller registers with BuildContext.AtBatchEnd.
+func (a *Timestamps[T]) EmitAtBatchEnd() { a.atBatchEnd = true }
 
 // setAside is the rare path of a batch holding elements whose timestamps
 // are out of range: it sends them to the dead letters and leaves the others

@@ -46,13 +46,28 @@ func (b *Batch[T]) reset() {
 	}
 }
 
-// keysResetter empties a batch's keys without knowing their type.
-type keysResetter interface{ resetKeys() }
+// keysResetter handles a batch's keys without knowing their type.
+type keysResetter interface {
+	// resetKeys empties the keys, keeping their memory.
+	resetKeys()
+	// view returns keys [i, j), sharing their memory, in scratch when it
+	// is a keyBuf of the same type (nil makes one).
+	view(i, j int, scratch keysResetter) keysResetter
+}
 
 // keyBuf holds the keys of a keyed batch, parallel to its values.
 type keyBuf[K any] struct{ k []K }
 
 func (b *keyBuf[K]) resetKeys() { clear(b.k); b.k = b.k[:0] }
+
+func (b *keyBuf[K]) view(i, j int, scratch keysResetter) keysResetter {
+	v, ok := scratch.(*keyBuf[K])
+	if !ok {
+		v = &keyBuf[K]{}
+	}
+	v.k = b.k[i:j]
+	return v
+}
 
 // keysOf returns the batch's keys when the sender computed them (one per
 // value), or nil.

@@ -66,6 +66,13 @@ func (bc *BuildContext) Side(i int) any { return bc.sides[i] }
 // AddTimed registers an operator for processing-time callbacks.
 func (bc *BuildContext) AddTimed(op timed) { bc.task.timed = append(bc.task.timed, op) }
 
+// AtBatchEnd registers f to run each time the task has handled a whole
+// batch of its input (a source's read, a batch from another task), however
+// the operators between took it. Timestamps emits its watermark there, so
+// that watermarks come once per input batch even when a slow operator takes
+// a batch in parts.
+func (bc *BuildContext) AtBatchEnd(f func() error) { bc.task.batchEnd = append(bc.task.batchEnd, f) }
+
 // CountLate adds n to the operator's late-record counter.
 func (bc *BuildContext) CountLate(n int64) { bc.metrics.late.Add(n) }
 
@@ -283,6 +290,9 @@ func (tr typedReader[T]) runInline(ctx context.Context, t *task, ina any, reject
 		if n > 0 {
 			b.Values = b.Values[:n]
 			if err := in.Push(b); err != nil {
+				return t.stopped(ctx, err)
+			}
+			if err := t.endBatch(); err != nil {
 				return t.stopped(ctx, err)
 			}
 		}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/braidstream/braid/internal/invariants"
+	"github.com/braidstream/braid/internal/pace"
 )
 
 // Metrics are one operator subtask's counters. The runtime updates them per
@@ -59,10 +60,19 @@ func nanotime() int64 { return int64(time.Since(epoch)) }
 // the time spent to the operator (less the time of whatever it calls
 // downstream in the same task), and marks the operator as the one running,
 // so a panic names it.
+//
+// It also paces the operator: a batch that the operator's cost so far says
+// would take longer than pace.Budget is pushed in smaller runs, and between
+// runs the task looks at cancellation and its buffer timeout. A slow user
+// function (a map, a sink) then delays a cancelled job by about one
+// element's time, not a batch's, and what the task has made still leaves
+// within the buffer timeout. A fast operator gets whole batches.
 type instrumented[T any] struct {
-	t    *task
-	m    *opMetrics
-	next Input[T]
+	t     *task
+	m     *opMetrics
+	next  Input[T]
+	pacer pace.Pacer
+	sub   Batch[T] // a run of a batch being split
 }
 
 func (w *instrumented[T]) enter() (prev *opMetrics, saved, start int64) {
@@ -72,12 +82,16 @@ func (w *instrumented[T]) enter() (prev *opMetrics, saved, start int64) {
 }
 
 func (w *instrumented[T]) leave(prev *opMetrics, saved, start int64, err error) error {
+	return w.leaveAt(prev, saved, start, nanotime(), err)
+}
+
+func (w *instrumented[T]) leaveAt(prev *opMetrics, saved, start, end int64, err error) error {
 	if err != nil {
-		if _, ok := err.(*OperatorError); !ok {
+		if _, ok := err.(*OperatorError); !ok && err != errStopped {
 			err = &OperatorError{Operator: w.m.name, Subtask: w.m.subtask, Parallelism: w.m.parallelism, Err: err}
 		}
 	}
-	incl := nanotime() - start
+	incl := end - start
 	w.m.busy.Add(incl - w.t.child)
 	w.t.child = saved + incl
 	w.t.cur = prev
@@ -89,9 +103,54 @@ func (w *instrumented[T]) Push(b *Batch[T]) error {
 		invariants.Check(b.Times == nil || len(b.Times) == len(b.Values),
 			"operator %q got %d values with %d timestamps", w.m.name, len(b.Values), len(b.Times))
 	}
-	w.m.in.Add(int64(len(b.Values)))
+	n := len(b.Values)
+	w.m.in.Add(int64(n))
+	if w.pacer.Whole(n) {
+		return w.push(b, n)
+	}
+	for i := 0; i < n; {
+		j := i + w.pacer.Run(n-i)
+		run := b
+		if i > 0 || j < n {
+			run = w.slice(b, i, j)
+		}
+		if err := w.push(run, j-i); err != nil {
+			return err
+		}
+		i = j
+		if i < n {
+			if err := w.t.between(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// push runs the operator on a batch of n records and learns its cost (time
+// blocked on a full output excluded: that wait looks at cancellation
+// itself).
+func (w *instrumented[T]) push(b *Batch[T], n int) error {
 	prev, saved, start := w.enter()
-	return w.leave(prev, saved, start, w.next.Push(b))
+	blocked := w.t.blockedNs
+	err := w.next.Push(b)
+	end := nanotime()
+	w.pacer.Learn(n, end-start-(w.t.blockedNs-blocked))
+	return w.leaveAt(prev, saved, start, end, err)
+}
+
+// slice is records [i, j) of b, in w.sub, sharing b's memory.
+func (w *instrumented[T]) slice(b *Batch[T], i, j int) *Batch[T] {
+	w.sub.Values = b.Values[i:j]
+	w.sub.Times = nil
+	if b.Times != nil {
+		w.sub.Times = b.Times[i:j]
+	}
+	w.sub.keys = nil
+	if b.keys != nil {
+		w.sub.keys = b.keys.view(i, j, w.sub.keys)
+	}
+	return &w.sub
 }
 
 func (w *instrumented[T]) Watermark(wm int64) error {

@@ -38,11 +38,14 @@ type task struct {
 
 	flushers      []flusher
 	timed         []timed
+	batchEnd      []func() error
 	bufferTimeout time.Duration
 
 	// Set while an operator runs, for panic attribution and busy time.
 	cur   *opMetrics
 	child int64
+	// blockedNs is the time the task has spent blocked on full outputs.
+	blockedNs int64
 
 	lastFlush int64
 
@@ -102,7 +105,16 @@ func (t *task) run(ctx context.Context) (err error) {
 				return context.Cause(ctx)
 			}
 		}
+		select {
+		case <-ctx.Done():
+			// Messages keep coming: stop without draining them.
+			return context.Cause(ctx)
+		default:
+		}
 		done, err := t.gate.handle(m)
+		if err == nil && m.kind == msgData {
+			err = t.endBatch()
+		}
 		if err != nil {
 			return t.stopped(ctx, err)
 		}
@@ -199,6 +211,32 @@ func (t *task) chargeBlocked(ns int64) {
 		t.cur.blocked.Add(ns)
 	}
 	t.child += ns
+	t.blockedNs += ns
+}
+
+// endBatch runs the operators' work due after a whole input batch.
+func (t *task) endBatch() error {
+	for _, f := range t.batchEnd {
+		if err := f(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// between is called between two runs of a batch that an operator takes in
+// parts (see instrumented): it stops the task when the job is cancelled,
+// and sends what the outputs hold when the buffer timeout has passed.
+func (t *task) between() error {
+	select {
+	case <-t.done:
+		return errStopped
+	default:
+	}
+	if nanotime()-t.lastFlush > int64(t.bufferTimeout) {
+		return t.flushAll()
+	}
+	return nil
 }
 
 // sendMsg puts a message on a receiver's channel, waiting while it is full.

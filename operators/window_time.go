@@ -137,6 +137,10 @@ func NewTimeWindow[T any, K comparable, A, R any](spec WindowSpec[T, K, A, R], b
 	if !spec.EventTime {
 		o.wm = o.proc.now()
 		bc.AddTimed(o)
+	} else {
+		// A window that ends at math.MinInt64+1 (max timestamp
+		// math.MinInt64) is late before any watermark, as in Flink.
+		o.firedUpTo = window.StartOf(math.MinInt64+1, o.endOffset(), o.slide)
 	}
 	return o
 }
@@ -220,8 +224,7 @@ func (o *TimeWindow[T, K, A, R]) lastEnd(s int64) int64 {
 
 // lastWin is the last window that holds the slice at s, clipped.
 func (o *TimeWindow[T, K, A, R]) lastWin(s int64) window.Window {
-	end := o.lastEnd(s)
-	return window.Window{Start: addTime(end, -o.size), End: end}
+	return window.Window{Start: window.StartOf(s, o.offset, o.slide), End: o.lastEnd(s)}
 }
 
 // Push implements Input.
@@ -351,7 +354,7 @@ func (o *TimeWindow[T, K, A, R]) sealed(v T, t int64) error {
 			p.keys = append(p.keys, k)
 			newAcc(p, &o.spec.Agg, v)
 		}
-		w := window.Window{Start: s, End: addTime(s, o.size)}
+		w := o.lastWin(s)
 		o.em.at(w.MaxTimestamp())
 		o.spec.Fire(k, w, p.accs[j], o.em.emit)
 		return nil
@@ -371,7 +374,7 @@ func (o *TimeWindow[T, K, A, R]) sealed(v T, t int64) error {
 		if window.IsLate(w, o.spec.Lateness, o.wm) {
 			continue
 		}
-		if acc, ok := o.naive(sk, w); ok {
+		if acc, ok := o.naive(sk, w, g.hi); ok {
 			o.em.at(w.MaxTimestamp())
 			o.spec.Fire(k, w, acc, o.em.emit)
 		}
@@ -416,12 +419,12 @@ func (o *TimeWindow[T, K, A, R]) newSlidingKey(k K) *slidingKey[K, A] {
 // naive combines a key's slices in w one by one: the rare path of a window
 // that fires again after a late element, and the way buffering functions
 // gather a window's elements.
-func (o *TimeWindow[T, K, A, R]) naive(sk *slidingKey[K, A], w window.Window) (A, bool) {
+func (o *TimeWindow[T, K, A, R]) naive(sk *slidingKey[K, A], w window.Window, clipped bool) (A, bool) {
 	// The window's last slice: a window clipped at math.MaxInt64 holds
 	// the slice there too, as window.Assign gives it the elements at
-	// math.MaxInt64.
+	// math.MaxInt64; one that truly ends there does not.
 	last := w.End - 1
-	if w.End == math.MaxInt64 {
+	if clipped {
 		last = math.MaxInt64
 	}
 	var acc A
@@ -506,9 +509,9 @@ func (o *TimeWindow[T, K, A, R]) advance(wm int64) error {
 		last := window.StartOf(wm+1, o.endOffset(), o.slide)
 		if last > o.firedUpTo {
 			o.firedUpTo = last
-			o.next = earlier(noWin, o.span(last, o.slide))
-			if o.next.before(o.firstUnfired()) {
-				o.next = o.firstUnfired()
+			// The next window to fire is the first to end after wm+1.
+			if first := o.firstWin(wm + 1); o.next.before(first) {
+				o.next = first
 			}
 		}
 	} else {
@@ -516,12 +519,6 @@ func (o *TimeWindow[T, K, A, R]) advance(wm int64) error {
 	}
 	o.expire()
 	return o.em.err
-}
-
-// firstUnfired is the first window after those that ended by the
-// watermark: the next to fire.
-func (o *TimeWindow[T, K, A, R]) firstUnfired() gridWin {
-	return o.span(window.StartOf(o.wm+1, o.endOffset(), o.slide), o.slide)
 }
 
 // fire emits every key's window g.
@@ -577,7 +574,7 @@ func (o *TimeWindow[T, K, A, R]) fire(g gridWin) {
 		var acc A
 		var ok bool
 		if sk.q == nil {
-			acc, ok = o.naive(sk, w)
+			acc, ok = o.naive(sk, w, g.hi)
 		} else {
 			acc, ok = sk.q.Aggregate()
 		}
@@ -636,7 +633,7 @@ func (o *TimeWindow[T, K, A, R]) evict(sk *slidingKey[K, A], from int64) {
 // expire drops fired tumbling windows whose lateness has passed.
 func (o *TimeWindow[T, K, A, R]) expire() {
 	for s, p := range o.fired {
-		if window.IsLate(window.Window{Start: s, End: addTime(s, o.size)}, o.spec.Lateness, o.wm) {
+		if window.IsLate(o.lastWin(s), o.spec.Lateness, o.wm) {
 			delete(o.fired, s)
 			o.pool = append(o.pool, p)
 		}

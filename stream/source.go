@@ -8,6 +8,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/braidstream/braid/internal/pace"
 	"github.com/braidstream/braid/operators"
 )
 
@@ -59,19 +60,33 @@ func FromSeq[T any](env *Env, seq iter.Seq[T]) *Stream[T] {
 }
 
 type seqReader[T any] struct {
-	next func() (T, bool)
-	stop func()
+	next  func() (T, bool)
+	stop  func()
+	pacer pace.Pacer
 }
 
 func (r *seqReader[T]) Read(ctx context.Context, buf []T) (int, error) {
-	for i := range buf {
-		v, ok := r.next()
-		if !ok {
-			return i, io.EOF
+	// The iterator is the user's: paced as Generate's function is.
+	done := ctx.Done()
+	k := 0
+	for start := pace.Now(); k < len(buf); {
+		end := k + r.pacer.Run(len(buf)-k)
+		t0 := pace.Now()
+		k0 := k
+		for ; k < end; k++ {
+			v, ok := r.next()
+			if !ok {
+				return k, io.EOF
+			}
+			buf[k] = v
 		}
-		buf[i] = v
+		t1 := pace.Now()
+		r.pacer.Learn(k-k0, t1-t0)
+		if k < len(buf) && (t1-start >= pace.Budget || isDone(done)) {
+			break
+		}
 	}
-	return len(buf), ctx.Err()
+	return k, ctx.Err()
 }
 
 func (r *seqReader[T]) Close() error { r.stop(); return nil }
@@ -131,8 +146,12 @@ func (f genOpt) applyGen(c *genConfig) { f(c) }
 func Limit(n int64) GenerateOption { return genOpt(func(c *genConfig) { c.limit = n }) }
 
 // Rate paces Generate to about perSecond elements a second in all (by the
-// Env's clock). Without it, elements come as fast as they are consumed.
+// Env's clock). Without it, or with +Inf, elements come as fast as they are
+// consumed; a rate below MinRate is a build error.
 func Rate(perSecond float64) GenerateOption { return genOpt(func(c *genConfig) { c.rate = perSecond }) }
+
+// MinRate is the slowest Rate: one element in about 32 years.
+const MinRate = 1e-9
 
 // Generate is a source whose element i is f(i): deterministic, so it can be
 // replayed from any index. In parallel, subtask j of p produces the indices
@@ -144,12 +163,15 @@ func Generate[T any](env *Env, f func(i int64) T, opts ...GenerateOption) *Strea
 	}
 	if cfg.limit < 0 || cfg.rate < 0 || math.IsNaN(cfg.rate) {
 		env.fail(fmt.Errorf("braid: Generate: limit and rate must not be negative (got %d, %v)", cfg.limit, cfg.rate))
+	} else if cfg.rate > 0 && cfg.rate < MinRate {
+		env.fail(fmt.Errorf("braid: Generate: rate %v per second is below the least, %v (one element in about 32 years)", cfg.rate, MinRate))
 	}
 	clock := env.clock()
 	return FromSource(env, "generate", true, func(ctx context.Context, subtask, parallelism int) (operators.SourceReader[T], error) {
 		r := &genReader[T]{f: f, next: int64(subtask), step: int64(parallelism), limit: cfg.limit, clock: clock}
 		if cfg.rate > 0 {
-			r.interval = time.Duration(float64(time.Second) * float64(parallelism) / cfg.rate)
+			iv := float64(time.Second) * float64(parallelism) / cfg.rate
+			r.interval = time.Duration(min(iv, math.MaxInt64/2)) // a slow rate at a high parallelism stays slow
 			r.start = clock.Now()
 		}
 		return r, nil
@@ -165,6 +187,7 @@ type genReader[T any] struct {
 	start      time.Time
 	count      int64
 	timer      operators.Timer
+	pacer      pace.Pacer
 }
 
 func (r *genReader[T]) Read(ctx context.Context, buf []T) (int, error) {
@@ -188,11 +211,25 @@ func (r *genReader[T]) Read(ctx context.Context, buf []T) (int, error) {
 		}
 		n = int(min(int64(n), due))
 	}
+	// f is the user's: run it in paced runs, and return early when the
+	// job is cancelled or a read's budget is spent, so a slow f neither
+	// delays cancellation nor holds back what it made.
 	f, i, step, limit := r.f, r.next, r.step, r.limit
+	done := ctx.Done()
 	k := 0
-	for ; k < n && i < limit; k++ {
-		buf[k] = f(i)
-		i += step
+	for start := pace.Now(); k < n && i < limit; {
+		end := k + r.pacer.Run(n-k)
+		t0 := pace.Now()
+		k0 := k
+		for ; k < end && i < limit; k++ {
+			buf[k] = f(i)
+			i += step
+		}
+		t1 := pace.Now()
+		r.pacer.Learn(k-k0, t1-t0)
+		if k < n && (t1-start >= pace.Budget || isDone(done)) {
+			break
+		}
 	}
 	r.next = i
 	r.count += int64(k)
@@ -200,6 +237,16 @@ func (r *genReader[T]) Read(ctx context.Context, buf []T) (int, error) {
 		return k, io.EOF
 	}
 	return k, nil
+}
+
+// isDone reports whether done is closed, without waiting.
+func isDone(done <-chan struct{}) bool {
+	select {
+	case <-done:
+		return true
+	default:
+		return false
+	}
 }
 
 func (r *genReader[T]) Close() error {

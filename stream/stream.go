@@ -191,6 +191,8 @@ func (s *Stream[T]) WithTimestamps(ts func(T) time.Time, wm WatermarkStrategy) *
 		if wm.idle > 0 {
 			bc.AddTimed(op)
 		}
+		op.EmitAtBatchEnd()
+		bc.AtBatchEnd(op.EndBatch)
 		return []any{op}, nil
 	})
 	n.Inputs = []operators.Edge{edge(s.node)}
