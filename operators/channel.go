@@ -39,12 +39,16 @@ type link[T any] struct {
 	free chan *Batch[T]
 }
 
+// newLink makes a link with its credits. The batches start empty and grow
+// as records fill them (up to the batch size, then they are sent), so
+// memory follows the records in flight, not parallelism squared times the
+// batch size; batches are reused, so a steady job allocates nothing.
 func newLink[T any](to chan<- message, ch int32, credits, batchSize int, timed bool) *link[T] {
 	l := &link[T]{to: to, ch: ch, free: make(chan *Batch[T], credits)}
 	for range credits {
-		b := &Batch[T]{Values: make([]T, 0, batchSize)}
+		b := &Batch[T]{}
 		if timed {
-			b.Times = make([]int64, 0, batchSize)
+			b.Times = []int64{} // not nil: the batch carries timestamps
 		}
 		l.free <- b
 	}

@@ -222,7 +222,7 @@ func (x *keyedExchange[T, K]) acquireKeyed(i int) (*Batch[T], error) {
 		return nil, err
 	}
 	if p.keys == nil {
-		p.keys = &keyBuf[K]{k: make([]K, 0, x.batchSize)}
+		p.keys = &keyBuf[K]{} // grows with the batch
 	}
 	return p, nil
 }

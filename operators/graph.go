@@ -325,6 +325,9 @@ func (tr typedReader[T]) run(ctx context.Context, la any, batchSize int) error {
 		case <-ctx.Done():
 			return nil
 		}
+		if cap(b.Values) < batchSize {
+			b.Values = make([]T, 0, batchSize) // once per credit
+		}
 		n, err := tr.r.Read(ctx, b.Values[:batchSize])
 		if ctx.Err() != nil {
 			return nil

@@ -16,20 +16,20 @@ import (
 // field takes the default its comment gives.
 type Config struct {
 	// Parallelism is the number of subtasks of operators that do not set
-	// their own. Zero means 1.
+	// their own, at most ParallelismLimit (1024). Zero means 1.
 	Parallelism int
 	// MaxParallelism is the number of key groups. Zero means
 	// state.DefaultMaxParallelism (128).
 	MaxParallelism int
-	// BatchSize is how many records a batch between tasks holds. Zero means
-	// DefaultBatchSize (4096).
+	// BatchSize is how many records a batch between tasks holds, at most
+	// BatchSizeLimit (1<<20). Zero means DefaultBatchSize (4096).
 	BatchSize int
 	// BufferTimeout bounds how long a record may wait in a partly filled
 	// batch while its task is busy (an idle task sends at once). Zero means
 	// 100ms, as Flink.
 	BufferTimeout time.Duration
 	// Credits is the number of batches each link between two subtasks may
-	// have in flight. Zero means 4.
+	// have in flight, at most CreditsLimit (1024). Zero means 4.
 	Credits int
 	// NoChaining puts every operator in a task of its own, as Flink's
 	// disableOperatorChaining: slower, but useful to test and to see each
@@ -66,11 +66,29 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
+// Limits of the configuration. A job runs in one process: more subtasks
+// than a few per core only add goroutines and links (a keyed exchange
+// links every sender to every receiver), and a batch beyond a million
+// records only adds memory.
+const (
+	ParallelismLimit = 1024
+	BatchSizeLimit   = 1 << 20
+	CreditsLimit     = 1024
+)
+
+// gateCapacity sizes a task's input channel: room for every sender's
+// credits and a few control messages, so senders rarely wait on it, but
+// bounded, so that thousands of senders do not allocate a huge channel (a
+// sender that finds it full waits: backpressure).
+func gateCapacity(senders, credits int) int {
+	return min(senders*(credits+2), max(credits+2, 4096))
+}
+
 // Validate reports every bad setting at once.
 func (c Config) Validate() error {
 	var errs []error
-	if c.Parallelism < 0 {
-		errs = append(errs, fmt.Errorf("braid: parallelism must not be negative, got %d", c.Parallelism))
+	if c.Parallelism < 0 || c.Parallelism > ParallelismLimit {
+		errs = append(errs, fmt.Errorf("braid: parallelism must lie in [1, %d], got %d", ParallelismLimit, c.Parallelism))
 	}
 	if c.MaxParallelism < 0 || c.MaxParallelism > 1<<15 {
 		errs = append(errs, fmt.Errorf("braid: max parallelism must lie in [1, 32768], got %d", c.MaxParallelism))
@@ -78,14 +96,14 @@ func (c Config) Validate() error {
 	if c.Parallelism > 0 && c.MaxParallelism > 0 && c.Parallelism > c.MaxParallelism {
 		errs = append(errs, fmt.Errorf("braid: parallelism %d exceeds max parallelism %d", c.Parallelism, c.MaxParallelism))
 	}
-	if c.BatchSize < 0 {
-		errs = append(errs, fmt.Errorf("braid: batch size must not be negative, got %d", c.BatchSize))
+	if c.BatchSize < 0 || c.BatchSize > BatchSizeLimit {
+		errs = append(errs, fmt.Errorf("braid: batch size must lie in [1, %d], got %d", BatchSizeLimit, c.BatchSize))
 	}
 	if c.BufferTimeout < 0 {
 		errs = append(errs, fmt.Errorf("braid: buffer timeout must not be negative, got %v", c.BufferTimeout))
 	}
-	if c.Credits < 0 {
-		errs = append(errs, fmt.Errorf("braid: credits must not be negative, got %d", c.Credits))
+	if c.Credits < 0 || c.Credits > CreditsLimit {
+		errs = append(errs, fmt.Errorf("braid: credits must lie in [1, %d], got %d", CreditsLimit, c.Credits))
 	}
 	return errors.Join(errs...)
 }
@@ -143,8 +161,8 @@ func (p *plan) validate() error {
 		errs = append(errs, errors.New("braid: the job has no operators"))
 	}
 	for _, n := range p.nodes {
-		if n.Parallelism < 0 {
-			errs = append(errs, fmt.Errorf("braid: operator %q: parallelism must not be negative, got %d", n.Name, n.Parallelism))
+		if n.Parallelism < 0 || n.Parallelism > ParallelismLimit {
+			errs = append(errs, fmt.Errorf("braid: operator %q: parallelism must lie in [1, %d], got %d", n.Name, ParallelismLimit, n.Parallelism))
 		}
 		for _, e := range n.Inputs {
 			if _, keyed := e.Partition.(keyedPart); keyed && p.cfg.MaxParallelism > 0 && p.parallelism(n) > p.cfg.MaxParallelism {
@@ -391,7 +409,7 @@ func (p *plan) allocChannels(n *Node, ts []*task) {
 		p.chanIndex[e] = idx
 	}
 	for _, t := range ts {
-		t.gate.c = make(chan message, len(t.gate.chans)*(p.cfg.Credits+2))
+		t.gate.c = make(chan message, gateCapacity(len(t.gate.chans), p.cfg.Credits))
 	}
 }
 

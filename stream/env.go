@@ -31,8 +31,16 @@ type optionFunc func(*Env)
 
 func (f optionFunc) apply(e *Env) { f(e) }
 
+// Limits of the configuration, checked by Execute: a job runs in one
+// process, where more subtasks than a few per core only add goroutines and
+// links, and bigger batches only add memory.
+const (
+	ParallelismLimit = operators.ParallelismLimit // 1024
+	BatchSizeLimit   = operators.BatchSizeLimit   // 1<<20 records
+)
+
 // WithParallelism sets the number of subtasks of operators that do not set
-// their own (Stream.SetParallelism). Default 1.
+// their own (Stream.SetParallelism), at most ParallelismLimit. Default 1.
 func WithParallelism(n int) Option { return optionFunc(func(e *Env) { e.cfg.Parallelism = n }) }
 
 // WithMaxParallelism sets the number of key groups, the largest parallelism
@@ -41,8 +49,8 @@ func WithMaxParallelism(n int) Option {
 	return optionFunc(func(e *Env) { e.cfg.MaxParallelism = n })
 }
 
-// WithBatchSize sets how many records travel together between tasks.
-// Default 4096: larger batches cost fewer hand-offs between goroutines;
+// WithBatchSize sets how many records travel together between tasks, at
+// most BatchSizeLimit. Default 4096: larger batches cost fewer hand-offs between goroutines;
 // smaller ones use less memory per link.
 func WithBatchSize(n int) Option { return optionFunc(func(e *Env) { e.cfg.BatchSize = n }) }
 
