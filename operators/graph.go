@@ -23,6 +23,10 @@ type Node struct {
 	Timed bool
 	// NoChain keeps the node at the head of its own task.
 	NoChain bool
+	// InheritParallelism gives the node, when its Parallelism is 0, the
+	// parallelism of its first input instead of the job's default, so that
+	// it chains to it (as Flink's timestamp assigner does).
+	InheritParallelism bool
 
 	// Sides are side outputs (late elements, dead letters): nodes with no
 	// input of their own, fed by this node's operator through

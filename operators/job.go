@@ -181,6 +181,9 @@ func (p *plan) parallelism(n *Node) int {
 		return p.parallelism(n.SideOf)
 	}
 	par := n.Parallelism
+	if par == 0 && n.InheritParallelism && len(n.Inputs) > 0 {
+		return p.parallelism(n.Inputs[0].From)
+	}
 	if par == 0 {
 		par = p.cfg.Parallelism
 	}

@@ -128,8 +128,8 @@ func coWindow[K comparable, A, B, R any](a *KeyedStream[K, A], b *KeyedStream[K,
 	// task boundary, the keyed exchange into the window.
 	ta := Map(a.s, func(v A) tagged[A, B] { return tagged[A, B]{a: v} }).Name(name + " left")
 	tb := Map(b.s, func(v B) tagged[A, B] { return tagged[A, B]{isB: true, b: v} }).Name(name + " right")
-	sameSubtasks(ta.node, a.s.node)
-	sameSubtasks(tb.node, b.s.node)
+	// The tags run in their inputs' subtasks, chained to them.
+	ta.node.InheritParallelism, tb.node.InheritParallelism = true, true
 	keyA, keyB := a.key, b.key
 	key := func(t tagged[A, B]) K {
 		if t.isB {
@@ -192,15 +192,6 @@ func coWindow[K comparable, A, B, R any](a *KeyedStream[K, A], b *KeyedStream[K,
 	env.add(lateB)
 	// Results of time windows carry the window's max timestamp.
 	return newStream[R](env, n, eventTime), newStream[A](env, lateA, eventTime), newStream[B](env, lateB, eventTime)
-}
-
-// sameSubtasks gives n the parallelism of from, so that a forward edge
-// between them chains.
-func sameSubtasks(n, from *operators.Node) {
-	for from.SideOf != nil {
-		from = from.SideOf
-	}
-	n.Parallelism, n.MaxParallelism = from.Parallelism, from.MaxParallelism
 }
 
 // split puts the window's elements of each side in the state's buffers.

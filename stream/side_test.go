@@ -161,3 +161,39 @@ func recordsIn(env *stream.Env, op string) int64 {
 	}
 	return n
 }
+
+// WithTimestamps runs in the subtasks of the operator before it, as
+// Flink's timestamp assigner does: after a one-subtask source, at job
+// parallelism 4, event time is that of the one source, not held back by
+// three timestamp subtasks that never see an element.
+func TestWithTimestampsKeepsItsInputsParallelism(t *testing.T) {
+	env := stream.NewEnv(stream.WithParallelism(4))
+	in := make(chan int64, 4)
+	src := stream.FromChannel(env, in).
+		WithTimestamps(func(v int64) time.Time { return time.Unix(v, 0) }, stream.MonotonousTimestamps())
+	out := make(chan window.Result[struct{}, int64], 4)
+	stream.Count(src.WindowAll(window.Tumbling(10 * time.Second))).ToChannel(out)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	errc := make(chan error, 1)
+	go func() { errc <- env.Execute(ctx) }()
+	in <- 1
+	in <- 12
+	select {
+	case r := <-out:
+		if r.Value != 1 {
+			t.Fatalf("first window %v", r)
+		}
+	case <-ctx.Done():
+		t.Fatal("the window did not fire while the input was open: event time was held back")
+	}
+	close(in)
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range env.Metrics() {
+		if m.Operator == "timestamps" && m.Parallelism != 1 {
+			t.Fatalf("timestamps at parallelism %d, want its source's 1", m.Parallelism)
+		}
+	}
+}

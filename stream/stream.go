@@ -196,6 +196,7 @@ func (s *Stream[T]) WithTimestamps(ts func(T) time.Time, wm WatermarkStrategy) *
 		return []any{op}, nil
 	})
 	n.Inputs = []operators.Edge{edge(s.node)}
+	n.InheritParallelism = true
 	st := newStream[T](s.env, s.env.add(n), true)
 	st.rejects = true
 	return st
