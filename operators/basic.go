@@ -178,22 +178,16 @@ func (m *MapErr[T, U]) Push(b *Batch[T]) error {
 // declared idle, so it does not hold back the watermark of the operators
 // downstream; its next element makes it active again.
 type Timestamps[T any] struct {
+	stamper[T]
 	out         Input[T]
-	ts          func(T) time.Time
 	bound       int64
 	maxTs       int64
 	lastWm      int64
-	buf         Batch[T]
 	clock       Clock
 	idleTimeout int64
 	lastData    int64
 	idle        bool
-
-	dead      Input[DeadLetter[T]]
-	countDead func(int64)
-	deadBuf   Batch[DeadLetter[T]]
-
-	atBatchEnd bool
+	atBatchEnd  bool
 }
 
 // NewTimestamps returns the operator. idleTimeout 0 disables idleness.
@@ -201,8 +195,9 @@ type Timestamps[T any] struct {
 // range; countDead counts them.
 func NewTimestamps[T any](ts func(T) time.Time, bound int64, idleTimeout int64, clock Clock, out Input[T],
 	dead Input[DeadLetter[T]], countDead func(int64)) *Timestamps[T] {
-	return &Timestamps[T]{out: out, ts: ts, bound: bound, maxTs: math.MinInt64, lastWm: MinWatermark,
-		clock: clock, idleTimeout: idleTimeout, lastData: clock.Now().UnixNano(), dead: dead, countDead: countDead}
+	return &Timestamps[T]{stamper: stamper[T]{ts: ts, dead: dead, countDead: countDead},
+		out: out, bound: bound, maxTs: math.MinInt64, lastWm: MinWatermark,
+		clock: clock, idleTimeout: idleTimeout, lastData: clock.Now().UnixNano()}
 }
 
 // Event time's range: the instants int64 nanoseconds since 1970 can hold.
@@ -229,26 +224,12 @@ func unixNano(t time.Time) (int64, bool) {
 
 // Push implements Input.
 func (a *Timestamps[T]) Push(b *Batch[T]) error {
-	times := a.buf.Times[:0]
-	maxTs := a.maxTs
-	bad := false
-	for _, v := range b.Values {
-		t, ok := unixNano(a.ts(v))
-		bad = bad || !ok
-		times = append(times, t)
-		maxTs = max(maxTs, t)
+	if err := a.stamp(b); err != nil {
+		return err
 	}
-	a.buf.Values, a.buf.Times = b.Values, times
-	if bad {
-		if err := a.setAside(b); err != nil {
-			return err
-		}
-		maxTs = a.maxTs
-		for _, t := range a.buf.Times {
-			maxTs = max(maxTs, t)
-		}
+	for _, t := range a.buf.Times {
+		a.maxTs = max(a.maxTs, t)
 	}
-	a.maxTs = maxTs
 	if a.idleTimeout > 0 {
 		a.lastData = a.clock.Now().UnixNano()
 		if a.idle {
@@ -292,14 +273,41 @@ func (a *Timestamps[T]) EndBatch() error {
 // caller registers with BuildContext.AtBatchEnd.
 func (a *Timestamps[T]) EmitAtBatchEnd() { a.atBatchEnd = true }
 
+// stamper gives elements their event timestamps, and sets aside those
+// whose timestamp event time cannot hold.
+type stamper[T any] struct {
+	ts        func(T) time.Time
+	buf       Batch[T] // the last batch stamped
+	dead      Input[DeadLetter[T]]
+	countDead func(int64)
+	deadBuf   Batch[DeadLetter[T]]
+}
+
+// stamp fills s.buf with b's elements and their timestamps, less those out
+// of range, which go to the dead letters.
+func (s *stamper[T]) stamp(b *Batch[T]) error {
+	times := s.buf.Times[:0]
+	bad := false
+	for _, v := range b.Values {
+		t, ok := unixNano(s.ts(v))
+		bad = bad || !ok
+		times = append(times, t)
+	}
+	s.buf.Values, s.buf.Times = b.Values, times
+	if bad {
+		return s.setAside(b)
+	}
+	return nil
+}
+
 // setAside is the rare path of a batch holding elements whose timestamps
 // are out of range: it sends them to the dead letters and leaves the others
-// in a.buf (a copy: b belongs to the caller).
-func (a *Timestamps[T]) setAside(b *Batch[T]) error {
-	vals, times := a.buf.Values[:0:0], a.buf.Times[:0]
-	a.deadBuf.Values = a.deadBuf.Values[:0]
+// in s.buf (a copy: b belongs to the caller).
+func (s *stamper[T]) setAside(b *Batch[T]) error {
+	vals, times := s.buf.Values[:0:0], s.buf.Times[:0]
+	s.deadBuf.Values = s.deadBuf.Values[:0]
 	for _, v := range b.Values {
-		t := a.ts(v)
+		t := s.ts(v)
 		ns, ok := unixNano(t)
 		if ok {
 			vals = append(vals, v)
@@ -308,16 +316,16 @@ func (a *Timestamps[T]) setAside(b *Batch[T]) error {
 		}
 		err := fmt.Errorf("%w: %v is outside [%v, %v]", ErrTimestampRange, t,
 			minEventTime.Format(time.RFC3339Nano), maxEventTime.Format(time.RFC3339Nano))
-		a.deadBuf.Values = append(a.deadBuf.Values, DeadLetter[T]{Value: v, Err: err})
+		s.deadBuf.Values = append(s.deadBuf.Values, DeadLetter[T]{Value: v, Err: err})
 	}
-	a.buf.Values, a.buf.Times = vals, times
-	if a.countDead != nil {
-		a.countDead(int64(len(a.deadBuf.Values)))
+	s.buf.Values, s.buf.Times = vals, times
+	if s.countDead != nil {
+		s.countDead(int64(len(s.deadBuf.Values)))
 	}
-	if a.dead == nil {
+	if s.dead == nil {
 		return nil
 	}
-	return a.dead.Push(&a.deadBuf)
+	return s.dead.Push(&s.deadBuf)
 }
 
 // Watermark implements Input: only the final watermark passes.

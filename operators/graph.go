@@ -230,24 +230,55 @@ func (s typedSource[T]) open(ctx context.Context, subtask, parallelism int) (rea
 	if err != nil {
 		return nil, err
 	}
-	tr := typedReader[T]{r: r}
+	tr := &typedReader[T]{r: r, lastWm: MinWatermark}
 	tr.rej, _ = r.(RejectingReader[T])
+	tr.et, _ = r.(EventTimeReader)
 	return tr, nil
 }
 
 type typedReader[T any] struct {
 	r   SourceReader[T]
 	rej RejectingReader[T]
+	et  EventTimeReader // nil for sources without event time
+
+	lastWm int64
+	idle   bool
 }
 
-func (tr typedReader[T]) close() error { return tr.r.Close() }
+// stampBatch copies an event-time reader's timestamps of the n elements
+// just read into b.
+func (tr *typedReader[T]) stampBatch(b *Batch[T], n int) error {
+	ts := tr.et.Timestamps()
+	if len(ts) < n {
+		return fmt.Errorf("braid: the source's reader returned %d elements and %d timestamps", n, len(ts))
+	}
+	b.Times = append(b.Times[:0], ts[:n]...)
+	return nil
+}
 
-func (tr typedReader[T]) inline() bool {
+// progress is what an event-time reader says after a read: a watermark
+// that advanced (or MinWatermark), and a change of idleness.
+func (tr *typedReader[T]) progress() (wm int64, idleChanged bool) {
+	w, idle := tr.et.Watermark()
+	wm = MinWatermark
+	if w > tr.lastWm {
+		tr.lastWm, wm = w, w
+		tr.idle = false // a watermark makes the source active
+	}
+	if idle != tr.idle && wm == MinWatermark {
+		tr.idle, idleChanged = idle, true
+	}
+	return wm, idleChanged
+}
+
+func (tr *typedReader[T]) close() error { return tr.r.Close() }
+
+func (tr *typedReader[T]) inline() bool {
 	ir, ok := tr.r.(InlineReader)
 	return ok && ir.Inline()
 }
 
-func (tr typedReader[T]) rejectSink(side any, count func(int64)) func(any) error {
+func (tr *typedReader[T]) rejectSink(side any, count func(int64)) func(any) error {
 	var in Input[DeadLetter[T]]
 	if side != nil {
 		in = side.(Input[DeadLetter[T]])
@@ -266,16 +297,19 @@ func (tr typedReader[T]) rejectSink(side any, count func(int64)) func(any) error
 
 // rejected returns what the reader set aside since the last call, in a
 // fresh slice (it travels to another goroutine), or nil.
-func (tr typedReader[T]) rejected() []DeadLetter[T] {
+func (tr *typedReader[T]) rejected() []DeadLetter[T] {
 	if tr.rej == nil {
 		return nil
 	}
 	return tr.rej.Rejected(nil)
 }
 
-func (tr typedReader[T]) runInline(ctx context.Context, t *task, ina any, rejects func(any) error, batchSize int) error {
+func (tr *typedReader[T]) runInline(ctx context.Context, t *task, ina any, rejects func(any) error, batchSize int) error {
 	in := ina.(Input[T])
 	b := &Batch[T]{Values: make([]T, batchSize)}
+	if tr.et != nil {
+		b.Times = make([]int64, 0, batchSize)
+	}
 	done := ctx.Done()
 	for {
 		select {
@@ -293,10 +327,26 @@ func (tr typedReader[T]) runInline(ctx context.Context, t *task, ina any, reject
 		}
 		if n > 0 {
 			b.Values = b.Values[:n]
+			if tr.et != nil {
+				if err := tr.stampBatch(b, n); err != nil {
+					return t.fail(err, nil)
+				}
+			}
 			if err := in.Push(b); err != nil {
 				return t.stopped(ctx, err)
 			}
 			if err := t.endBatch(); err != nil {
+				return t.stopped(ctx, err)
+			}
+		}
+		if tr.et != nil && !eof {
+			wm, idleChanged := tr.progress()
+			if wm != MinWatermark {
+				err = in.Watermark(wm)
+			} else if idleChanged {
+				err = in.Idle(tr.idle)
+			}
+			if err != nil {
 				return t.stopped(ctx, err)
 			}
 		}
@@ -320,7 +370,7 @@ func (tr typedReader[T]) runInline(ctx context.Context, t *task, ina any, reject
 	}
 }
 
-func (tr typedReader[T]) run(ctx context.Context, la any, batchSize int) error {
+func (tr *typedReader[T]) run(ctx context.Context, la any, batchSize int) error {
 	l := la.(*link[T])
 	for {
 		var b *Batch[T]
@@ -338,6 +388,12 @@ func (tr typedReader[T]) run(ctx context.Context, la any, batchSize int) error {
 		}
 		if n > 0 {
 			b.Values = b.Values[:n]
+			if tr.et != nil {
+				if err := tr.stampBatch(b, n); err != nil {
+					l.free <- b
+					return err
+				}
+			}
 			select {
 			case l.to <- message{kind: msgData, ch: l.ch, batch: b}:
 			case <-ctx.Done():
@@ -345,6 +401,25 @@ func (tr typedReader[T]) run(ctx context.Context, la any, batchSize int) error {
 			}
 		} else {
 			l.free <- b
+		}
+		if tr.et != nil && !errors.Is(err, io.EOF) {
+			var m message
+			wm, idleChanged := tr.progress()
+			switch {
+			case wm != MinWatermark:
+				m = message{kind: msgWatermark, ch: l.ch, wm: wm}
+			case idleChanged && tr.idle:
+				m = message{kind: msgIdle, ch: l.ch}
+			case idleChanged:
+				m = message{kind: msgWatermark, ch: l.ch, wm: tr.lastWm} // active again, at the watermark it had
+			}
+			if m.kind != msgData {
+				select {
+				case l.to <- m:
+				case <-ctx.Done():
+					return nil
+				}
+			}
 		}
 		if d := tr.rejected(); d != nil {
 			select {

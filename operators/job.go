@@ -288,7 +288,7 @@ func (j *Job) Run(ctx context.Context) error {
 					}
 					continue
 				}
-				l, release := n.out.link(t.gate.c, 0, p.cfg.Credits, p.cfg.BatchSize, false)
+				l, release := n.out.link(t.gate.c, 0, p.cfg.Credits, p.cfg.BatchSize, n.Timed)
 				t.gate.chans[0].release = release
 				t.gate.inputs[0].port = n.out.port(in)
 				t.gate.rejects = rejects

@@ -57,3 +57,24 @@ func (d DeadLetter[T]) String() string { return fmt.Sprintf("%v: %v", d.Value, d
 type RejectingReader[T any] interface {
 	Rejected(dst []DeadLetter[T]) []DeadLetter[T]
 }
+
+// An EventTimeReader is a SourceReader that knows event time itself: each
+// element's timestamp, and how far event time has come (a Kafka partition's
+// record times, a log with its own markers). A stream from such a source
+// (stream.FromEventTimeSource) is in event time without WithTimestamps.
+//
+// After every Read, from the goroutine that called Read, the runtime calls
+// Timestamps and then Watermark. A reader that has nothing to deliver for a
+// while should still return from Read now and then (n may be 0), so that a
+// change of its watermark or idleness is seen.
+type EventTimeReader interface {
+	// Timestamps returns the event timestamps, in Unix nanoseconds, of the
+	// elements the last Read returned, in order; it is the reader's and is
+	// read before the next Read.
+	Timestamps() []int64
+	// Watermark returns the source's watermark (no element at or before it
+	// will follow; MinWatermark while there is none) and whether the source
+	// is idle (it sends nothing for now and must not hold event time back
+	// downstream). A watermark that does not advance is ignored.
+	Watermark() (wm int64, idle bool)
+}

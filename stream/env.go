@@ -16,9 +16,10 @@ import (
 // and Execute runs them. An Env is not safe for concurrent building; run
 // Execute once at a time.
 type Env struct {
-	cfg   operators.Config
-	nodes []*operators.Node
-	errs  []error
+	cfg        operators.Config
+	wmInterval time.Duration
+	nodes      []*operators.Node
+	errs       []error
 
 	mu  sync.Mutex
 	job *operators.Job
@@ -66,9 +67,34 @@ func WithBufferTimeout(d time.Duration) Option {
 // operator.
 func WithoutChaining() Option { return optionFunc(func(e *Env) { e.cfg.NoChaining = true }) }
 
-// WithClock sets the clock of processing time, e.g. an
-// operators.FakeClock in tests. Default: the system clock.
-func WithClock(c operators.Clock) Option { return optionFunc(func(e *Env) { e.cfg.Clock = c }) }
+// WithClock sets the clock of processing time, e.g. a FakeClock in tests.
+// Default: the system clock.
+func WithClock(c Clock) Option { return optionFunc(func(e *Env) { e.cfg.Clock = c }) }
+
+// WithWatermarkInterval sets how often, in processing time, the periodic
+// hook of WatermarkGenerators runs (WithWatermarks). Default 200ms, as
+// Flink's autoWatermarkInterval.
+func WithWatermarkInterval(d time.Duration) Option {
+	return optionFunc(func(e *Env) { e.wmInterval = d })
+}
+
+// A Clock tells processing time and makes timers. The runtime takes all
+// processing time from it (processing-time windows and timers, idleness,
+// rates, periodic watermarks), so a test can drive them with a FakeClock
+// instead of sleeping.
+type Clock = operators.Clock
+
+// A Timer is a one-shot timer made by a Clock, as time.Timer: no stale
+// value is received after Reset or Stop.
+type Timer = operators.Timer
+
+// SystemClock is the real clock, the default.
+type SystemClock = operators.SystemClock
+
+// FakeClock is a Clock that moves only when told to (Set, Advance), for
+// tests of processing-time behaviour; its timers fire as it moves, in
+// deadline order. It is safe for concurrent use.
+type FakeClock = operators.FakeClock
 
 // WithLogger sets where the runtime logs. Default slog.Default().
 func WithLogger(l *slog.Logger) Option { return optionFunc(func(e *Env) { e.cfg.Logger = l }) }
@@ -89,7 +115,7 @@ func (e *Env) add(n *operators.Node) *operators.Node {
 
 func (e *Env) fail(err error) { e.errs = append(e.errs, err) }
 
-func (e *Env) clock() operators.Clock {
+func (e *Env) clock() Clock {
 	if e.cfg.Clock == nil {
 		return operators.SystemClock{}
 	}
@@ -154,4 +180,4 @@ var ErrNaNKey = operators.ErrNaNKey
 type OperatorError = operators.OperatorError
 
 // NewFakeClock returns a clock for tests that moves only when told to.
-func NewFakeClock(start time.Time) *operators.FakeClock { return operators.NewFakeClock(start) }
+func NewFakeClock(start time.Time) *FakeClock { return operators.NewFakeClock(start) }

@@ -12,10 +12,61 @@ import (
 	"github.com/braidstream/braid/operators"
 )
 
+// A SourceReader produces the elements of one subtask of a source: what a
+// custom source implements. The runtime calls it from one goroutine at a
+// time.
+//
+// Read fills buf with up to len(buf) elements and returns how many it wrote.
+// It blocks until at least one element is ready, the input ends, or ctx is
+// done; a reader that has some elements but would block for more returns
+// those at once, so that a slow stream still flows. At the end of a bounded
+// input it returns io.EOF (with n possibly > 0 on that call). When ctx is done
+// it returns promptly with ctx's error. Any other error fails the job; the
+// runtime names the source and subtask in it.
+//
+// Close releases the reader's resources; the runtime calls it exactly once,
+// after the last Read, whether the input ended or not.
+//
+// A reader may also implement InlineReader (its Read never waits),
+// RejectingReader (it sets bad input aside into DeadLetters instead of
+// failing) and, for FromEventTimeSource, EventTimeReader.
+type SourceReader[T any] = operators.SourceReader[T]
+
+// A SourceFactory opens the reader of one subtask out of parallelism.
+// Sources that cannot be split are given parallelism 1.
+type SourceFactory[T any] = operators.SourceFactory[T]
+
+// An InlineReader is a SourceReader whose Read never waits (a generator, a
+// slice): the runtime calls it from the source's task itself, saving a
+// goroutine and a hand-off per batch.
+type InlineReader = operators.InlineReader
+
+// A RejectingReader is a SourceReader that sets aside input it cannot
+// deliver as elements (a line over a length limit, a record cut short)
+// instead of failing the job. After every Read, from the goroutine that
+// called Read, the runtime calls Rejected, which appends to dst what was set
+// aside since the last call. Those go to the source's DeadLetters, in order
+// with its data, and are counted in Metrics.DeadLetters; each error should
+// say where the input was.
+type RejectingReader[T any] = operators.RejectingReader[T]
+
+// An EventTimeReader is a SourceReader that knows event time itself: each
+// element's timestamp and the source's watermark and idleness, as a Flink
+// source that emits watermarks and marks itself idle. See
+// FromEventTimeSource.
+//
+// After every Read, the runtime calls Timestamps (the Unix nanoseconds of
+// the elements that Read returned, in order) and then Watermark (no element
+// at or before wm will follow; idle: the source sends nothing for now and
+// must not hold event time back). A reader with nothing to deliver should
+// still return from Read now and then (with n = 0) so that a change is
+// seen.
+type EventTimeReader = operators.EventTimeReader
+
 // FromSource adds a source made by open, which is called once per subtask.
 // parallel says whether the source can be split: if not, it runs as one
 // subtask. Connectors use it; most jobs use the sources below.
-func FromSource[T any](env *Env, name string, parallel bool, open operators.SourceFactory[T]) *Stream[T] {
+func FromSource[T any](env *Env, name string, parallel bool, open SourceFactory[T]) *Stream[T] {
 	n := operators.NewSourceNode(name, open)
 	if !parallel {
 		n.MaxParallelism = 1
@@ -25,10 +76,42 @@ func FromSource[T any](env *Env, name string, parallel bool, open operators.Sour
 	return s
 }
 
+// MinWatermark is the watermark before any (an EventTimeReader's while it
+// has none), and MaxWatermark the final one, at the end of input.
+const (
+	MinWatermark = operators.MinWatermark
+	MaxWatermark = operators.MaxWatermark
+)
+
+// FromEventTimeSource adds a source whose readers know event time (they
+// implement EventTimeReader as well as SourceReader): its stream is in
+// event time as it comes, with the reader's timestamps, watermarks and
+// idleness, and needs no WithTimestamps. A reader that does not implement
+// EventTimeReader fails the job when it is opened.
+func FromEventTimeSource[T any](env *Env, name string, parallel bool, open SourceFactory[T]) *Stream[T] {
+	n := operators.NewSourceNode(name, func(ctx context.Context, subtask, parallelism int) (SourceReader[T], error) {
+		r, err := open(ctx, subtask, parallelism)
+		if err != nil {
+			return nil, err
+		}
+		if _, ok := r.(EventTimeReader); !ok {
+			r.Close()
+			return nil, fmt.Errorf("braid: the reader of event-time source %q, a %T, does not implement EventTimeReader (Timestamps and Watermark)", name, r)
+		}
+		return r, nil
+	})
+	if !parallel {
+		n.MaxParallelism = 1
+	}
+	s := newStream[T](env, env.add(n), true)
+	s.rejects = true
+	return s
+}
+
 // FromSlice is a bounded source of the elements of vals, in order, in one
 // subtask.
 func FromSlice[T any](env *Env, vals []T) *Stream[T] {
-	return FromSource(env, "slice", false, func(ctx context.Context, subtask, parallelism int) (operators.SourceReader[T], error) {
+	return FromSource(env, "slice", false, func(ctx context.Context, subtask, parallelism int) (SourceReader[T], error) {
 		return &sliceReader[T]{vals: vals}, nil
 	})
 }
@@ -53,7 +136,7 @@ func (r *sliceReader[T]) Close() error { return nil }
 // seq ends. The iterator runs in the source's goroutine; it is stopped
 // (yield returns false) when the job ends first.
 func FromSeq[T any](env *Env, seq iter.Seq[T]) *Stream[T] {
-	return FromSource(env, "seq", false, func(ctx context.Context, subtask, parallelism int) (operators.SourceReader[T], error) {
+	return FromSource(env, "seq", false, func(ctx context.Context, subtask, parallelism int) (SourceReader[T], error) {
 		next, stop := iter.Pull(seq)
 		return &seqReader[T]{next: next, stop: stop}, nil
 	})
@@ -94,7 +177,7 @@ func (r *seqReader[T]) Close() error { r.stop(); return nil }
 // FromChannel is a source of the values received from ch, in one subtask;
 // it ends when ch is closed.
 func FromChannel[T any](env *Env, ch <-chan T) *Stream[T] {
-	return FromSource(env, "channel", false, func(ctx context.Context, subtask, parallelism int) (operators.SourceReader[T], error) {
+	return FromSource(env, "channel", false, func(ctx context.Context, subtask, parallelism int) (SourceReader[T], error) {
 		return chanReader[T]{ch}, nil
 	})
 }
@@ -167,7 +250,7 @@ func Generate[T any](env *Env, f func(i int64) T, opts ...GenerateOption) *Strea
 		env.fail(fmt.Errorf("braid: Generate: rate %v per second is below the least, %v (one element in about 32 years)", cfg.rate, MinRate))
 	}
 	clock := env.clock()
-	return FromSource(env, "generate", true, func(ctx context.Context, subtask, parallelism int) (operators.SourceReader[T], error) {
+	return FromSource(env, "generate", true, func(ctx context.Context, subtask, parallelism int) (SourceReader[T], error) {
 		r := &genReader[T]{f: f, next: int64(subtask), step: int64(parallelism), limit: cfg.limit, clock: clock}
 		if cfg.rate > 0 {
 			iv := float64(time.Second) * float64(parallelism) / cfg.rate
@@ -182,11 +265,11 @@ type genReader[T any] struct {
 	f          func(int64) T
 	next, step int64
 	limit      int64
-	clock      operators.Clock
+	clock      Clock
 	interval   time.Duration
 	start      time.Time
 	count      int64
-	timer      operators.Timer
+	timer      Timer
 	pacer      pace.Pacer
 }
 

@@ -174,8 +174,17 @@ func MonotonousTimestamps() WatermarkStrategy { return WatermarkStrategy{} }
 func (w WatermarkStrategy) WithIdleness(d time.Duration) WatermarkStrategy { w.idle = d; return w }
 
 // WithTimestamps switches the stream to event time: each element's
-// timestamp is ts(element), and watermarks follow wm. It is chained to the
-// operator before it, in the same subtasks.
+// timestamp is ts(element), and watermarks follow wm. It runs in the
+// subtasks of the operator before it, chained to it.
+//
+// When watermarks come: after each batch that its task takes in (a
+// source's read, up to the batch size; or a batch from another task), the
+// largest timestamp seen so far minus the bound minus 1ns, if that has
+// advanced. So a bounded input read in one batch makes no element late,
+// and WithBatchSize(1) gives a watermark after every element. Watermarks
+// from before it are replaced, but for the final one at the end of input.
+// For a watermark per element or on a period of processing time, use
+// WithWatermarks.
 func (s *Stream[T]) WithTimestamps(ts func(T) time.Time, wm WatermarkStrategy) *Stream[T] {
 	if wm.bound < 0 || wm.idle < 0 {
 		s.env.fail(fmt.Errorf("braid: WithTimestamps on %q: out-of-orderness and idleness must not be negative (got %v, %v)", s.node.Name, wm.bound, wm.idle))
@@ -193,6 +202,49 @@ func (s *Stream[T]) WithTimestamps(ts func(T) time.Time, wm WatermarkStrategy) *
 		}
 		op.EmitAtBatchEnd()
 		bc.AtBatchEnd(op.EndBatch)
+		return []any{op}, nil
+	})
+	n.Inputs = []operators.Edge{edge(s.node)}
+	n.InheritParallelism = true
+	st := newStream[T](s.env, s.env.add(n), true)
+	st.rejects = true
+	return st
+}
+
+// A WatermarkGenerator decides how event time advances for a stream, in
+// the shape of Flink's: OnEvent sees every element and its timestamp and
+// may emit a watermark at once (punctuated watermarks: a marker element
+// says everything up to it has come), which takes effect right after that
+// element; OnPeriodicEmit runs every watermark interval of processing time
+// (WithWatermarkInterval, default 200ms, by the Env's clock) and may emit
+// one from what was seen (periodic watermarks). Either may mark the input
+// idle. Watermarks never go back: one that does not advance is ignored.
+type WatermarkGenerator[T any] = operators.WatermarkGenerator[T]
+
+// A WatermarkOutput takes a WatermarkGenerator's watermarks and idleness.
+type WatermarkOutput = operators.WatermarkOutput
+
+// WithWatermarks switches the stream to event time with timestamps from ts
+// and watermarks from a generator of the user's: newGen makes one per
+// subtask. Elements whose timestamp event time cannot hold go to the
+// stream's DeadLetters, as with WithTimestamps. It runs in the subtasks of
+// the operator before it.
+func (s *Stream[T]) WithWatermarks(ts func(T) time.Time, newGen func() WatermarkGenerator[T]) *Stream[T] {
+	if newGen == nil {
+		s.env.fail(fmt.Errorf("braid: WithWatermarks on %q: the generator constructor is nil", s.node.Name))
+	}
+	clock, interval := s.env.clock(), s.env.wmInterval
+	if interval < 0 {
+		s.env.fail(fmt.Errorf("braid: the watermark interval must not be negative, got %v", interval))
+	}
+	n := operators.NewOpNode[T]("watermarks", nil)
+	n.SetBuild(func(bc *operators.BuildContext, out any) ([]any, error) {
+		var dead operators.Input[DeadLetter[T]]
+		if len(n.Sides) > 0 {
+			dead = bc.Side(0).(operators.Input[DeadLetter[T]])
+		}
+		op := operators.NewGeneratedWatermarks(ts, newGen(), interval, clock, out.(operators.Input[T]), dead, bc.CountDeadLetters)
+		bc.AddTimed(op)
 		return []any{op}, nil
 	})
 	n.Inputs = []operators.Edge{edge(s.node)}
