@@ -34,7 +34,6 @@ import (
 	"time"
 
 	"github.com/braidstream/braid/internal/testseed"
-	"github.com/braidstream/braid/operators"
 	"github.com/braidstream/braid/state"
 	"github.com/braidstream/braid/stream"
 	"github.com/braidstream/braid/window"
@@ -294,7 +293,7 @@ func (c lateJoinCase) run(t *testing.T, par int, crossTask bool) (pairs, groups 
 // batchedSource is a source in one subtask that reads the batches given,
 // one per Read, so that a watermark follows each.
 func batchedSource(env *stream.Env, batches [][]joinEv) *stream.Stream[joinEv] {
-	return stream.FromSource(env, "batches", false, func(context.Context, int, int) (operators.SourceReader[joinEv], error) {
+	return stream.FromSource(env, "batches", false, func(context.Context, int, int) (stream.SourceReader[joinEv], error) {
 		return &batchReader{batches: batches}, nil
 	})
 }

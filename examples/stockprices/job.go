@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/braidstream/braid/operators"
 	"github.com/braidstream/braid/state"
 	"github.com/braidstream/braid/stream"
 	"github.com/braidstream/braid/window"
@@ -179,7 +178,7 @@ func buildJob(env *stream.Env, cfg config, p pacer, end time.Time, out, errOut i
 	var prices *stream.Stream[StockPrice]
 	for i, wk := range walks {
 		wk, seed := wk, cfg.seed+uint64(i)
-		src := stream.FromSource(env, "prices "+wk.sym, false, func(context.Context, int, int) (operators.SourceReader[StockPrice], error) {
+		src := stream.FromSource(env, "prices "+wk.sym, false, func(context.Context, int, int) (stream.SourceReader[StockPrice], error) {
 			w := newWalk(wk.sym, wk.sigma, seed, cfg.start)
 			return &paced[StockPrice]{next: w.next, at: ts, p: p, end: end}, nil
 		}).WithTimestamps(ts, stream.MonotonousTimestamps())
@@ -247,7 +246,7 @@ func buildJob(env *stream.Env, cfg config, p pacer, end time.Time, out, errOut i
 	}))
 
 	// 5. Tweets and their mentions per symbol in 30 s.
-	tweets := stream.FromSource(env, "tweets", false, func(context.Context, int, int) (operators.SourceReader[Tweet], error) {
+	tweets := stream.FromSource(env, "tweets", false, func(context.Context, int, int) (stream.SourceReader[Tweet], error) {
 		t := newTweets(cfg.seed, cfg.start)
 		return &paced[Tweet]{next: t.next, at: func(t Tweet) time.Time { return t.At }, p: p, end: end}, nil
 	}).WithTimestamps(func(t Tweet) time.Time { return t.At }, stream.MonotonousTimestamps())

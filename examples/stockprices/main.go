@@ -32,7 +32,6 @@ import (
 	"os/signal"
 	"time"
 
-	"github.com/braidstream/braid/operators"
 	"github.com/braidstream/braid/stream"
 )
 
@@ -102,7 +101,7 @@ func parseFlags(args []string, errOut io.Writer) (config, error) {
 // bad input to errOut.
 func run(ctx context.Context, cfg config, out, errOut io.Writer) error {
 	env := stream.NewEnv()
-	clock := operators.SystemClock{}
+	clock := stream.SystemClock{}
 	if cfg.start.IsZero() {
 		cfg.start = time.Now().UTC().Truncate(time.Second)
 		if cfg.seeded {

@@ -7,7 +7,7 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"github.com/braidstream/braid/operators"
+	"github.com/braidstream/braid/stream"
 )
 
 // StockPrice is one tick.
@@ -26,7 +26,7 @@ type Tweet struct {
 // pacer maps the simulation's event time onto the clock: speedup times
 // faster than real time; unpaced runs as fast as it can.
 type pacer struct {
-	clock     operators.Clock
+	clock     stream.Clock
 	start     time.Time // event time at the start
 	realStart time.Time
 	speedup   float64
