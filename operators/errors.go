@@ -3,6 +3,8 @@ package operators
 import (
 	"errors"
 	"fmt"
+
+	"github.com/braidstream/braid/internal/errs"
 )
 
 // ErrPanic marks the error a job fails with when a user function panics.
@@ -34,7 +36,7 @@ type OperatorError struct {
 
 // Error says where the failure happened and what it was.
 func (e *OperatorError) Error() string {
-	return fmt.Sprintf("braid: operator %q subtask %d/%d: %v", e.Operator, e.Subtask+1, e.Parallelism, e.Err)
+	return fmt.Sprintf("braid: operator %q subtask %d/%d: %s", e.Operator, e.Subtask+1, e.Parallelism, errs.Trim(e.Err))
 }
 
 // Unwrap returns the underlying error, for errors.Is and errors.As.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"slices"
 	"sync"
@@ -18,6 +19,7 @@ import (
 type Env struct {
 	cfg        operators.Config
 	wmInterval time.Duration
+	writers    map[io.Writer]*sync.Mutex // the lock of each writer sinks write to
 	nodes      []*operators.Node
 	errs       []error
 

@@ -5,6 +5,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/braidstream/braid/internal/errs"
 	"github.com/braidstream/braid/operators"
 	"github.com/braidstream/braid/window"
 )
@@ -111,7 +112,7 @@ func coWindow[K comparable, A, B, R any](a *KeyedStream[K, A], b *KeyedStream[K,
 	if _, ok := assigner.(window.TimeWindows); !ok && !sessions {
 		env.fail(fmt.Errorf("braid: %s needs time or session windows, not %v", name, assigner))
 	} else if err := assigner.Validate(); err != nil {
-		env.fail(fmt.Errorf("braid: %s of %q and %q: %w", name, a.s.node.Name, b.s.node.Name, err))
+		env.fail(errs.Wrapf(err, "braid: %s of %q and %q", name, a.s.node.Name, b.s.node.Name))
 	}
 	eventTime := a.s.eventTime
 	switch {

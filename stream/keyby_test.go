@@ -67,3 +67,20 @@ func TestPanicInKeySelectorNamesTheKeyBy(t *testing.T) {
 		}
 	}
 }
+
+// Errors say "braid:" once, however many layers wrap them.
+func TestErrorsSayBraidOnce(t *testing.T) {
+	env := stream.NewEnv()
+	src := stream.FromSlice(env, []float64{math.NaN()})
+	stream.Count(stream.KeyBy(src, func(v float64) float64 { return v }).Window(window.TumblingCount(1)))
+	err := env.Execute(context.Background())
+	if err == nil || strings.Count(err.Error(), "braid:") != 1 {
+		t.Fatalf("Execute = %v, want \"braid:\" once", err)
+	}
+	env = stream.NewEnv()
+	stream.Count(stream.KeyBy(stream.FromSlice(env, []int{1}), func(v int) *int { return &v }).Window(window.TumblingCount(1)))
+	err = env.Execute(context.Background())
+	if err == nil || strings.Count(err.Error(), "braid:") != 1 {
+		t.Fatalf("Execute = %v, want \"braid:\" once", err)
+	}
+}

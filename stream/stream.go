@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/braidstream/braid/internal/errs"
 	"github.com/braidstream/braid/operators"
 	"github.com/braidstream/braid/state"
 )
@@ -276,7 +277,7 @@ type KeyedStream[K comparable, T any] struct {
 func KeyBy[T any, K comparable](s *Stream[T], key func(T) K) *KeyedStream[K, T] {
 	h, err := state.NewHasher[K]()
 	if err != nil {
-		s.env.fail(fmt.Errorf("braid: KeyBy after %q: %w", s.node.Name, err))
+		s.env.fail(errs.Wrapf(err, "braid: KeyBy after %q", s.node.Name))
 	}
 	return &KeyedStream[K, T]{s: s, key: key, hash: h}
 }

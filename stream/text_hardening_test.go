@@ -183,7 +183,7 @@ func TestSocketTextAcceptAndClose(t *testing.T) {
 			continue
 		}
 		oe, ok := errors.AsType[*OperatorError](err)
-		want := "braid: socket source " + addr + ": no line after 3 attempts over "
+		want := "socket source " + addr + ": no line after 3 attempts over "
 		if !ok || oe.Operator != "socket "+addr || !strings.Contains(err.Error(), want) ||
 			!strings.HasSuffix(err.Error(), ": the server closed 3 connections before sending a line") {
 			t.Fatalf("Execute = %v, want the socket operator failing with %q...", err, want)
@@ -217,7 +217,7 @@ func TestSocketTextLostConnection(t *testing.T) {
 			}
 			continue
 		}
-		want := "braid: socket source " + addr + ": connection 1 closed by the server and not made again in 2 attempts over "
+		want := "socket source " + addr + ": connection 1 closed by the server and not made again in 2 attempts over "
 		if _, ok := errors.AsType[*net.OpError](err); !ok || !strings.Contains(err.Error(), want) {
 			t.Fatalf("Execute = %v, want %q and the last dial error", err, want)
 		}

@@ -7,6 +7,7 @@ import (
 
 	"golang.org/x/exp/constraints"
 
+	"github.com/braidstream/braid/internal/errs"
 	"github.com/braidstream/braid/operators"
 	"github.com/braidstream/braid/window"
 )
@@ -84,7 +85,7 @@ type lateOutput struct {
 // Window cuts the keyed stream into windows of the assigner.
 func (k *KeyedStream[K, T]) Window(a window.Assigner) *WindowedStream[K, T] {
 	if err := a.Validate(); err != nil {
-		k.s.env.fail(fmt.Errorf("braid: window %v after %q: %w", a, k.s.node.Name, err))
+		k.s.env.fail(errs.Wrapf(err, "braid: window %v after %q", a, k.s.node.Name))
 	}
 	return &WindowedStream[K, T]{ks: k, assigner: a, late: &lateOutput{}}
 }
