@@ -16,10 +16,17 @@
 //     chained into one task and call each other directly.
 //  3. Between tasks, an exchange fills one batch per receiving subtask
 //     (by key group for keyed edges) and sends it when full, at a watermark,
-//     at the end, or when the task's input runs dry. Each link between two
-//     subtasks has a fixed number of batches (credits) that the receiver
-//     hands back after use, so a slow operator slows its producers and
-//     memory stays bounded; batches are reused, not allocated.
+//     at the end, when the task's input runs dry, or when the buffer timeout
+//     passes. Each link between two subtasks has a fixed number of batches
+//     (credits) that the receiver hands back after use, so a slow operator
+//     slows its producers and memory stays bounded; batches grow as they
+//     first fill and are then reused, not allocated. A slow operator takes
+//     a batch in runs (internal/pace), and between runs its task looks at
+//     cancellation and the buffer timeout.
+//  4. Watermarks, idleness and end-of-input travel in-band with the data,
+//     to side outputs too (withSides). A gate keeps each sender's watermark
+//     and passes on the least of the active ones, never going back.
+//     Checkpoint barriers will travel the same way.
 //  4. Watermarks, idleness and end-of-input travel in-band with the data.
 //     A gate keeps each sender's watermark and passes on the least of the
 //     active ones, never going back. Checkpoint barriers will travel the

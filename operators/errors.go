@@ -13,8 +13,8 @@ import (
 var ErrPanic = errors.New("braid: user function panicked")
 
 // ErrTimestampRange marks the error of a dead letter whose event timestamp
-// lies outside what int64 nanoseconds since 1970 can hold (the years 1678
-// to 2262).
+// lies outside what int64 nanoseconds since 1970 can hold,
+// 1677-09-21T00:12:43.145224192Z to 2262-04-11T23:47:16.854775807Z.
 var ErrTimestampRange = errors.New("braid: timestamp outside the range of event time")
 
 // ErrNaNKey marks the failure of a job whose KeyBy met a key that is NaN

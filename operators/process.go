@@ -49,18 +49,18 @@ type ProcessContext[K comparable, R any] struct {
 // Key is the key of the element or timer being processed.
 func (c *ProcessContext[K, R]) Key() K { return c.key }
 
-// Timestamp is the element's event timestamp, or the firing timer's time;
-// false in processing time for elements.
+// Timestamp is the element's event timestamp, or the firing timer's time,
+// in UTC; false in processing time for elements.
 func (c *ProcessContext[K, R]) Timestamp() (time.Time, bool) {
 	if c.ts == math.MinInt64 {
 		return time.Time{}, false
 	}
-	return time.Unix(0, c.ts), true
+	return time.Unix(0, c.ts).UTC(), true
 }
 
-// Watermark is the current event time: no element at or before it is
+// Watermark is the current event time (UTC): no element at or before it is
 // expected any more.
-func (c *ProcessContext[K, R]) Watermark() time.Time { return time.Unix(0, c.op.wm) }
+func (c *ProcessContext[K, R]) Watermark() time.Time { return time.Unix(0, c.op.wm).UTC() }
 
 // Now is the current processing time, from the job's clock.
 func (c *ProcessContext[K, R]) Now() time.Time { return c.op.clock.Now() }
@@ -208,7 +208,7 @@ func (p *processCore[K, R]) fire(d TimeDomain, upTo int64) error {
 			p.ctx.ts = it.at
 		}
 		if p.timerFn != nil {
-			p.timerFn(&p.ctx, TimerInfo{At: time.Unix(0, it.at), Domain: d})
+			p.timerFn(&p.ctx, TimerInfo{At: time.Unix(0, it.at).UTC(), Domain: d})
 		}
 	}
 	return p.em.flush()

@@ -147,7 +147,7 @@ func (g *GeneratedWatermarks[T]) Push(b *Batch[T]) error {
 	g.inPush, g.from = true, 0
 	for i, v := range g.buf.Values {
 		g.at = i
-		g.gen.OnEvent(v, time.Unix(0, g.buf.Times[i]), &g.emit)
+		g.gen.OnEvent(v, time.Unix(0, g.buf.Times[i]).UTC(), &g.emit)
 		if g.err != nil {
 			g.inPush = false
 			return g.err

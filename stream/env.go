@@ -170,9 +170,10 @@ type Metrics = operators.Metrics
 // ErrPanic marks the failure of a job whose user function panicked.
 var ErrPanic = operators.ErrPanic
 
-// ErrTimestampRange marks the dead letters of WithTimestamps: elements whose
-// timestamp lies outside the years 1678 to 2262, which event time (int64
-// nanoseconds since 1970) cannot hold.
+// ErrTimestampRange marks the dead letters of WithTimestamps and
+// WithWatermarks: elements whose timestamp lies outside
+// 1677-09-21T00:12:43Z to 2262-04-11T23:47:16Z (UTC), which event time
+// (int64 nanoseconds since 1970) cannot hold.
 var ErrTimestampRange = operators.ErrTimestampRange
 
 // ErrNaNKey marks the failure of a job whose KeyBy met a NaN key.

@@ -75,9 +75,10 @@ type DeadLetter[T any] = operators.DeadLetter[T]
 //   - for a source: input it could not deliver as elements, such as a line
 //     over TextFile's or SocketText's length limit, or a line cut short by
 //     a lost connection;
-//   - for WithTimestamps: elements whose timestamp lies outside the years
-//     1678 to 2262, which event time (int64 nanoseconds since 1970) cannot
-//     hold. They are never put into a wrong window.
+//   - for WithTimestamps and WithWatermarks: elements whose timestamp lies
+//     outside 1677-09-21T00:12:43Z to 2262-04-11T23:47:16Z (UTC), which
+//     event time (int64 nanoseconds since 1970) cannot hold. They are never
+//     put into a wrong window.
 //
 // They are counted in the operator's Metrics.DeadLetters whether or not
 // they are read. MapErr returns its own dead letters; other operators set

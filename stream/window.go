@@ -28,10 +28,14 @@ import (
 //     fires that window again at once, with all its elements.
 //   - Sessions that overlap or touch merge.
 //   - When a bounded input ends, every time window and session still open
-//     fires (the final watermark in event time; in processing time too, so
-//     that no element is lost). Count windows that are not full do not fire,
-//     as in Flink; delta windows (window.Delta) emit their open window, as
-//     Flink 0.9 did on close.
+//     with the default trigger fires (the final watermark in event time; in
+//     processing time too, so that no element is lost). Count windows that
+//     are not full do not fire, as in Flink; delta windows (window.Delta)
+//     emit their open window, as Flink 0.9 did on close. A window with a
+//     trigger of its own fires at the end only as its trigger says: the
+//     final watermark fires event-time timers, but processing-time timers
+//     left over do not fire (as in Flink), and a CountTrigger's unfinished
+//     count does not fire, so such windows can end unfired.
 //   - Count and delta windows count elements in arrival order per key;
 //     time plays no part and there are no late elements.
 type WindowedStream[K comparable, T any] struct {
@@ -47,8 +51,10 @@ type WindowedStream[K comparable, T any] struct {
 // Trigger replaces the window's trigger: when it fires and purges (see
 // window.Trigger; CountTrigger, EventTimeTrigger, ProcessingTimeTrigger,
 // Every, DeltaTrigger, Purging). With window.Global() a trigger is needed.
-// A window with a custom trigger or an evictor keeps every element (see
-// operators.TriggerWindow for the rules).
+// On session windows, which merge, the trigger must implement
+// window.MergingTrigger (the built-in ones do, but DeltaTrigger), so that
+// its state merges with the sessions. A window with a custom trigger or an
+// evictor keeps every element.
 //
 // The last 5 elements, every 2 seconds (0.9's
 // window(Count.of(5)).every(Time.of(2, SECONDS))):
