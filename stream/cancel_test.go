@@ -75,6 +75,13 @@ func TestSlowSourceFlushes(t *testing.T) {
 	env := stream.NewEnv()
 	out := make(chan int64, 1)
 	stream.Generate(env, func(i int64) int64 { time.Sleep(20 * time.Millisecond); return i }).Rebalance().ToChannel(out)
+	firstThenCancel(t, env, out, 5*time.Second, "the source filled a whole batch (80 s) before sending")
+}
+
+// firstThenCancel runs env until its first element, 0, comes out of out
+// (failing with why when it takes longer than wait), then cancels it.
+func firstThenCancel(t *testing.T, env *stream.Env, out <-chan int64, wait time.Duration, why string) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
 	go func() { errc <- env.Execute(ctx) }()
@@ -83,8 +90,10 @@ func TestSlowSourceFlushes(t *testing.T) {
 		if v != 0 {
 			t.Fatalf("first element %d", v)
 		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("no element after 5s: the source filled a whole batch (80 s) before sending")
+	case <-time.After(wait):
+		cancel()
+		<-errc
+		t.Fatalf("no element after %v: %s", wait, why)
 	}
 	cancel()
 	if err := <-errc; !errors.Is(err, context.Canceled) {

@@ -215,21 +215,7 @@ func TestBufferTimeoutFlushesSparseOutput(t *testing.T) {
 		Filter(func(v int64) bool { return v%50_000_000 == 0 })
 	out := make(chan int64, 1)
 	rare.Rebalance().ToChannel(out) // an exchange between the filter and the sink
-	ctx, cancel := context.WithCancel(context.Background())
-	errc := make(chan error, 1)
-	go func() { errc <- env.Execute(ctx) }()
-	select {
-	case v := <-out:
-		if v != 0 {
-			t.Fatalf("first element %d", v)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("a record waited in a partly filled batch although the buffer timeout is 20ms")
-	}
-	cancel()
-	if err := <-errc; !errors.Is(err, context.Canceled) {
-		t.Fatalf("Execute = %v", err)
-	}
+	firstThenCancel(t, env, out, 20*time.Second, "a record waited in a partly filled batch although the buffer timeout is 20ms")
 }
 
 // A panic in a source's own function fails the job with the source named.
