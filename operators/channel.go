@@ -14,10 +14,16 @@ const (
 	msgIdle
 	msgEnd
 	msgRejects // what a source's reader set aside: a []DeadLetter[T]
+	// msgBarrier is checkpoint barrier wm; from a source's reader, batch
+	// holds the reader's position ([]byte) or why it has none (error).
+	// msgEnd from a source's reader carries its final position the same
+	// way when checkpoints are on.
+	msgBarrier
 )
 
 // A message is what travels on a task's input channel: a batch, a
-// watermark, an idleness notice or the end of one sender's stream. ch is the
+// watermark, an idleness notice, a checkpoint barrier or the end of one
+// sender's stream. ch is the
 // sender's channel index at the receiver, so the receiver can keep
 // per-sender watermarks (and, for checkpoints, align barriers per sender).
 type message struct {
@@ -65,10 +71,13 @@ func (l *link[T]) release(b any) {
 
 // channel state at the receiver.
 type inChannel struct {
-	input   int // logical input of the head operator
-	wm      int64
-	idle    bool
-	ended   bool
+	input int // logical input of the head operator
+	wm    int64
+	idle  bool
+	ended bool
+	// blocked: the channel has delivered the barrier being aligned; what
+	// it sends next waits in the gate's stash.
+	blocked bool
 	release func(any)
 }
 
@@ -101,6 +110,84 @@ type gate struct {
 	inputs []gateInput
 	// rejects takes a source reader's msgRejects (source tasks only).
 	rejects func(any) error
+
+	// Barrier alignment. aligning is the checkpoint whose barrier some
+	// channels have delivered (0: none), waiting how many open channels
+	// have not. Messages of blocked channels are stashed in arrival order
+	// (so each channel's order is kept) and replayed, before anything new
+	// is read, once the barrier is aligned or abandoned. The shared channel
+	// is never left unread, so a sender blocked on it cannot hold back the
+	// barrier of another: alignment cannot deadlock with the credits.
+	aligning int64
+	waiting  int
+	pos      any // a source's position, from its reader's barrier or end
+	stash    []message
+	replay   []message
+}
+
+// next returns a message to replay, if any.
+func (g *gate) next() (message, bool) {
+	if len(g.replay) == 0 {
+		return message{}, false
+	}
+	m := g.replay[0]
+	g.replay[0] = message{}
+	g.replay = g.replay[1:]
+	return m, true
+}
+
+// hold stashes m when its channel is blocked by the barrier being aligned.
+func (g *gate) hold(m message) bool {
+	if g.aligning == 0 || !g.chans[m.ch].blocked {
+		return false
+	}
+	g.stash = append(g.stash, m)
+	return true
+}
+
+// unalign ends the alignment in progress: every channel flows again, the
+// stashed messages first.
+func (g *gate) unalign() {
+	for i := range g.chans {
+		g.chans[i].blocked = false
+	}
+	if len(g.stash) > 0 {
+		g.replay = append(g.stash, g.replay...)
+		g.stash = nil
+	}
+	g.aligning = 0
+}
+
+// barrier takes barrier id from m's channel. It reports whether the
+// barrier is now aligned: every open channel has delivered it. A barrier
+// older than the one aligned is stale (its checkpoint was abandoned); a
+// newer one abandons the alignment in progress.
+func (g *gate) barrier(m message, last int64) (aligned bool) {
+	id := m.wm
+	if id <= last || id < g.aligning {
+		return false
+	}
+	if g.aligning != 0 && id > g.aligning {
+		g.unalign()
+	}
+	if g.aligning == 0 {
+		g.aligning, g.waiting, g.pos = id, 0, nil
+		for i := range g.chans {
+			if !g.chans[i].ended {
+				g.waiting++
+			}
+		}
+	}
+	g.chans[m.ch].blocked = true
+	g.waiting--
+	if m.batch != nil {
+		g.pos = m.batch
+	}
+	if g.waiting > 0 {
+		return false
+	}
+	g.unalign()
+	return true
 }
 
 type gateInput struct {

@@ -119,6 +119,10 @@ func (x *exchange[T]) Watermark(wm int64) error {
 	return x.broadcast(message{kind: msgWatermark, wm: wm})
 }
 
+func (x *exchange[T]) barrier(id int64) error {
+	return x.broadcast(message{kind: msgBarrier, wm: id})
+}
+
 func (x *exchange[T]) Idle(idle bool) error {
 	if !idle {
 		return nil // data or a watermark will say so

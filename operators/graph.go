@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/braidstream/braid/state"
 )
 
 // A Node is one operator of a job's logical graph. Package stream builds
@@ -35,6 +37,13 @@ type Node struct {
 	// SideOf is the node a side output belongs to.
 	SideOf *Node
 
+	// UID identifies the operator's state in checkpoints. Empty means one
+	// derived from the job's structure: the operator's name, its inputs'
+	// ids and its place among operators of the same name and inputs, so
+	// that adding or removing an unrelated operator leaves it unchanged.
+	// Set it to keep state across changes that move an operator.
+	UID string
+
 	out    nodeType
 	build  BuildFunc
 	source sourceBinder
@@ -61,6 +70,35 @@ type BuildContext struct {
 	task                                 *task
 	metrics                              *opMetrics
 	sides                                []any
+	uid                                  string
+}
+
+// Checkpointing reports whether the job takes checkpoints: operators with
+// state then register it with AddSnapshotter.
+func (bc *BuildContext) Checkpointing() bool { return bc.task.cp != nil }
+
+// AddSnapshotter registers state of the operator for checkpoints. It does
+// nothing when checkpoints are off.
+func (bc *BuildContext) AddSnapshotter(s Snapshotter) {
+	cp := bc.task.cp
+	if cp == nil {
+		return
+	}
+	lo, hi := 0, 0
+	if bc.MaxParallelism > 0 {
+		lo, hi = state.KeyGroupRange(bc.Subtask, bc.MaxParallelism, bc.Parallelism)
+	}
+	cp.snaps = append(cp.snaps, snapAt{s: s, uid: bc.uid, subtask: bc.Subtask, kgLo: lo, kgHi: hi})
+}
+
+// AddCommitter registers an operator to be told when checkpoints
+// complete. It does nothing when checkpoints are off.
+func (bc *BuildContext) AddCommitter(c Committer) {
+	cp := bc.task.cp
+	if cp == nil {
+		return
+	}
+	cp.committers = append(cp.committers, c)
 }
 
 // Side returns the Input[S] of the node's side output i (in the order of
@@ -221,6 +259,12 @@ type readerRunner interface {
 	// Input[DeadLetter[T]], or nil when nothing reads them).
 	rejectSink(side any, count func(int64)) func(any) error
 	close() error
+
+	// For checkpoints: setTrigger gives the reader its barrier channel;
+	// seek moves it to a position of an earlier run.
+	setTrigger(c chan int64)
+	seek(pos []byte) error
+	replayable() bool
 }
 
 type typedSource[T any] struct{ open_ SourceFactory[T] }
@@ -233,6 +277,7 @@ func (s typedSource[T]) open(ctx context.Context, subtask, parallelism int) (rea
 	tr := &typedReader[T]{r: r, lastWm: MinWatermark}
 	tr.rej, _ = r.(RejectingReader[T])
 	tr.et, _ = r.(EventTimeReader)
+	tr.rp, _ = r.(ReplayableReader)
 	return tr, nil
 }
 
@@ -240,6 +285,10 @@ type typedReader[T any] struct {
 	r   SourceReader[T]
 	rej RejectingReader[T]
 	et  EventTimeReader // nil for sources without event time
+	rp  ReplayableReader
+
+	// trigger takes checkpoint barriers, when checkpoints are on.
+	trigger chan int64
 
 	lastWm int64
 	idle   bool
@@ -272,6 +321,32 @@ func (tr *typedReader[T]) progress() (wm int64, idleChanged bool) {
 }
 
 func (tr *typedReader[T]) close() error { return tr.r.Close() }
+
+// position is the reader's position for a checkpoint: a []byte, or the
+// error of a reader that cannot give one.
+func (tr *typedReader[T]) position() any {
+	if tr.rp == nil {
+		return errNotReplayable
+	}
+	p, err := tr.rp.Position()
+	if err != nil {
+		return fmt.Errorf("braid: the source's reader has no position: %w", err)
+	}
+	return p
+}
+
+func (tr *typedReader[T]) checkpointed() bool { return tr.trigger != nil }
+
+func (tr *typedReader[T]) setTrigger(c chan int64) { tr.trigger = c }
+
+func (tr *typedReader[T]) seek(pos []byte) error {
+	if tr.rp == nil {
+		return errNotReplayable
+	}
+	return tr.rp.Seek(pos)
+}
+
+func (tr *typedReader[T]) replayable() bool { return tr.rp != nil }
 
 func (tr *typedReader[T]) inline() bool {
 	ir, ok := tr.r.(InlineReader)
@@ -315,6 +390,12 @@ func (tr *typedReader[T]) runInline(ctx context.Context, t *task, ina any, rejec
 		select {
 		case <-done:
 			return context.Cause(ctx)
+		case id := <-tr.trigger:
+			if id > t.cp.lastSnap {
+				if err := t.checkpoint(id, tr.position()); err != nil {
+					return t.stopped(ctx, err)
+				}
+			}
 		default:
 		}
 		n, err := tr.r.Read(ctx, b.Values[:batchSize])
@@ -362,7 +443,10 @@ func (tr *typedReader[T]) runInline(ctx context.Context, t *task, ina any, rejec
 			if err := in.Finish(); err != nil {
 				return t.stopped(ctx, err)
 			}
-			return t.flushAll()
+			if tr.checkpointed() {
+				t.gate.pos = tr.position()
+			}
+			return t.finish(ctx)
 		}
 		if err := t.tick(); err != nil {
 			return t.stopped(ctx, err)
@@ -376,8 +460,21 @@ func (tr *typedReader[T]) run(ctx context.Context, la any, batchSize int) error 
 		var b *Batch[T]
 		select {
 		case b = <-l.free:
+		case id := <-tr.trigger:
+			if !tr.sendBarrier(ctx, l, id) {
+				return nil
+			}
+			continue
 		case <-ctx.Done():
 			return nil
+		}
+		select {
+		case id := <-tr.trigger:
+			if !tr.sendBarrier(ctx, l, id) {
+				l.free <- b
+				return nil
+			}
+		default:
 		}
 		if cap(b.Values) < batchSize {
 			b.Values = make([]T, 0, batchSize) // once per credit
@@ -429,8 +526,12 @@ func (tr *typedReader[T]) run(ctx context.Context, la any, batchSize int) error 
 			}
 		}
 		if errors.Is(err, io.EOF) {
+			end := message{kind: msgEnd, ch: l.ch}
+			if tr.checkpointed() {
+				end.batch = tr.position()
+			}
 			select {
-			case l.to <- message{kind: msgEnd, ch: l.ch}:
+			case l.to <- end:
 			case <-ctx.Done():
 			}
 			return nil
@@ -440,6 +541,21 @@ func (tr *typedReader[T]) run(ctx context.Context, la any, batchSize int) error 
 		}
 	}
 }
+
+// sendBarrier sends checkpoint barrier id, with the reader's position, to
+// the source's task. It reports false when the job stopped first.
+func (tr *typedReader[T]) sendBarrier(ctx context.Context, l *link[T], id int64) bool {
+	select {
+	case l.to <- message{kind: msgBarrier, ch: l.ch, wm: id, batch: tr.position()}:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// errNotReplayable is the checkpoint error of a source whose reader cannot
+// say where it is.
+var errNotReplayable = errors.New("braid: the source cannot replay (its reader is not a ReplayableReader), so it cannot take part in checkpoints")
 
 // String is the node's name, quoted.
 func (n *Node) String() string { return fmt.Sprintf("%q", n.Name) }

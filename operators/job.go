@@ -39,6 +39,8 @@ type Config struct {
 	Clock Clock
 	// Logger receives the runtime's logs. Nil means slog.Default().
 	Logger *slog.Logger
+	// Checkpoint, when set, turns on checkpoints.
+	Checkpoint *CheckpointConfig
 }
 
 func (c Config) withDefaults() Config {
@@ -105,6 +107,11 @@ func (c Config) Validate() error {
 	if c.Credits < 0 || c.Credits > CreditsLimit {
 		errs = append(errs, fmt.Errorf("braid: credits must lie in [1, %d], got %d", CreditsLimit, c.Credits))
 	}
+	if c.Checkpoint != nil {
+		if err := c.Checkpoint.validate(); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -145,6 +152,8 @@ type plan struct {
 	// chanIndex[edge][from subtask][to subtask] = channel index at receiver
 	chanIndex map[*Edge][][]int32
 	metrics   []*opMetrics
+	uid       map[*Node]string
+	readers   map[*Node][]readerRunner // with checkpoints: each source subtask's reader
 }
 
 type consumer struct {
@@ -159,6 +168,9 @@ func (p *plan) validate() error {
 	}
 	if len(p.nodes) == 0 {
 		errs = append(errs, errors.New("braid: the job has no operators"))
+	}
+	if err := p.validateUIDs(); err != nil {
+		errs = append(errs, err)
 	}
 	for _, n := range p.nodes {
 		if n.Parallelism < 0 || n.Parallelism > ParallelismLimit {
@@ -208,6 +220,7 @@ func (p *plan) layout() {
 			p.consumers[e.From] = append(p.consumers[e.From], consumer{n, e})
 		}
 	}
+	p.uids()
 	for _, n := range p.nodes {
 		p.chained[n] = n.SideOf != nil ||
 			!p.cfg.NoChaining && len(n.Inputs) == 1 && !n.NoChain && n.source == nil && p.forwardable(&n.Inputs[0], n)
@@ -245,6 +258,11 @@ func (j *Job) Run(ctx context.Context) error {
 		p.allocChannels(n, ts)
 	}
 
+	var coord *coordinator
+	if p.cfg.Checkpoint != nil {
+		coord = p.checkpointing()
+	}
+
 	// Operators, chains and readers.
 	type reader struct {
 		r    readerRunner
@@ -275,6 +293,20 @@ func (j *Job) Run(ctx context.Context) error {
 					return &OperatorError{Operator: n.Name, Subtask: k, Parallelism: len(p.tasks[n]), Err: err}
 				}
 				opened = append(opened, rr)
+				if t.cp != nil {
+					if !rr.replayable() {
+						closeReaders()
+						return &OperatorError{Operator: n.Name, Subtask: k, Parallelism: len(p.tasks[n]), Err: errNotReplayable}
+					}
+					rr.setTrigger(t.cp.trigger)
+					if p.readers == nil {
+						p.readers = make(map[*Node][]readerRunner)
+					}
+					if p.readers[n] == nil {
+						p.readers[n] = make([]readerRunner, len(p.tasks[n]))
+					}
+					p.readers[n][k] = rr
+				}
 				rejects := rr.rejectSink(side, func(n int64) { m.dead.Add(n) })
 				if rr.inline() {
 					batchSize := p.cfg.BatchSize
@@ -303,6 +335,19 @@ func (j *Job) Run(ctx context.Context) error {
 			for i := range t.gate.inputs {
 				t.gate.inputs[i].port = p.inputType(n, i).port(ins[i])
 			}
+		}
+	}
+	if coord != nil {
+		resumed, err := p.restore(coord, p.readers)
+		if err != nil {
+			closeReaders()
+			return err
+		}
+		if resumed != nil && resumed.Final {
+			closeReaders()
+			p.cfg.Logger.Info("braid: the job already ran to its end in this checkpoint directory; start fresh to run it again",
+				"checkpoint", resumed.ID)
+			return nil
 		}
 	}
 	j.mu.Lock()
@@ -350,7 +395,21 @@ func (j *Job) Run(ctx context.Context) error {
 			})
 		}
 	}
+	if coord != nil {
+		wg.Go(func() {
+			if err := coord.run(runCtx); err != nil {
+				failed(err)
+			}
+		})
+	}
 	wg.Wait()
+	if coord != nil && firstErr == nil && ctx.Err() == nil {
+		// The final checkpoint is durable: the committers publish what they
+		// staged last.
+		if err := p.commitFinal(); err != nil {
+			failed(err)
+		}
+	}
 	err := firstErr
 	if err == nil {
 		err = ctx.Err()
@@ -431,7 +490,7 @@ func (p *plan) build(n *Node, k int, t *task) ([]any, error) {
 		return nil, err
 	}
 	bc := &BuildContext{Subtask: k, Parallelism: p.parallelism(n), MaxParallelism: p.cfg.MaxParallelism,
-		Clock: p.cfg.Clock, task: t, metrics: m, sides: sides}
+		Clock: p.cfg.Clock, task: t, metrics: m, sides: sides, uid: p.uid[n]}
 	ins, err := n.build(bc, out)
 	if err != nil {
 		return nil, &OperatorError{Operator: n.Name, Subtask: k, Parallelism: p.parallelism(n), Err: err}

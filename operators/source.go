@@ -78,3 +78,16 @@ type EventTimeReader interface {
 	// downstream). A watermark that does not advance is ignored.
 	Watermark() (wm int64, idle bool)
 }
+
+// A ReplayableReader is a SourceReader that can say where it is and go
+// back there in a later run: what a source needs for exactly-once results
+// with checkpoints. The runtime calls Position, from the goroutine that
+// calls Read and between two Reads, when a checkpoint's barrier leaves the
+// source: the position must be just after the last element Read returned.
+// When the job resumes from that checkpoint, the runtime opens the reader
+// of the same subtask (at the same parallelism) and calls Seek with the
+// position before the first Read.
+type ReplayableReader interface {
+	Position() ([]byte, error)
+	Seek(pos []byte) error
+}

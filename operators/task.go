@@ -23,6 +23,9 @@ type timed interface {
 // flusher is an exchange with records waiting in partly filled batches.
 type flusher interface {
 	flush() error
+	// barrier sends what waits, then checkpoint barrier id, to every
+	// receiver.
+	barrier(id int64) error
 }
 
 // A task is one goroutine: a gate (or a source reader's channel) feeding a
@@ -54,6 +57,9 @@ type task struct {
 	inline func(ctx context.Context) error
 	timer  Timer
 	armed  int64
+
+	// cp is the task's part in checkpoints, nil when they are off.
+	cp *taskCP
 }
 
 func (t *task) fail(err error, stack []byte) error {
@@ -82,27 +88,39 @@ func (t *task) run(ctx context.Context) (err error) {
 	if t.inline != nil {
 		return t.inline(ctx)
 	}
+	var notify chan struct{}
+	if t.cp != nil {
+		notify = t.cp.notify
+	}
+	g := t.gate
 	for {
-		var m message
-		select {
-		case m = <-t.gate.c:
-		default:
-			// Nothing waiting: send what the outputs hold before blocking,
-			// so a slow stream still flows.
-			if err := t.flushAll(); err != nil {
-				return err
-			}
+		m, ok := g.next()
+		if !ok {
 			select {
-			case m = <-t.gate.c:
-			case <-t.timer.C():
-				t.armed = math.MaxInt64
-				if err := t.fireTimers(); err != nil {
+			case m = <-g.c:
+			default:
+				// Nothing waiting: send what the outputs hold before blocking,
+				// so a slow stream still flows.
+				if err := t.flushAll(); err != nil {
 					return err
 				}
-				t.rearm()
-				continue
-			case <-ctx.Done():
-				return context.Cause(ctx)
+				select {
+				case m = <-g.c:
+				case <-t.timer.C():
+					t.armed = math.MaxInt64
+					if err := t.fireTimers(); err != nil {
+						return err
+					}
+					t.rearm()
+					continue
+				case <-notify:
+					if err := t.commit(); err != nil {
+						return t.stopped(ctx, err)
+					}
+					continue
+				case <-ctx.Done():
+					return context.Cause(ctx)
+				}
 			}
 		}
 		select {
@@ -111,7 +129,28 @@ func (t *task) run(ctx context.Context) (err error) {
 			return context.Cause(ctx)
 		default:
 		}
-		done, err := t.gate.handle(m)
+		if g.hold(m) {
+			continue
+		}
+		switch m.kind {
+		case msgBarrier:
+			if t.cp != nil && g.barrier(m, t.cp.lastSnap) {
+				if err := t.checkpoint(m.wm, g.pos); err != nil {
+					return t.stopped(ctx, err)
+				}
+			}
+			continue
+		case msgEnd:
+			if g.aligning != 0 {
+				// A sender has finished, so the checkpoint being aligned
+				// cannot complete: let everything flow.
+				g.unalign()
+			}
+			if m.batch != nil {
+				g.pos = m.batch // a source's final position
+			}
+		}
+		done, err := g.handle(m)
 		if err == nil && m.kind == msgData {
 			err = t.endBatch()
 		}
@@ -119,12 +158,28 @@ func (t *task) run(ctx context.Context) (err error) {
 			return t.stopped(ctx, err)
 		}
 		if done {
-			return t.flushAll()
+			return t.finish(ctx)
 		}
 		if err := t.tick(); err != nil {
 			return err
 		}
 	}
+}
+
+// finish ends a task whose inputs have all finished: what the outputs
+// hold goes out, and with checkpoints the task's last state goes to the
+// coordinator for the final checkpoint.
+func (t *task) finish(ctx context.Context) error {
+	if err := t.flushAll(); err != nil {
+		return err
+	}
+	if t.cp == nil {
+		return nil
+	}
+	if err := t.checkpoint(finalCheckpoint, t.gate.pos); err != nil {
+		return t.stopped(ctx, err)
+	}
+	return nil
 }
 
 // stopped is the error to end the task with: the job's cancellation cause
@@ -145,6 +200,15 @@ func (t *task) tick() error {
 			return err
 		}
 		t.rearm()
+	}
+	if t.cp != nil && t.cp.notify != nil {
+		select {
+		case <-t.cp.notify:
+			if err := t.commit(); err != nil {
+				return err
+			}
+		default:
+		}
 	}
 	if now := nanotime(); now-t.lastFlush > int64(t.bufferTimeout) {
 		return t.flushAll()

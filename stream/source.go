@@ -2,6 +2,7 @@ package stream
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"iter"
@@ -146,6 +147,7 @@ type seqReader[T any] struct {
 	next  func() (T, bool)
 	stop  func()
 	pacer pace.Pacer
+	read  uint64 // elements taken from the iterator
 }
 
 func (r *seqReader[T]) Read(ctx context.Context, buf []T) (int, error) {
@@ -162,6 +164,7 @@ func (r *seqReader[T]) Read(ctx context.Context, buf []T) (int, error) {
 				return k, io.EOF
 			}
 			buf[k] = v
+			r.read++
 		}
 		t1 := pace.Now()
 		r.pacer.Learn(k-k0, t1-t0)
@@ -341,3 +344,73 @@ func (r *genReader[T]) Close() error {
 
 func (r *sliceReader[T]) Inline() bool { return true }
 func (r *genReader[T]) Inline() bool   { return r.interval == 0 }
+
+// ReplayableReader is a SourceReader that can say where it is and go back
+// there: a source that takes part in checkpoints. See
+// operators.ReplayableReader.
+type ReplayableReader = operators.ReplayableReader
+
+// Positions of the built-in sources, for checkpoints: the number of
+// elements read (slice, seq) or the next index (Generate), as a uvarint.
+
+func (r *sliceReader[T]) Position() ([]byte, error) {
+	return binary.AppendUvarint(nil, uint64(r.pos)), nil
+}
+
+func (r *sliceReader[T]) Seek(pos []byte) error {
+	p, err := decodePosition(pos, "slice")
+	if err != nil {
+		return err
+	}
+	if p > uint64(len(r.vals)) {
+		return fmt.Errorf("braid: slice source: position %d beyond its %d elements (was the slice changed?)", p, len(r.vals))
+	}
+	r.pos = int(p)
+	return nil
+}
+
+// FromSeq replays by running the iterator again and skipping what was
+// read: exact for an iterator that yields the same sequence each time.
+func (r *seqReader[T]) Position() ([]byte, error) { return binary.AppendUvarint(nil, r.read), nil }
+
+func (r *seqReader[T]) Seek(pos []byte) error {
+	p, err := decodePosition(pos, "seq")
+	if err != nil {
+		return err
+	}
+	for r.read < p {
+		if _, ok := r.next(); !ok {
+			return fmt.Errorf("braid: seq source: the sequence ended after %d elements, before its checkpointed position %d (is it not the same each run?)", r.read, p)
+		}
+		r.read++
+	}
+	return nil
+}
+
+func (r *genReader[T]) Position() ([]byte, error) {
+	b := binary.AppendUvarint(nil, uint64(r.next))
+	return binary.AppendUvarint(b, uint64(r.count)), nil
+}
+
+func (r *genReader[T]) Seek(pos []byte) error {
+	next, n := binary.Uvarint(pos)
+	count, m := binary.Uvarint(pos[max(n, 0):])
+	if n <= 0 || m <= 0 || n+m != len(pos) || int64(next) < 0 || (int64(next)-int64(count)*r.step) != r.next {
+		return fmt.Errorf("braid: generate source: position %x is not one of this subtask's (was the parallelism changed?)", pos)
+	}
+	r.next, r.count = int64(next), int64(count)
+	if r.interval > 0 {
+		// Go on at the rate from here, without a burst for the time the job
+		// was down.
+		r.start = r.clock.Now().Add(-time.Duration(r.count) * r.interval)
+	}
+	return nil
+}
+
+func decodePosition(pos []byte, source string) (uint64, error) {
+	p, n := binary.Uvarint(pos)
+	if n <= 0 || n != len(pos) {
+		return 0, fmt.Errorf("braid: %s source: malformed position %x", source, pos)
+	}
+	return p, nil
+}
