@@ -314,6 +314,9 @@ type taskCP struct {
 	committers []Committer
 	notify     chan struct{}
 	committed  int64
+	// unsupported names the task's operators whose state checkpoints do
+	// not cover yet.
+	unsupported []string
 }
 
 // snapAt is a snapshotter and where its state lives.

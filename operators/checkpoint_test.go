@@ -529,3 +529,28 @@ func TestCheckpointTimeout(t *testing.T) {
 }
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+// A job with checkpoints refuses, before it reads anything, to run an
+// operator whose state checkpoints do not cover.
+func TestCheckpointsRefuseUncoveredState(t *testing.T) {
+	read := atomic.Int64{}
+	src := NewSourceNode[int]("gen", func(ctx context.Context, sub, par int) (SourceReader[int], error) {
+		read.Add(1)
+		return &genReader{sub: sub, par: par, n: 10, per: 3}, nil
+	})
+	op := NewOpNode[struct{}]("windowish", func(bc *BuildContext, out any) ([]any, error) {
+		bc.Unsupported("windowish state")
+		return []any{NewSink(func(*Batch[int]) error { return nil }, nil)}, nil
+	})
+	op.Inputs = []Edge{{From: src, Partition: Forward()}}
+	cfg := Config{Logger: slog.New(slog.DiscardHandler), Checkpoint: &CheckpointConfig{Interval: time.Second, store: newMemStore()}}
+	err := NewJob([]*Node{src, op}, cfg).Run(context.Background())
+	if !errors.Is(err, ErrCheckpointUnsupported) || !strings.Contains(err.Error(), "windowish state") {
+		t.Fatalf("got %v, want ErrCheckpointUnsupported naming the operator", err)
+	}
+	// Without checkpoints the same job runs.
+	cfg.Checkpoint = nil
+	if err := NewJob([]*Node{src, op}, cfg).Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}

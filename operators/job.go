@@ -338,6 +338,10 @@ func (j *Job) Run(ctx context.Context) error {
 		}
 	}
 	if coord != nil {
+		if err := p.unsupported(); err != nil {
+			closeReaders()
+			return err
+		}
 		resumed, err := p.restore(coord, p.readers)
 		if err != nil {
 			closeReaders()

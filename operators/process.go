@@ -232,6 +232,7 @@ type KeyedProcess[T any, K comparable, R any] struct {
 // function, and its state in store, once per subtask.
 func NewKeyedProcess[T any, K comparable, R any](key func(T) K, setup func(*state.Store) (ProcessFunc[K, T, R], error),
 	bc *BuildContext, eventTime bool, out Input[R]) (*KeyedProcess[T, K, R], error) {
+	bc.Unsupported("process function") // snapshots pending (issue 8)
 	store := state.NewStore(bc.MaxParallelism)
 	fn, err := setup(store)
 	if err != nil {

@@ -72,6 +72,29 @@ func (p *plan) validateUIDs() error {
 	return errors.Join(errs...)
 }
 
+// unsupported refuses a job with checkpoints that holds state they do not
+// cover yet.
+func (p *plan) unsupported() error {
+	var names []string
+	for _, n := range p.nodes {
+		for _, t := range p.tasks[n] {
+			for _, u := range t.cp.unsupported {
+				if !slices.Contains(names, u) {
+					names = append(names, u)
+				}
+			}
+		}
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: %s", ErrCheckpointUnsupported, strings.Join(names, ", "))
+}
+
+// ErrCheckpointUnsupported marks the error of a job with checkpoints that
+// uses an operator whose state checkpoints do not cover yet.
+var ErrCheckpointUnsupported = errors.New("braid: checkpoints do not cover the state of these operators yet, so the job cannot run with checkpoints")
+
 // checkpointing gives every task its part in checkpoints and returns the
 // coordinator.
 func (p *plan) checkpointing() *coordinator {
