@@ -1,6 +1,7 @@
 package operators
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -244,9 +245,27 @@ func (r *StateReader) Keyed(fn func(kg int, key, val []byte) error) error {
 }
 
 // Operator returns the subtask's state of that name, as SetOperator wrote
-// it; ok is false when there is none.
+// it; ok is false when there is none. After a change of parallelism a
+// subtask's own state is that of the old subtask with its number (none
+// for a new one): an operator whose state is not keyed reads every old
+// subtask's with OperatorAll and combines them (a watermark: the least).
 func (r *StateReader) Operator(name string) (val []byte, ok bool, err error) {
 	return r.cp.get(operatorKey(nil, r.uid, r.subtask, name))
+}
+
+// OperatorAll returns the state of that name of every subtask that wrote
+// one, in subtask order, whatever the parallelism then.
+func (r *StateReader) OperatorAll(name string) ([][]byte, error) {
+	lo := opPrefix(nil, r.uid, operatorTag)
+	hi := opPrefix(nil, r.uid, operatorTag+1)
+	var out [][]byte
+	err := r.cp.scan(lo, hi, func(k, v []byte) error {
+		if string(k[len(lo)+2:]) == name {
+			out = append(out, bytes.Clone(v))
+		}
+		return nil
+	})
+	return out, err
 }
 
 // A checkpointStore keeps a job's checkpoints: the live state that each

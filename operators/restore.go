@@ -260,19 +260,6 @@ func (p *plan) mapState(meta *checkpointMeta, cp restoredCheckpoint, ops []opera
 			errs = append(errs, fmt.Errorf("braid: checkpoint %d: source %q ran at parallelism %d, the job runs it at %d: a source's positions cannot be split anew; keep its parallelism", meta.ID, op.Name, op.Parallelism, c.Parallelism))
 			continue
 		}
-		if c.Parallelism < op.Parallelism {
-			// Operator state (not keyed) belongs to a subtask: refuse to lose
-			// that of the subtasks that no longer exist.
-			lo := operatorKey(nil, op.UID, c.Parallelism, "")
-			hi := opPrefix(nil, op.UID, operatorTag+1)
-			found := false
-			if err := cp.scan(lo, hi, func(k, v []byte) error { found = true; return errStopScan }); err != nil && err != errStopScan {
-				return err
-			}
-			if found {
-				errs = append(errs, fmt.Errorf("braid: checkpoint %d: operator %q has state of its own in subtasks beyond the new parallelism %d (it ran at %d), which cannot be moved", meta.ID, op.Name, c.Parallelism, op.Parallelism))
-			}
-		}
 	}
 	if len(unmapped) > 0 {
 		if !p.cfg.Checkpoint.DropUnmappedState {
@@ -293,8 +280,6 @@ func (p *plan) mapState(meta *checkpointMeta, cp restoredCheckpoint, ops []opera
 	}
 	return errors.Join(errs...)
 }
-
-var errStopScan = errors.New("stop")
 
 // commitFinal tells every committer that the final checkpoint is durable.
 // The tasks have ended: this runs in Run's goroutine.
