@@ -244,6 +244,59 @@ func (q *Queue[A]) OldestID() (int64, bool) {
 	return 0, false
 }
 
+// Entries calls fn for every entry, oldest first, with its id, its value
+// and whether it sits in the front stack (the front entries come first).
+// With LastID, it is everything Rebuild needs to make a queue that gives
+// the same aggregates, bit for bit, as this one: a checkpoint's view of it.
+// fn must not change the queue.
+func (q *Queue[A]) Entries(fn func(id int64, val A, front bool)) {
+	for _, e := range q.front[q.head:] {
+		fn(e.id, e.val, true)
+	}
+	for _, e := range q.back {
+		fn(e.id, e.val, false)
+	}
+}
+
+// LastID returns the id of the last Push since New or Reset, which may be
+// that of an entry popped since, and whether there was one.
+func (q *Queue[A]) LastID() (int64, bool) { return q.lastID, q.pushed }
+
+// Rebuild replaces the queue's contents by the entries ids and vals (in
+// increasing id order), the first front of them in the front stack and
+// the rest in the back stack, and sets the id of the last Push to lastID
+// when pushed: the queue is then the one Entries and LastID described, and
+// combines its values in the same order, so that its aggregates are equal
+// to that queue's even for a combine that is associative only up to
+// rounding (floating-point sums). It costs one combine per entry. Rebuild
+// panics if the ids do not increase, if front is out of range, or if an
+// id is above lastID (or there is an entry and pushed is false).
+func (q *Queue[A]) Rebuild(ids []int64, vals []A, front int, lastID int64, pushed bool) {
+	if len(ids) != len(vals) || front < 0 || front > len(ids) {
+		panic(fmt.Sprintf("swag: Rebuild of %d ids, %d values, %d in front", len(ids), len(vals), front))
+	}
+	for i, id := range ids {
+		if i > 0 && id <= ids[i-1] || !pushed || id > lastID {
+			panic(fmt.Sprintf("swag: Rebuild: id %d out of order (last id %d, pushed %v)", id, lastID, pushed))
+		}
+	}
+	q.clear()
+	for i := range front {
+		q.front = append(q.front, entry[A]{id: ids[i], val: vals[i]})
+	}
+	if n := len(q.front); n > 0 {
+		q.front[n-1].agg = q.front[n-1].val
+		for j := n - 2; j >= 0; j-- {
+			q.front[j].agg = q.combine(q.front[j].val, q.front[j+1].agg)
+		}
+	}
+	q.pushed = false
+	for i := front; i < len(ids); i++ {
+		q.Push(ids[i], vals[i])
+	}
+	q.lastID, q.pushed = lastID, pushed
+}
+
 // Reset empties the queue and forgets the ids pushed, keeping the memory it
 // has allocated.
 func (q *Queue[A]) Reset() {
