@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -57,6 +58,26 @@ var badFlags = []struct {
 	{[]string{"-seed", "7", "10m"}, `unexpected argument "10m"`},
 	{[]string{"-seed", "7", "--", "-json"}, `unexpected argument "-json"`},
 	{[]string{"-speed", "60"}, "flag provided but not defined: -speed"},
+	// -duration bounds only the generated prices: with a socket the job
+	// would go on reading it, so the combination is refused.
+	{[]string{"-socket", "localhost:9999", "-duration", "1m"}, "-duration cannot be combined with -socket"},
+	{[]string{"-duration", "0", "-socket", "localhost:9999"}, "-duration cannot be combined with -socket"},
+	// A malformed address is refused at once, not retried for 20 s.
+	{[]string{"-socket", "nohost"}, `invalid value "nohost" for flag -socket: missing port in address: want host:port`},
+	{[]string{"-socket", "nohost:"}, `invalid value "nohost:" for flag -socket: missing port: want host:port`},
+	{[]string{"-socket", "localhost:99999"}, `invalid value "localhost:99999" for flag -socket: bad port "99999"`},
+	{[]string{"-socket", "[::1:9999"}, `invalid value "[::1:9999" for flag -socket: missing ']' in address`},
+	{[]string{"-socket", ""}, `invalid value "" for flag -socket: missing port in address`},
+}
+
+// badSocketFlags are the cases of badFlags about -socket.
+func badSocketFlags() (cases []int) {
+	for i, c := range badFlags {
+		if slices.Contains(c.args, "-socket") {
+			cases = append(cases, i)
+		}
+	}
+	return cases
 }
 
 func TestParseFlagsRejects(t *testing.T) {
@@ -79,12 +100,21 @@ func TestParseFlagsAccepts(t *testing.T) {
 	if err != nil || cfg.seeded || cfg.speedup != 1 || cfg.duration != 0 || cfg.json || cfg.socket != "" {
 		t.Fatalf("no flags: %+v, %v", cfg, err)
 	}
+	for _, addr := range []string{"localhost:9999", ":9999", "[::1]:9999", "localhost:http"} {
+		cfg, err = parseFlags([]string{"-socket", addr, "-seed", "7"}, new(bytes.Buffer))
+		if err != nil || cfg.socket != addr || cfg.duration != 0 {
+			t.Errorf("-socket %s: %+v, %v", addr, cfg, err)
+		}
+	}
 }
 
 // The command exits with status 2 and says why on a bad command line, and
 // runs on a good one.
 func TestMainExitStatus(t *testing.T) {
-	for _, c := range badFlags[:3] {
+	// The socket cases too: a bad address exits at once, not after 20 s of
+	// retries (runMain kills it after 10 s).
+	for _, i := range append([]int{0, 1, 2}, badSocketFlags()...) {
+		c := badFlags[i]
 		status, stdout, stderr := runMain(t, c.args...)
 		if status != 2 || stdout != "" || !strings.Contains(stderr, c.want) {
 			t.Errorf("%q: status %d, stdout %q, stderr %q; want 2 and %q", c.args, status, stdout, stderr, c.want)

@@ -19,6 +19,15 @@
 //
 //	go run ./examples/stockprices                             # real time, until Ctrl-C
 //	go run ./examples/stockprices -seed 7 -speedup 1200 -duration 1h   # an hour in 3 s, the same lines every run
+//	go run ./examples/stockprices -socket localhost:9999      # with nc -lk 9999: type SPX,1234.5
+//
+// -duration bounds the generated prices' event time: the run ends when they
+// pass it. A socket has no such end, so -duration and -socket cannot be
+// combined (exit status 2); with -socket the job runs until interrupted, or
+// fails (exit status 1) once the server is gone for good: it cannot
+// connect, or reconnect after losing the connection, within about 20 s of
+// retries. The -socket address must be host:port (":9999" is this host);
+// one without a port is refused at once.
 package main
 
 import (
@@ -28,6 +37,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"os"
 	"os/signal"
 	"time"
@@ -74,13 +84,15 @@ func parseFlags(args []string, errOut io.Writer) (config, error) {
 	fs.SetOutput(errOut)
 	fs.Uint64Var(&cfg.seed, "seed", 0, "seed of the generated inputs (and a fixed start time): the same lines on every run")
 	fs.Float64Var(&cfg.speedup, "speedup", 1, "run event time this many times faster than real time (a finite number above 0)")
-	fs.DurationVar(&cfg.duration, "duration", 0, "stop after this much event time (0: run until interrupted)")
-	fs.StringVar(&cfg.socket, "socket", "", "also read SYMBOL,price lines from this TCP server (host:port); prices are numbers above 0")
+	fs.DurationVar(&cfg.duration, "duration", 0, "stop after this much event time of the generated prices (0: run until interrupted); not with -socket")
+	fs.StringVar(&cfg.socket, "socket", "", "also read SYMBOL,price lines from this TCP server (host:port) until interrupted; prices are numbers above 0; not with -duration")
 	fs.BoolVar(&cfg.json, "json", false, "print one JSON object per result")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err // fs has reported it
 	}
-	fs.Visit(func(f *flag.Flag) { cfg.seeded = cfg.seeded || f.Name == "seed" })
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	cfg.seeded = set["seed"]
 	var err error
 	switch {
 	case fs.NArg() > 0:
@@ -89,12 +101,40 @@ func parseFlags(args []string, errOut io.Writer) (config, error) {
 		err = fmt.Errorf("invalid value %v for flag -speedup: want a finite number above 0", cfg.speedup)
 	case cfg.duration < 0:
 		err = fmt.Errorf("invalid value %v for flag -duration: must not be negative (0 runs until interrupted)", cfg.duration)
+	case set["socket"] && set["duration"]:
+		err = errors.New("-duration cannot be combined with -socket: it bounds only the generated prices, and the socket's lines would go on; " +
+			"with -socket the job runs until interrupted")
+	case set["socket"]:
+		err = checkAddr(cfg.socket)
 	}
 	if err != nil {
 		fmt.Fprintln(errOut, "stockprices:", err)
 		fs.Usage()
 	}
 	return cfg, err
+}
+
+// checkAddr says what is wrong with a -socket address, if anything: it must
+// be host:port, the port a number from 1 to 65535 or a service name.
+// (SocketText would retry a malformed address for 20 s before failing.)
+func checkAddr(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err == nil && port == "" {
+		err = errors.New("missing port")
+	}
+	if err == nil {
+		if _, lerr := net.LookupPort("tcp", port); lerr != nil {
+			err = fmt.Errorf("bad port %q", port)
+		}
+	}
+	if err != nil {
+		var ae *net.AddrError
+		if errors.As(err, &ae) {
+			err = errors.New(ae.Err) // without SplitHostPort's repetition of the address
+		}
+		return fmt.Errorf("invalid value %q for flag -socket: %v: want host:port, e.g. localhost:9999", addr, err)
+	}
+	return nil
 }
 
 // run builds and executes the job, writing results to out and reports of
