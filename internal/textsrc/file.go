@@ -33,6 +33,14 @@ type FileOptions struct {
 	MaxLineBytes int
 	// Logger receives notices (truncation). Nil means slog.Default().
 	Logger *slog.Logger
+	// Relocate is the hook for resuming a followed file that was rotated:
+	// when Seek finds another file at the path than the checkpointed one
+	// (identified by old) and Follow is set, it asks Relocate for the path
+	// the old file now has (e.g. app.log.1) and resumes there, checking it
+	// is that file. Nil, or false, fails Seek saying the file is gone from
+	// its path. Reading on into the new file once the old one is read is
+	// left to the rotation-aware follower that will set this hook.
+	Relocate func(path string, old FileIdentity) (string, bool)
 }
 
 // rejectBatch bounds the Rejects one Read sets aside: Read returns early
@@ -62,7 +70,10 @@ const rejectBatch = 64
 //   - Offset reports where a later reader resumes without losing or
 //     repeating a line.
 //   - Errors name the file. Line numbers count from StartOffset when one
-//     was given.
+//     was given, and from the top of the file after Seek.
+//   - Position and Seek (file_position.go) make it replayable: a
+//     checkpoint records the file's identity, the offset and the line
+//     number, and a later reader resumes there, refusing another file.
 //   - Read returns early, with fewer lines or none, when it has set
 //     Rejects aside: rather than wait for more input (when following) and
 //     once it has set aside 64 (so they do not pile up in memory).
@@ -79,6 +90,12 @@ type FileReader struct {
 	line    int64   // lines read so far, rejected ones included
 	rejects []Reject
 	sleeper sleeper
+
+	absLine   bool   // line counts from the top of the file (after Seek), whatever StartOffset says
+	headHash  uint64 // of the first headLen bytes, for Position
+	headLen   int64
+	headValid bool
+	scratch   []byte // for the hashes of Position and Seek
 }
 
 // OpenFile opens path for reading lines, at opts.StartOffset. The error
@@ -215,7 +232,7 @@ func (r *FileReader) endLine() {
 // where names the line being read: "line 7", or "line 7 after offset
 // 1024" when reading started past the top of the file.
 func (r *FileReader) where() string {
-	if r.opts.StartOffset > 0 {
+	if r.opts.StartOffset > 0 && !r.absLine {
 		return fmt.Sprintf("line %d after offset %d", r.line+1, r.opts.StartOffset)
 	}
 	return fmt.Sprintf("line %d", r.line+1)
@@ -252,7 +269,7 @@ func (r *FileReader) checkTruncated() error {
 		r.lb.reset()
 	}
 	r.offset, r.read, r.line = 0, 0, 0
-	r.opts.StartOffset = 0
+	r.opts.StartOffset, r.headValid = 0, false
 	return nil
 }
 
