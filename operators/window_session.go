@@ -1,6 +1,7 @@
 package operators
 
 import (
+	"fmt"
 	"math"
 
 	"github.com/braidstream/braid/internal/invariants"
@@ -25,6 +26,9 @@ type keySessions[K comparable, A any] struct {
 	key  K
 	last session[A]
 	more []session[A]
+	// dirty: the key is in SessionWindow.dirty (changed since the last
+	// snapshot).
+	dirty bool
 }
 
 // SessionWindow is the keyed operator for session windows: per key, a
@@ -67,11 +71,17 @@ type SessionWindow[T any, K comparable, A, R any] struct {
 	free   []int32 // slots of keys without sessions, their memory kept
 	timers timerHeap
 	all    []session[A] // scratch: a key's sessions in one slice
+
+	// Checkpoints (see Snapshot): track is set when the job takes them;
+	// dirty lists the keys changed since the last snapshot, each once
+	// (keySessions.dirty), removed keys included.
+	track bool
+	dirty []K
+	snap  *keyedSnap[K, []sessionRec[A]]
 }
 
 // NewSessionWindow builds the operator for one subtask.
 func NewSessionWindow[T any, K comparable, A, R any](spec WindowSpec[T, K, A, R], bc *BuildContext, out Input[R], late Input[T]) *SessionWindow[T, K, A, R] {
-	bc.Unsupported("session window") // snapshots pending (issue 8)
 	o := &SessionWindow[T, K, A, R]{
 		spec: spec, gap: int64(spec.Assigner.(window.SessionWindows).Gap),
 		bc: bc, proc: procTime{bc.Clock}, wm: math.MinInt64,
@@ -82,7 +92,24 @@ func NewSessionWindow[T any, K comparable, A, R any](spec WindowSpec[T, K, A, R]
 		o.wm = o.proc.now()
 		bc.AddTimed(o)
 	}
+	if bc.Checkpointing() {
+		snap, err := newKeyedSnap[K, []sessionRec[A]](spec.Hash, bc.MaxParallelism)
+		if err != nil {
+			uncodable(bc, "session window", err)
+			return o
+		}
+		o.snap, o.track = snap, true
+		bc.AddSnapshotter(o)
+	}
 	return o
+}
+
+// touch notes that the key of ks changed since the last snapshot.
+func (o *SessionWindow[T, K, A, R]) touch(ks *keySessions[K, A]) {
+	if o.track && !ks.dirty {
+		ks.dirty = true
+		o.dirty = append(o.dirty, ks.key)
+	}
 }
 
 // cleanupTime is when a session's state is dropped: end-1 plus the
@@ -133,6 +160,7 @@ func (o *SessionWindow[T, K, A, R]) Push(b *Batch[T]) error {
 			ks := &o.slots[slot]
 			s := &ks.last
 			if t >= s.w.Start && t <= s.w.End {
+				o.touch(ks)
 				fired := s.w.MaxTimestamp() <= o.wm // only with allowed lateness
 				if end := addTime(t, o.gap); end > s.w.End {
 					s.w.End = end
@@ -228,6 +256,7 @@ func (o *SessionWindow[T, K, A, R]) add(v T, t int64, k K, slot int32, known boo
 		}
 	}
 	ks := &o.slots[slot]
+	o.touch(ks)
 	n := len(ss) - 1
 	ks.last = ss[n]
 	if old := len(ks.more); old > n {
@@ -251,6 +280,7 @@ func (o *SessionWindow[T, K, A, R]) advance(wm int64) error {
 			break
 		}
 		ks := &o.slots[tm.slot]
+		o.touch(ks)
 		s, j := &ks.last, -1
 		if s.h != tm.h {
 			j = 0
@@ -296,7 +326,7 @@ func (o *SessionWindow[T, K, A, R]) drop(slot int32, j int) {
 		ks.last = ks.more[n-1]
 	default:
 		delete(o.index, ks.key)
-		ks.key, ks.last = *new(K), session[A]{}
+		ks.key, ks.last, ks.dirty = *new(K), session[A]{}, false
 		o.free = append(o.free, slot)
 		return
 	}
@@ -363,6 +393,19 @@ func (q *timerHeap) add(at int64, slot int32) int32 {
 	q.seq++
 	i := len(q.heap)
 	q.heap = append(q.heap, sessionTimer{at: at, seq: q.seq, h: h, slot: slot})
+	q.pos[h] = int32(i)
+	q.up(i)
+	return h
+}
+
+// insert sets a timer as add does, but with the order seq it was set in
+// (a restore): timers set after it come after it.
+func (q *timerHeap) insert(at int64, seq uint64, slot int32) int32 {
+	h := int32(len(q.pos))
+	q.pos = append(q.pos, -1)
+	q.seq = max(q.seq, seq)
+	i := len(q.heap)
+	q.heap = append(q.heap, sessionTimer{at: at, seq: seq, h: h, slot: slot})
 	q.pos[h] = int32(i)
 	q.up(i)
 	return h
@@ -450,4 +493,93 @@ func (q *timerHeap) down(i int) {
 	}
 	q.heap[i] = t
 	q.pos[t.h] = int32(i)
+}
+
+// sessionRec is one session as checkpoints keep it: its window, its
+// accumulator, and its timer with the order it was set in (so that
+// sessions due at the same time fire in the same order after a restore).
+type sessionRec[A any] struct {
+	Start, End int64
+	Acc        A
+	At         int64
+	Seq        uint64
+}
+
+// sessionTag tags a key's sessions in the checkpoint.
+const sessionTag = 's'
+
+// Snapshot implements Snapshotter: one entry per key, its sessions, for
+// the keys changed since the last snapshot (all of them when w.Full), and
+// event time (processing time reached) as operator state.
+func (o *SessionWindow[T, K, A, R]) Snapshot(w *StateWriter) error {
+	if w.Full() {
+		for k, slot := range o.index {
+			o.snapshotKey(w, k, slot)
+		}
+	} else {
+		for _, k := range o.dirty {
+			if slot, ok := o.index[k]; ok {
+				o.snapshotKey(w, k, slot)
+			} else {
+				o.snap.del(w, sessionTag, k, nil)
+			}
+		}
+	}
+	for _, k := range o.dirty {
+		if slot, ok := o.index[k]; ok {
+			o.slots[slot].dirty = false
+		}
+	}
+	clear(o.dirty)
+	o.dirty = o.dirty[:0]
+	snapshotTime(w, "wm", o.wm)
+	return nil
+}
+
+func (o *SessionWindow[T, K, A, R]) snapshotKey(w *StateWriter, k K, slot int32) {
+	ks := &o.slots[slot]
+	recs := o.snap.scratch[:0]
+	rec := func(s *session[A]) {
+		tm := &o.timers.heap[o.timers.pos[s.h]]
+		recs = append(recs, sessionRec[A]{Start: s.w.Start, End: s.w.End, Acc: s.acc, At: tm.at, Seq: tm.seq})
+	}
+	for i := range ks.more {
+		rec(&ks.more[i])
+	}
+	rec(&ks.last)
+	o.snap.set(w, sessionTag, k, nil, recs)
+	clear(recs)
+	o.snap.scratch = recs[:0]
+}
+
+// Restore implements Snapshotter: it rebuilds the sessions of the key
+// groups the subtask owns, and their timers, as they were set.
+func (o *SessionWindow[T, K, A, R]) Restore(r *StateReader) error {
+	if wm, ok, err := restoreTime(r, "wm"); err != nil {
+		return err
+	} else if ok {
+		o.wm = wm
+	}
+	return r.Keyed(func(kg int, key, val []byte) error {
+		tag, k, _, recs, err := o.snap.decode(kg, key, val)
+		if err != nil {
+			return err
+		}
+		if tag != sessionTag || len(recs) == 0 {
+			return fmt.Errorf("braid: session window: a state entry of tag %q with %d sessions", tag, len(recs))
+		}
+		if _, dup := o.index[k]; dup {
+			return fmt.Errorf("braid: session window: key %v restored twice", k)
+		}
+		slot := int32(len(o.slots))
+		o.index[k] = slot
+		ss := make([]session[A], len(recs))
+		for i, rc := range recs {
+			ss[i] = session[A]{w: window.Window{Start: rc.Start, End: rc.End}, acc: rc.Acc,
+				h: o.timers.insert(rc.At, rc.Seq, slot)}
+		}
+		n := len(ss) - 1
+		o.slots = append(o.slots, keySessions[K, A]{key: k, last: ss[n], more: ss[:n:n]})
+		return nil
+	})
 }
