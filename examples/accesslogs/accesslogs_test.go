@@ -3,8 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"maps"
+	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -14,9 +18,40 @@ import (
 	"github.com/braidstream/braid/internal/testseed"
 )
 
-// runJob runs the job and returns its result lines split into fields, and
-// its reports of bad input.
-func runJob(t *testing.T, cfg config) (results [][]string, reports []string) {
+// TestMain runs main itself when a test re-executes the test binary with
+// ACCESSLOGS_ARGS set (the arguments, one a line), so that exit statuses
+// are tested without building the command.
+func TestMain(m *testing.M) {
+	if args, ok := os.LookupEnv("ACCESSLOGS_ARGS"); ok {
+		os.Args = append([]string{"accesslogs"}, strings.Split(args, "\n")...)
+		main()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// runMain runs the command with args and returns its exit status and
+// output.
+func runMain(t *testing.T, args ...string) (status int, stdout, stderr string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "ACCESSLOGS_ARGS="+strings.Join(args, "\n"))
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err := cmd.Run()
+	if ee, ok := errors.AsType[*exec.ExitError](err); ok {
+		return ee.ExitCode(), o.String(), e.String()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return 0, o.String(), e.String()
+}
+
+// runJob runs the job and returns its result lines split into fields, its
+// reports of bad input, and its summary (the last line on errOut).
+func runJob(t *testing.T, cfg config) (results [][]string, reports []string, summary string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -27,10 +62,20 @@ func runJob(t *testing.T, cfg config) (results [][]string, reports []string) {
 	for _, l := range strings.Split(strings.TrimSpace(out.String()), "\n") {
 		results = append(results, strings.Fields(l))
 	}
-	if s := strings.TrimSpace(errOut.String()); s != "" {
-		reports = strings.Split(s, "\n")
+	reports = strings.Split(strings.TrimSuffix(errOut.String(), "\n"), "\n")
+	reports, summary = reports[:len(reports)-1], reports[len(reports)-1]
+	return results, reports, summary
+}
+
+// writeLog writes lines to a file of a temporary directory, one a line,
+// and returns its path.
+func writeLog(t *testing.T, lines ...string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "access.log")
+	if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
 	}
-	return results, reports
+	return path
 }
 
 // statusCounts sums the job's "status" rows per window end and class.
@@ -52,7 +97,9 @@ func statusCounts(t *testing.T, results [][]string) map[string]int64 {
 
 // The whole job on a small log of both formats: every valid line is
 // counted once, every bad one is reported with what was wrong, a request
-// too late for its window is reported as late; none is lost.
+// too late for its window is reported as late, and the summary says so;
+// none is lost. The file is read in one batch by default, and the late
+// request is late whatever the batch size: watermarks come per request.
 func TestJobCountsValidLinesAndReportsTheRest(t *testing.T) {
 	valid := []string{
 		`10.0.0.1 - - [01/Nov/2026:12:00:01 +0000] "GET / HTTP/1.1" 200 612 "-" "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"`,
@@ -80,14 +127,17 @@ func TestJobCountsValidLinesAndReportsTheRest(t *testing.T) {
 			}
 		}
 	}
-	log.WriteString(late + "\n")
-	path := filepath.Join(t.TempDir(), "access.log")
-	if err := os.WriteFile(path, []byte(log.String()), 0o644); err != nil {
-		t.Fatal(err)
+	log.WriteString(late)
+	path := writeLog(t, log.String())
+	for _, batch := range []int{0, 1, 3} {
+		t.Run(fmt.Sprintf("batch=%d", batch), func(t *testing.T) {
+			checkSmallLog(t, config{file: path, threshold: 2, batchSize: batch}, valid, bad)
+		})
 	}
+}
 
-	// One line a batch: the watermark passes each line before the next.
-	results, reports := runJob(t, config{file: path, threshold: 2, batchSize: 1})
+func checkSmallLog(t *testing.T, cfg config, valid []string, bad map[string]string) {
+	results, reports, summary := runJob(t, cfg)
 
 	want := map[string]int64{"12:00:10 2xx": 1, "12:00:10 3xx": 2, "12:00:10 4xx": 1, "12:00:20 4xx": 1, "12:00:20 5xx": 1, "12:03:10 2xx": 1}
 	if got := statusCounts(t, results); !maps.Equal(got, want) {
@@ -123,6 +173,9 @@ func TestJobCountsValidLinesAndReportsTheRest(t *testing.T) {
 	}
 	if !containsPrefix(reports, "late request 10.0.0.4 GET /slow at 2026-11-01T12:00:06Z") {
 		t.Errorf("the late request is not reported:\n%s", strings.Join(reports, "\n"))
+	}
+	if want := fmt.Sprintf("accesslogs: %d lines read, %d parsed, %d rejected, 1 late", len(valid)+len(bad)+1, len(valid)+1, len(bad)); summary != want {
+		t.Errorf("summary %q, want %q", summary, want)
 	}
 }
 
@@ -167,7 +220,10 @@ func TestJobOnGeneratedLog(t *testing.T) {
 			combined, noRequest, escaped, ipv6)
 	}
 
-	results, reports := runJob(t, config{n: n, seed: seed, threshold: 150})
+	results, reports, summary := runJob(t, config{n: n, seed: seed, threshold: 150})
+	if want := fmt.Sprintf("accesslogs: %d lines read, %d parsed, %d rejected, 0 late", n, n-garbled, garbled); summary != want {
+		t.Errorf("summary %q, want %q", summary, want)
+	}
 
 	if got := statusCounts(t, results); !maps.Equal(got, want) {
 		t.Errorf("status counts differ from the recomputation:\n got %v\nwant %v", got, want)
@@ -178,6 +234,115 @@ func TestJobOnGeneratedLog(t *testing.T) {
 	for _, r := range reports {
 		if !strings.HasPrefix(r, `skipped line "garbled line `) {
 			t.Errorf("report %q", r)
+		}
+	}
+}
+
+// A log of which no line parses (or an empty one) is not a success: the
+// job says how many lines it read and rejected, and fails.
+func TestJobFailsWhenNothingParses(t *testing.T) {
+	for _, c := range []struct {
+		lines   []string
+		summary string
+		err     string
+	}{
+		{[]string{"[Sun Dec 04 04:47:44 2005] [error] mod_jk child workerEnv in error state 6", "not a log line"},
+			"accesslogs: 2 lines read, 0 parsed, 2 rejected, 0 late", "no line could be parsed: all 2 were rejected"},
+		// A request in a year event time cannot hold is rejected, not put
+		// in a wrong window.
+		{[]string{`10.0.0.1 - - [01/Nov/2300:12:00:01 +0000] "GET / HTTP/1.1" 200 612 "-" "-"`},
+			"accesslogs: 1 lines read, 0 parsed, 1 rejected, 0 late", "no line could be parsed: all 1 were rejected"},
+		{nil, "accesslogs: 0 lines read, 0 parsed, 0 rejected, 0 late", "no line could be parsed: the input had no lines"},
+	} {
+		path := filepath.Join(t.TempDir(), "access.log")
+		if err := os.WriteFile(path, []byte(strings.Join(c.lines, "\n")), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		var out, errOut bytes.Buffer
+		err := run(context.Background(), config{file: path, threshold: 150}, &out, &errOut)
+		if err == nil || !strings.Contains(err.Error(), c.err) {
+			t.Errorf("%q: run returned %v, want %q", c.lines, err, c.err)
+		}
+		reports := strings.Split(strings.TrimSuffix(errOut.String(), "\n"), "\n")
+		if out.Len() != 0 || len(reports) != len(c.lines)+1 || reports[len(reports)-1] != c.summary {
+			t.Errorf("%q: stdout %q, stderr %q; want no results, a report a line and %q", c.lines, out.String(), errOut.String(), c.summary)
+		}
+	}
+}
+
+// The command exits with status 1 on a real log of another format
+// (Apache's error log, from Loghub), with the summary, and 0 on a log
+// with a request in it.
+func TestMainExitStatus(t *testing.T) {
+	const apache = "../../../shared/data/loghub/Apache_2k.log"
+	if _, err := os.Stat(apache); err != nil {
+		t.Skipf("the reference data is absent (%v): see ../shared/data/README.md", err)
+	}
+	status, stdout, stderr := runMain(t, "-file", apache)
+	if status != 1 || stdout != "" || !strings.Contains(stderr, "\naccesslogs: 2000 lines read, 0 parsed, 2000 rejected, 0 late\n"+
+		"accesslogs: no line could be parsed: all 2000 were rejected") {
+		t.Errorf("Apache's error log: status %d, stdout %q, stderr ends %q; want 1 and the summary", status, stdout, stderr[max(0, len(stderr)-300):])
+	}
+	good := writeLog(t, `10.0.0.1 - - [01/Nov/2026:12:00:01 +0000] "GET / HTTP/1.1" 200 612 "-" "-"`, "garbled")
+	status, stdout, stderr = runMain(t, "-file", good)
+	if status != 0 || !strings.Contains(stdout, "status   12:00:10  2xx       1 requests") ||
+		!strings.HasSuffix(stderr, "accesslogs: 2 lines read, 1 parsed, 1 rejected, 0 late\n") {
+		t.Errorf("a log with one request: status %d, stdout %q, stderr %q", status, stdout, stderr)
+	}
+	status, stdout, stderr = runMain(t, good) // without -file: not the generated log
+	if status != 2 || stdout != "" || !strings.Contains(stderr, "accesslogs: unexpected argument "+strconv.Quote(good)) {
+		t.Errorf("a log without -file: status %d, stdout %q, stderr %q; want 2", status, stdout, stderr)
+	}
+}
+
+// wmRecorder is a WatermarkOutput that keeps the last watermark.
+type wmRecorder struct {
+	wm  time.Time
+	set bool
+}
+
+func (r *wmRecorder) EmitWatermark(wm time.Time) {
+	if !r.set || wm.After(r.wm) {
+		r.wm, r.set = wm, true
+	}
+}
+func (r *wmRecorder) MarkIdle()   {}
+func (r *wmRecorder) MarkActive() {}
+
+// The job's watermark generator closes the status windows exactly when a
+// watermark after every request would: after each request, the same
+// windows are closed (end-1ns at or before the watermark), whatever the
+// order of the requests. Only the number of watermarks differs.
+func TestWatermarksCloseStatusWindowsAsPerRequest(t *testing.T) {
+	rng := rand.New(rand.NewPCG(testseed.Seed(t), 0))
+	start := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+	closedEnd := func(wm time.Time) time.Time { // the end of the last closed window
+		return wm.Add(time.Nanosecond).Truncate(statusWindow)
+	}
+	for range 200 {
+		g := &perRequest{bound: outOfOrderness, step: statusWindow}
+		var out wmRecorder
+		var first, latest time.Time
+		emitted := 0
+		for i := range 300 {
+			ts := start.Add(time.Duration(i)*time.Second/3 - time.Duration(rng.IntN(40))*time.Second).Truncate(time.Second)
+			if i == 0 {
+				first = ts
+			}
+			if i == 0 || ts.After(latest) {
+				latest = ts
+			}
+			before := out.wm
+			g.OnEvent(Request{}, ts, &out)
+			if out.wm != before {
+				emitted++
+			}
+			if want := closedEnd(latest.Add(-outOfOrderness - time.Nanosecond)); !out.set || closedEnd(out.wm) != want {
+				t.Fatalf("after request %d at %v (latest %v): windows closed to %v, want to %v", i, ts, latest, closedEnd(out.wm), want)
+			}
+		}
+		if limit := int(latest.Sub(first)/statusWindow) + 2; emitted > limit { // + the first, + a boundary
+			t.Fatalf("%d watermarks for %v of log, want at most one per 10 s (%d)", emitted, latest.Sub(first), limit)
 		}
 	}
 }

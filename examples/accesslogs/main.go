@@ -10,8 +10,16 @@
 //     length, requests and bytes.
 //
 // Lines it cannot parse are reported on stderr with the reason and
-// skipped, as are requests more than 2 s behind the latest (too late for
-// their status window); nothing is dropped silently.
+// skipped; nothing is dropped silently. Event time follows the requests
+// as they are read, line by line, whatever the batch a line was read in:
+// the watermark is the latest request time so far minus 2 s. A request
+// whose 10 s status window had closed by then (it is more than 2 s behind
+// a later-stamped request before it in the log, and that one's time is in
+// a later window) is late: it is reported on stderr ("late request ...")
+// and not counted in the status rows. It still counts in those of its
+// busy-client and visit windows that are open. At the end a summary goes
+// to stderr: lines read, parsed, rejected and late. If no line could be
+// parsed the exit status is 1; a bad command line exits with 2.
 //
 // Without -file it reads a generated log in the combined format
 // (deterministic with -seed), so it runs anywhere:
@@ -31,6 +39,7 @@ import (
 	"os/signal"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/braidstream/braid/stream"
@@ -88,29 +97,45 @@ type config struct {
 	n         int64
 	seed      uint64
 	threshold int64
-	batchSize int // tests: records per batch (0: the default); watermarks advance once per batch
+	batchSize int // tests: records per batch (0: the default); results do not depend on it
 }
 
 func main() {
 	var cfg config
-	flag.StringVar(&cfg.file, "file", "", "access log to read, Common or Combined Log Format (default: a generated one)")
-	flag.BoolVar(&cfg.follow, "follow", false, "with -file, keep reading lines appended to it")
-	flag.Int64Var(&cfg.n, "n", 20_000, "lines to generate without -file")
-	flag.Uint64Var(&cfg.seed, "seed", 1, "seed of the generated log")
-	flag.Int64Var(&cfg.threshold, "threshold", 150, "requests a minute that make a client worth reporting")
-	flag.Parse()
+	fs := flag.NewFlagSet("accesslogs", flag.ExitOnError)
+	fs.StringVar(&cfg.file, "file", "", "access log to read, Common or Combined Log Format (default: a generated one)")
+	fs.BoolVar(&cfg.follow, "follow", false, "with -file, keep reading lines appended to it")
+	fs.Int64Var(&cfg.n, "n", 20_000, "lines to generate without -file")
+	fs.Uint64Var(&cfg.seed, "seed", 1, "seed of the generated log")
+	fs.Int64Var(&cfg.threshold, "threshold", 150, "requests a minute that make a client worth reporting")
+	fs.Parse(os.Args[1:])
+	if fs.NArg() > 0 { // a log named without -file would leave the generated one to be read
+		fmt.Fprintf(os.Stderr, "accesslogs: unexpected argument %q: accesslogs takes flags only (a log to read is -file path)\n", fs.Arg(0))
+		fs.Usage()
+		os.Exit(2)
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	if err := run(ctx, cfg, os.Stdout, os.Stderr); err != nil && !errors.Is(err, context.Canceled) {
+		// run has written the summary.
 		fmt.Fprintln(os.Stderr, "accesslogs:", err)
 		os.Exit(1)
 	}
 }
 
+// outOfOrderness is how far behind the latest request one may be and still
+// be counted in its status window; statusWindow is the size of those.
+const (
+	outOfOrderness = 2 * time.Second
+	statusWindow   = 10 * time.Second
+)
+
 // run builds and executes the job: results go to out, one line each;
-// lines that could not be parsed and requests too late for their windows
-// are reported on errOut, with the reason.
+// lines that could not be parsed and requests too late for their status
+// windows are reported on errOut, with the reason, and at the end a
+// summary line. It fails, after the summary, when the input had no line
+// that could be parsed (unless the job failed otherwise).
 func run(ctx context.Context, cfg config, out, errOut io.Writer) error {
 	out, errOut = &lockedWriter{w: out}, &lockedWriter{w: errOut}
 	var opts []stream.Option
@@ -118,28 +143,47 @@ func run(ctx context.Context, cfg config, out, errOut io.Writer) error {
 		opts = append(opts, stream.WithBatchSize(cfg.batchSize))
 	}
 	env := stream.NewEnv(opts...)
+	var n counts
+	skipped := func(d stream.DeadLetter[string]) string {
+		n.rejected.Add(1)
+		return fmt.Sprintf("skipped line %q: %v", d.Value, d.Err)
+	}
 	var lines *stream.Stream[string]
 	if cfg.file != "" {
 		lines = stream.TextFile(env, cfg.file, stream.Follow(cfg.follow))
+		// Lines over the source's length limit.
+		writeLines(stream.DeadLetters(lines), errOut, func(d stream.DeadLetter[string]) string {
+			n.read.Add(1)
+			return skipped(d)
+		})
 	} else {
 		lines = stream.Generate(env, generate(cfg.seed), stream.Limit(cfg.n))
 	}
-	reqs, bad := stream.MapErr(lines, Parse)
-	writeLines(bad, errOut, func(d stream.DeadLetter[string]) string {
-		return fmt.Sprintf("skipped line %q: %v", d.Value, d.Err)
+	reqs, bad := stream.MapErr(lines, func(l string) (Request, error) {
+		n.read.Add(1)
+		return Parse(l)
 	})
-	reqs = reqs.WithTimestamps(func(r Request) time.Time { return r.Time }, stream.BoundedOutOfOrderness(2*time.Second))
+	writeLines(bad, errOut, skipped)
+	reqs = reqs.WithWatermarks(func(r Request) time.Time { return r.Time }, func() stream.WatermarkGenerator[Request] {
+		return &perRequest{bound: outOfOrderness, step: statusWindow}
+	})
+	// Requests at times event time cannot hold (outside 1677-09-21 to 2262-04-11).
+	writeLines(stream.DeadLetters(reqs), errOut, func(d stream.DeadLetter[Request]) string {
+		n.rejected.Add(1)
+		return fmt.Sprintf("skipped request %s %s %s: %v", d.Value.Client, d.Value.Method, d.Value.Path, d.Err)
+	})
 
 	// Requests per status class, every 10 s. Late requests (more than 2 s
 	// behind the latest: Apache's %t is when a request arrived, logged when
 	// it ends, so a slow one lands behind faster ones) are reported rather
 	// than dropped silently.
 	byClass := stream.KeyBy(reqs, func(r Request) string { return statusClass(r.Status) })
-	perClass := byClass.Window(window.Tumbling(10 * time.Second))
+	perClass := byClass.Window(window.Tumbling(statusWindow))
 	writeLines(stream.Count(perClass), out, func(r window.Result[string, int64]) string {
 		return fmt.Sprintf("status   %s  %s  %6d requests", r.Window.EndTime().Format("15:04:05"), r.Key, r.Value)
 	})
 	writeLines(perClass.Late(), errOut, func(r Request) string {
+		n.late.Add(1)
 		return fmt.Sprintf("late request %s %s %s at %s: its 10 s window had closed", r.Client, r.Method, r.Path, r.Time.Format(time.RFC3339))
 	})
 
@@ -162,8 +206,49 @@ func run(ctx context.Context, cfg config, out, errOut io.Writer) error {
 		return fmt.Sprintf("visit    %s  %-15s %6d requests %9d bytes over %v", r.Window.StartTime().Format("15:04:05"), r.Key,
 			r.Value.requests, r.Value.bytes, r.Window.EndTime().Sub(r.Window.StartTime())-30*time.Second)
 	})
-	return env.Execute(ctx)
+	err := env.Execute(ctx)
+	read, rejected := n.read.Load(), n.rejected.Load()
+	fmt.Fprintf(errOut, "accesslogs: %d lines read, %d parsed, %d rejected, %d late\n", read, read-rejected, rejected, n.late.Load())
+	if read == rejected && (err == nil || errors.Is(err, context.Canceled)) {
+		if read == 0 {
+			return errors.New("no line could be parsed: the input had no lines")
+		}
+		return fmt.Errorf("no line could be parsed: all %d were rejected (want the Common or Combined Log Format of an access log)", read)
+	}
+	return err
 }
+
+// counts are the job's lines for the summary: read (parsed or rejected),
+// rejected, and late (parsed, but too late for their status windows).
+// Sinks and user functions run on the job's goroutines, hence the atomics.
+type counts struct{ read, rejected, late atomic.Int64 }
+
+// perRequest is the job's watermark generator: bounded out-of-orderness,
+// as stream.BoundedOutOfOrderness, but with watermarks as requests come
+// instead of after each batch (a file read in one batch would otherwise
+// get its first watermark after its last line, and no request would ever
+// be late). It emits one when the watermark reaches a new multiple of
+// step, the status windows' size: their ends, and the busy-client windows'
+// ends, are such multiples, so these windows close exactly as with a
+// watermark per request, at one watermark per 10 s of log instead of one
+// per second (each watermark splits a batch). Visits may close up to 10 s
+// of event time later than they would with a watermark per request.
+type perRequest struct {
+	bound, step time.Duration
+	mark        time.Time // the last multiple of step reached
+	seen        bool
+}
+
+func (g *perRequest) OnEvent(_ Request, ts time.Time, out stream.WatermarkOutput) {
+	// Truncate counts from year 1, a whole number of steps (of 10 s)
+	// before 1970, where windows are aligned.
+	if m := ts.Add(-g.bound).Truncate(g.step); !g.seen || m.After(g.mark) {
+		g.mark, g.seen = m, true
+		out.EmitWatermark(ts.Add(-g.bound - time.Nanosecond)) // closes the windows that end at or before m
+	}
+}
+
+func (g *perRequest) OnPeriodicEmit(stream.WatermarkOutput) {}
 
 // writeLines writes format(v) and a newline to w for each element, a line a
 // Write: with w a lockedWriter, the lines of the several sinks that share w
