@@ -29,16 +29,21 @@
 //		}, nil
 //	}
 //
-// There are three kinds, each a map from the stream's key K to the
-// key's state, held in memory as Go values: nothing is encoded or copied,
-// so a slice or pointer stored and then changed is changed in the state
-// too:
+// There are five kinds, each a map from the stream's key K to the
+// key's state, held in memory as Go values: nothing is encoded or copied
+// on the way in or out, so a slice or pointer stored and then changed is
+// changed in the state too:
 //
 //   - [ValueState]: one value per key. Get, Set, Clear.
 //   - [ListState]: a list per key. Get, Add, Set, Clear. The slice Get
 //     returns belongs to the state until the key's list next changes.
 //   - [MapState]: a map per key, from a user key MK to a value. Get, Put,
 //     Delete, Entries, Clear.
+//   - [ReducingState]: the reduction of the values added per key, by a
+//     function given when it is made (NewReducing). Get, Add, Clear.
+//   - [AggregatingState]: an accumulator per key, folded by an
+//     [AggregateFunc] (Init, Add, Result); Get returns the result, Add
+//     folds a value in, Clear.
 //
 // Scope. A state is scoped to a key by the key it is given: pass c.Key(),
 // as in Flink, where the current key's state is the only one a function
@@ -55,19 +60,51 @@
 // lock. A Store is not safe for concurrent use: keep states in setup's
 // variables, never in variables shared by subtasks.
 //
-// Cost. Get is one map lookup. Set, Add, Put, Delete and Clear also note
-// the key as changed (one more map write), for the incremental
-// checkpoints to come. MapState holds a Go map per key.
+// # Checkpoints
 //
-// What is not there yet:
+// In a job with checkpoints, the states of a process function are part of
+// every checkpoint and come back when the job resumes, also at another
+// parallelism (key groups move between subtasks). What a checkpoint
+// writes is each key's value encoded by the codecs of package state
+// ([CodecFor] for values, [KeyCodecFor] for keys): so with checkpoints on,
+// a state's types must be encodable, and making a state of a type that is
+// not (a func, a channel, an interface) fails at setup, with an error
+// naming the state and the type, which fails the job before it starts.
+// Between checkpoints the store notes each key it changed (one map write
+// per change), and a checkpoint writes only those keys; without
+// checkpoints nothing is noted or encoded.
 //
-//   - Checkpoints. State lives in memory only: it is gone when Execute
-//     returns, whether the job ended, failed or was cancelled, and a new
-//     run starts with empty state. Nothing is written to disk and a crash
-//     loses it; restoring from a checkpoint, and so rescaling a job's
-//     state, will come with the Pebble backend.
-//   - State that expires (time-to-live): clear it yourself, from a timer.
-//   - Reducing and aggregating state, and state larger than memory.
+// A checkpoint restores a state by its name: renaming a state, or no
+// longer making it, makes the job refuse the checkpoint (naming the
+// state); adding one is fine. A value is encoded by its fields in order:
+// changing a state's value type makes old checkpoints unreadable.
+//
+// # Time to live
+//
+// Any state can be given a time to live when it is made, with [WithTTL]:
+//
+//	seen, err := state.NewValue[string, time.Time](st, "last seen",
+//		state.WithTTL(24*time.Hour, state.OnCreateAndWrite))
+//
+// A key's value that has not been written for the TTL has expired:
+// Get reads it as absent, All and Entries skip it, and it is removed (at
+// once when read; else by a later write to the state, or by the next
+// checkpoint, which then deletes it from the checkpoint too). With
+// [OnReadAndWrite], reads renew the TTL as well as writes. The TTL
+// follows processing time, the job's clock (not the watermark), and
+// applies to a key's whole value: a list or a map expires as one, not
+// entry by entry as in Flink. A checkpoint keeps the time each value was
+// last renewed, so a restored value expires when it would have. Len may
+// count expired values not yet removed. A TTL costs, per access, one more
+// map lookup (and a write with OnReadAndWrite reads), and a queue entry
+// per key.
+//
+// Cost. Get is one map lookup. Set, Add, Put, Delete and Clear write the
+// map, and with checkpoints also note the key as changed (one more map
+// write). MapState holds a Go map per key.
+//
+// What is not there yet: state larger than memory, and a TTL per entry of
+// a list or a map.
 //
 // # Key groups
 //
@@ -82,10 +119,9 @@
 //	key groups   0 1 2 | 3 4 5 | 6 7
 //	subtask        0   |   1   |  2      KeyGroupRange(1, 8, 3) = [3, 6)
 //
-// The key group, not the subtask, is meant to be the unit of state: once
-// checkpoints exist they will write state by key group, so that a job can
-// be restored at any parallelism up to maxParallelism by handing each new
-// subtask its new range. That only works if a key's hash is the same in
+// The key group, not the subtask, is the unit of state: checkpoints write
+// state by key group, so that a job can be restored at any parallelism up
+// to maxParallelism by handing each new subtask its new range. That only works if a key's hash is the same in
 // every process, on every machine and on every run; [NewHasher] builds
 // such a hash for a key type, from the key's value alone (never an address
 // or Go's per-process map seed), and refuses key types that have none
@@ -106,12 +142,15 @@
 //  2. Per record, hash the key and map the hash to its key group with
 //     KeyGroup(hash, maxParallelism).
 //  3. Route the record to SubtaskOf(keyGroup, maxParallelism, parallelism).
-//  4. Give each subtask a NewStore(maxParallelism). Store.States lists its
-//     states in the order they were made; each knows its keys' key groups
-//     (KeyGroupOf) and the keys changed since the last TakeChanges, which
-//     is what an incremental checkpoint will write.
-//  5. On restore at a new parallelism, give each subtask the key groups in
-//     KeyGroupRange(subtask, maxParallelism, parallelism).
+//  4. Give each subtask a NewStore(maxParallelism), with WithCheckpoints
+//     when the job takes checkpoints (and WithClock, the job's clock, for
+//     TTLs). Store.States lists its states in the order they were made.
+//  5. At a checkpoint, Store.Snapshot(full, emit, del) hands over every key
+//     (full) or those changed since the last snapshot, with its key group;
+//     the key bytes begin with the state's name, so one operator's states
+//     share its key space. On restore, hand each key of the subtask's key
+//     groups, KeyGroupRange(subtask, maxParallelism, parallelism), to
+//     Store.Restore.
 //
 // Operators with state of a shape of their own (the window operators'
 // slices and sessions) keep it in structures built for their hot path, not

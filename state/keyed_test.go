@@ -10,7 +10,7 @@ import (
 )
 
 func TestValueState(t *testing.T) {
-	s := state.NewStore(128)
+	s := state.NewStore(128, state.WithCheckpoints())
 	v, err := state.NewValue[string, int](s, "count")
 	if err != nil {
 		t.Fatal(err)
