@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/braidstream/braid/stream"
+	"github.com/braidstream/braid/window"
 )
 
 // slow is a user function of 50 ms an element: a batch of 4,096 of them
@@ -40,6 +41,13 @@ func TestCancelWithSlowUserCode(t *testing.T) {
 		},
 		"foreach": func(env *stream.Env) {
 			stream.FromSlice(env, make([]int, 10_000)).ForEach(func(v int) error { slow(v); return nil })
+		},
+		// Cheap on a key's first element, slow on its second: the cost of
+		// the first must not size the next run.
+		"reduce": func(env *stream.Env) {
+			ks := stream.KeyBy(stream.FromSlice(env, make([]int, 10_000)), func(v int) int { return v % 4 })
+			stream.Reduce(ks.Window(window.TumblingCount(2)), func(a, b int) int { return slow(a) }).
+				ForEach(func(window.Result[int, int]) error { return nil })
 		},
 		"foreach after exchange": func(env *stream.Env) {
 			stream.FromSlice(env, make([]int, 10_000)).Rebalance().ForEach(func(v int) error { slow(v); return nil })

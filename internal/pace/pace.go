@@ -17,8 +17,17 @@ const Budget = int64(time.Millisecond)
 
 // A Pacer's zero value knows nothing yet: its first run is one element.
 // It is not safe for concurrent use.
+//
+// A cost measured on a few elements says little about the next thousand:
+// a function may be cheap on most elements and slow on some (a reduce that
+// does nothing for a key's first element and sleeps for its second). So a
+// run is at most twice the longest run that has kept within the budget
+// (proven), and a run that overran the budget shrinks it to what the
+// budget holds at the cost just seen: runs grow as TCP's slow start does,
+// once, and stay whole for a function that is fast throughout.
 type Pacer struct {
 	perElem int64 // ns per element in the last run; 0 before the first
+	proven  int   // the longest run so far that kept within the budget
 }
 
 // Run returns how many of the remaining elements the next run should take:
@@ -27,22 +36,28 @@ func (p *Pacer) Run(remaining int) int {
 	if p.perElem == 0 {
 		return min(1, remaining)
 	}
-	if n := Budget / p.perElem; n < int64(remaining) {
-		return max(1, int(n))
-	}
-	return remaining
+	n := min(Budget/p.perElem, 2*int64(max(p.proven, 1)))
+	return max(min(int(n), remaining), min(1, remaining))
 }
 
 // Learn records that a run of n elements took ns nanoseconds.
 func (p *Pacer) Learn(n int, ns int64) {
-	if n > 0 {
-		p.perElem = max(1, ns/int64(n))
+	if n <= 0 {
+		return
+	}
+	p.perElem = max(1, ns/int64(n))
+	if ns <= Budget {
+		p.proven = max(p.proven, n)
+	} else {
+		p.proven = max(1, int(Budget/p.perElem))
 	}
 }
 
 // Whole reports whether a batch of n elements is expected to fit in the
 // budget, so that it can run without being split.
-func (p *Pacer) Whole(n int) bool { return p.perElem > 0 && p.perElem*int64(n) <= Budget }
+func (p *Pacer) Whole(n int) bool {
+	return p.perElem > 0 && p.perElem*int64(n) <= Budget && n <= 2*p.proven
+}
 
 // epoch anchors Now.
 var epoch = time.Now()
