@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 	_ "time/tzdata" // named zones load whatever the machine has
@@ -877,4 +878,29 @@ func TestCodecAllocs(t *testing.T) {
 	check("Decode struct", 1, func() { _, _, _ = ct.Decode(bt) }) // the string
 	// The name, the array of trades, 3 symbols.
 	check("Decode struct with slice", 5, func() { _, _, _ = cb.Decode(bb) })
+}
+
+// TestCodecConcurrent uses one codec from several goroutines, as
+// subtasks checkpointing at once do: maps borrow pooled scratch space and
+// decoded times share cached zones. Run it with -race.
+func TestCodecConcurrent(t *testing.T) {
+	c := codecMust(state.CodecFor[acc]())
+	seed := testseed.Seed(t)
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Go(func() {
+			g := &valueGen{r: rand.New(rand.NewPCG(seed, uint64(w)))}
+			var buf []byte
+			for range 200 {
+				v := g.value(reflect.TypeFor[acc]()).Interface().(acc)
+				buf = c.Append(buf[:0], v)
+				got, err := state.DecodeExact(c, buf)
+				if err != nil || !reflect.DeepEqual(got, v) {
+					t.Errorf("goroutine %d: %#v came back as %#v, %v", w, v, got, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
