@@ -23,9 +23,19 @@
 //     truncation of a followed file. One bad line never stops the reader.
 //     The stream package turns them into the source's dead letters
 //     (operators.RejectingReader).
-//  4. To resume a file later, keep FileReader.Offset and pass it back as
-//     FileOptions.StartOffset. A socket cannot replay.
+//  4. To resume later (operators.ReplayableReader), call Position between
+//     Reads and give it to Seek on a freshly opened reader before its
+//     first Read. A FileReader's position is the file's identity, the
+//     byte offset and the line number; Seek refuses another file at the
+//     path. A SocketReader cannot replay; a DurableSocket logs what it
+//     receives (through Pebble's vfs.FS, in a directory of its own) before
+//     returning it, and replays the log. FileReader.Offset with
+//     FileOptions.StartOffset is the simpler form for a file.
 //  5. Call Close once, after the last Read.
+//
+// Source reads stay on package os (the user's file is not a checkpoint
+// file, and its identity comes from os.Stat); the durable socket's log,
+// which is, goes through vfs.FS so that tests can crash it.
 //
 // The package never starts a goroutine: waits are timers selected against
 // ctx, and socket reads use short deadlines so that cancellation is seen

@@ -33,6 +33,12 @@ type FileOptions struct {
 	MaxLineBytes int
 	// Logger receives notices (truncation). Nil means slog.Default().
 	Logger *slog.Logger
+	// ReturnIdle makes Read, when following, return 0 lines and no error
+	// after one PollInterval with no new line, instead of waiting on, so
+	// that its caller gets a turn between Reads: a job with checkpoints
+	// takes a source's position only then, and an idle followed file must
+	// not hold its checkpoints back.
+	ReturnIdle bool
 	// Relocate is the hook for resuming a followed file that was rotated:
 	// when Seek finds another file at the path than the checkpointed one
 	// (identified by old) and Follow is set, it asks Relocate for the path
@@ -134,7 +140,7 @@ func (r *FileReader) Offset() int64 { return r.offset }
 
 // Read fills buf with the next lines; see FileReader for the contract.
 func (r *FileReader) Read(ctx context.Context, buf []string) (int, error) {
-	n, rejected := 0, len(r.rejects)
+	n, rejected, waited := 0, len(r.rejects), false
 	for n < len(buf) {
 		line, s, err := r.next()
 		if err != nil {
@@ -164,9 +170,10 @@ func (r *FileReader) Read(ctx context.Context, buf []string) (int, error) {
 			}
 			return n, io.EOF
 		}
-		if n > 0 || len(r.rejects) > rejected {
+		if n > 0 || len(r.rejects) > rejected || (waited && r.opts.ReturnIdle) {
 			return n, nil
 		}
+		waited = true
 		if err := r.wait(ctx); err != nil {
 			return 0, err
 		}

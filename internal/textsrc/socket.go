@@ -45,7 +45,8 @@ type SocketOptions struct {
 	// attempts used up, or a broken connection with MaxRetries 0) end the
 	// stream, io.EOF with a warning in the log, instead of being an
 	// error. A reader that never connected fails even so: nothing was
-	// ever read, the address is likely wrong. No effect with a negative
+	// ever read, the address is likely wrong (a DurableSocket resumed from
+	// its log counts as having read). No effect with a negative
 	// MaxRetries, which never gives up.
 	EndQuietly bool
 	// InitialBackoff is the wait before the second attempt to connect (and
@@ -63,6 +64,13 @@ type SocketOptions struct {
 	// skipped to its delimiter without being held in memory, and reading
 	// goes on. Zero means DefaultMaxLineBytes (1 MiB).
 	MaxLineBytes int
+	// ReturnIdle makes Read return 0 lines and no error when about 50ms
+	// pass, while connected, with no line, instead of waiting on, so that
+	// its caller gets a turn between Reads: a job with checkpoints takes a
+	// source's position only then, and an idle socket must not hold its
+	// checkpoints back. (While connecting or backing off, Read still
+	// waits.)
+	ReturnIdle bool
 	// Logger receives notices: each failed attempt to connect (at info,
 	// with the address, the attempt's number and the wait before the
 	// next), lost connections and reconnections. Nil means slog.Default().
@@ -107,7 +115,8 @@ const pollEvery = 50 * time.Millisecond
 //   - Read returns early, with fewer lines or none, when it has set
 //     Rejects aside: rather than wait for more input and once it has set
 //     aside 64 (so they do not pile up in memory).
-//   - Lines are not replayed: what was read before a crash is gone.
+//   - Lines are not replayed: what was read before a crash is gone. A
+//     DurableSocket logs them to replay them.
 //
 // A SocketReader is not safe for concurrent use.
 type SocketReader struct {
@@ -126,6 +135,7 @@ type SocketReader struct {
 	lineStart int64 // offset on the current connection of the line being read
 
 	connected   bool          // a connection was made at some point
+	readBefore  bool          // an earlier reader read from the server (a resumed DurableSocket)
 	gotData     bool          // the current connection delivered a line
 	attempts    int           // attempts to connect in the current outage
 	wait        time.Duration // before the next attempt
@@ -209,6 +219,9 @@ func (r *SocketReader) Read(ctx context.Context, buf []string) (int, error) {
 			}
 		case errors.Is(err, bufio.ErrBufferFull), errors.Is(err, os.ErrDeadlineExceeded):
 			r.lb.add(chunk)
+			if r.opts.ReturnIdle && n == 0 && len(r.rejects) == rejected && errors.Is(err, os.ErrDeadlineExceeded) {
+				return 0, nil // idle: the partial line, if any, stays for the next Read
+			}
 		default:
 			// The peer closed the connection, or it broke.
 			r.lb.add(chunk)
@@ -370,7 +383,7 @@ func (r *SocketReader) connect(ctx context.Context) error {
 // with EndQuietly the end of the stream if a connection was ever made.
 func (r *SocketReader) giveUp() error {
 	tried := fmt.Sprintf("%s over %v", plural(r.attempts, "attempt"), time.Since(r.outageStart).Round(time.Millisecond))
-	if r.connected && r.opts.EndQuietly {
+	if (r.connected || r.readBefore) && r.opts.EndQuietly {
 		r.opts.Logger.Warn("braid: socket source: could not reconnect; ending the stream (EndQuietly)",
 			"addr", r.addr, "attempts", r.attempts, "over", time.Since(r.outageStart).Round(time.Millisecond), "err", r.lastErr)
 		return io.EOF
