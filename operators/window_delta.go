@@ -1,7 +1,10 @@
 package operators
 
 import (
+	"cmp"
+	"fmt"
 	"math"
+	"slices"
 
 	"github.com/braidstream/braid/window"
 )
@@ -12,6 +15,9 @@ type deltaKey[K comparable, A any] struct {
 	n     int64 // elements in the open window
 	start int64 // ordinal of its first element
 	maxTs int64
+	// rank orders the keys as they first arrived, across restores.
+	rank  int64
+	dirty bool // in DeltaWindow.dirty
 }
 
 // DeltaWindow is the keyed operator for window.DeltaWindows: per key, the
@@ -25,12 +31,29 @@ type DeltaWindow[T any, K comparable, A, R any] struct {
 	idx    map[K]int32
 	keys   []deltaKey[K, A]
 	points []T // trigger points, parallel to keys
+
+	// Checkpoints: the keys changed since the last snapshot, by slot
+	// (keys are never dropped), each once (deltaKey.dirty).
+	track bool
+	dirty []int32
+	snap  *keyedSnap[K, deltaRec[T, A]]
+	ranks int64 // the rank of the next new key
 }
 
 // NewDeltaWindow builds the operator for one subtask.
-func NewDeltaWindow[T any, K comparable, A, R any](spec WindowSpec[T, K, A, R], out Input[R]) *DeltaWindow[T, K, A, R] {
-	return &DeltaWindow[T, K, A, R]{spec: spec, policy: spec.Assigner.(window.DeltaWindows[T]), out: out,
+func NewDeltaWindow[T any, K comparable, A, R any](spec WindowSpec[T, K, A, R], bc *BuildContext, out Input[R]) *DeltaWindow[T, K, A, R] {
+	o := &DeltaWindow[T, K, A, R]{spec: spec, policy: spec.Assigner.(window.DeltaWindows[T]), out: out,
 		em: newEmitter(out, spec.EventTime), idx: make(map[K]int32)}
+	if bc.Checkpointing() {
+		snap, err := newKeyedSnap[K, deltaRec[T, A]](spec.Hash, bc.MaxParallelism)
+		if err != nil {
+			uncodable(bc, "delta window", err)
+			return o
+		}
+		o.snap, o.track = snap, true
+		bc.AddSnapshotter(o)
+	}
+	return o
 }
 
 // Push implements Input.
@@ -47,10 +70,15 @@ func (o *DeltaWindow[T, K, A, R]) Push(b *Batch[T]) error {
 		if !ok {
 			j = int32(len(o.keys))
 			o.idx[k] = j
-			o.keys = append(o.keys, deltaKey[K, A]{key: k, maxTs: math.MinInt64})
+			o.keys = append(o.keys, deltaKey[K, A]{key: k, maxTs: math.MinInt64, rank: o.ranks})
+			o.ranks++
 			o.points = append(o.points, o.policy.Initial)
 		}
 		dk := &o.keys[j]
+		if o.track && !dk.dirty {
+			dk.dirty = true
+			o.dirty = append(o.dirty, j)
+		}
 		ts := int64(math.MinInt64)
 		if b.Times != nil {
 			ts = b.Times[i]
@@ -103,6 +131,10 @@ func (o *DeltaWindow[T, K, A, R]) Watermark(wm int64) error {
 // arrived.
 func (o *DeltaWindow[T, K, A, R]) flushOpen() error {
 	for j := range o.keys {
+		if o.track && !o.keys[j].dirty && o.keys[j].n > 0 {
+			o.keys[j].dirty = true
+			o.dirty = append(o.dirty, int32(j))
+		}
 		o.fire(&o.keys[j])
 	}
 	return o.em.flush()
@@ -118,4 +150,80 @@ func (o *DeltaWindow[T, K, A, R]) Finish() error {
 		return err
 	}
 	return o.out.Finish()
+}
+
+// deltaRec is a key's state as checkpoints keep it: the open window, the
+// trigger point, and the key's rank in arrival order (the end of input
+// emits the open windows in that order).
+type deltaRec[T, A any] struct {
+	Acc      A
+	N, Start int64
+	MaxTs    int64
+	Point    T
+	Rank     int64
+}
+
+const deltaTag = 'd'
+
+// Snapshot implements Snapshotter: one entry per key changed since the
+// last snapshot (every key when w.Full).
+func (o *DeltaWindow[T, K, A, R]) Snapshot(w *StateWriter) error {
+	if w.Full() {
+		for j := range o.keys {
+			o.snapshotKey(w, int32(j))
+		}
+	} else {
+		for _, j := range o.dirty {
+			o.snapshotKey(w, j)
+		}
+	}
+	for _, j := range o.dirty {
+		o.keys[j].dirty = false
+	}
+	o.dirty = o.dirty[:0]
+	return nil
+}
+
+func (o *DeltaWindow[T, K, A, R]) snapshotKey(w *StateWriter, j int32) {
+	dk := &o.keys[j]
+	o.snap.set(w, deltaTag, dk.key, nil, deltaRec[T, A]{Acc: dk.acc, N: dk.n, Start: dk.start, MaxTs: dk.maxTs,
+		Point: o.points[j], Rank: dk.rank})
+}
+
+// Restore implements Snapshotter: the keys come back in the order they
+// first arrived (after a change of parallelism, each old subtask's in
+// that order).
+func (o *DeltaWindow[T, K, A, R]) Restore(r *StateReader) error {
+	var recs []deltaRec[T, A]
+	var keys []K
+	err := r.Keyed(func(kg int, key, val []byte) error {
+		tag, k, _, rec, err := o.snap.decode(kg, key, val)
+		if err != nil {
+			return err
+		}
+		if tag != deltaTag {
+			return fmt.Errorf("braid: delta window: a state entry of tag %q", tag)
+		}
+		recs, keys = append(recs, rec), append(keys, k)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	order := make([]int, len(recs))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(recs[a].Rank, recs[b].Rank) })
+	for _, i := range order {
+		rec, k := &recs[i], keys[i]
+		if _, dup := o.idx[k]; dup {
+			return fmt.Errorf("braid: delta window: key %v restored twice", k)
+		}
+		o.idx[k] = int32(len(o.keys))
+		o.keys = append(o.keys, deltaKey[K, A]{key: k, acc: rec.Acc, n: rec.N, start: rec.Start, maxTs: rec.MaxTs, rank: rec.Rank})
+		o.points = append(o.points, rec.Point)
+		o.ranks = max(o.ranks, rec.Rank+1)
+	}
+	return nil
 }

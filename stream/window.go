@@ -190,8 +190,7 @@ func applyWindow[K comparable, T, A, R any](w *WindowedStream[K, T], name string
 		case window.CountWindows:
 			return []any{operators.NewCountWindow(spec, bc, o)}, nil
 		case window.DeltaWindows[T]:
-			bc.Unsupported("delta window") // snapshots pending (issue 8)
-			return []any{operators.NewDeltaWindow(spec, o)}, nil
+			return []any{operators.NewDeltaWindow(spec, bc, o)}, nil
 		}
 		return nil, fmt.Errorf("unsupported window assigner %T", w.assigner)
 	})
