@@ -1,6 +1,9 @@
 package operators
 
 import (
+	"cmp"
+	"encoding/binary"
+	"fmt"
 	"slices"
 
 	"github.com/braidstream/braid/window"
@@ -21,6 +24,7 @@ type trigWindow[T any] struct {
 	elems  []window.Stamped[T]
 	st     window.TriggerState[T]
 	timers []trigTimer // those set and not yet due: deleted with the window
+	dirty  bool        // its window is in TriggerWindow.dirty
 }
 
 func trigWindowOf[T any](tw **trigWindow[T]) window.Window { return (*tw).st.Window }
@@ -69,6 +73,12 @@ type TriggerWindow[T any, K comparable, A, R any] struct {
 	lists         [][]*trigWindow[T]        // emptied session lists, their memory kept
 	states        []*window.TriggerState[T] // scratch for OnMerge
 	mergedState   window.TriggerState[T]    // scratch for OnMerge
+
+	// Checkpoints: the windows changed since the last snapshot, removed
+	// ones included; a window is listed once while trigWindow.dirty.
+	track bool
+	dirty []winKey[K]
+	snap  *keyedSnap[K, trigRec[T]]
 }
 
 // NewTriggerWindow builds the operator for one subtask. On session windows
@@ -76,7 +86,6 @@ type TriggerWindow[T any, K comparable, A, R any] struct {
 // job is built); NewTriggerWindow panics otherwise.
 func NewTriggerWindow[T any, K comparable, A, R any](spec WindowSpec[T, K, A, R], trigger window.Trigger[T],
 	before, after window.Evictor[T], bc *BuildContext, out Input[R], late Input[T]) *TriggerWindow[T, K, A, R] {
-	bc.Unsupported("window with a trigger") // snapshots pending (issue 8)
 	o := &TriggerWindow[T, K, A, R]{spec: spec, trigger: trigger, before: before, after: after, out: out,
 		em: newEmitter(out, spec.EventTime), bc: bc, wins: make(map[winKey[K]]*trigWindow[T]),
 		timers: [2]*timerQueue[winKey[K]]{newTimerQueue[winKey[K]](), newTimerQueue[winKey[K]]()}, wm: MinWatermark}
@@ -96,7 +105,24 @@ func NewTriggerWindow[T any, K comparable, A, R any](spec WindowSpec[T, K, A, R]
 		o.late = newEmitter(late, true)
 	}
 	bc.AddTimed(o)
+	if bc.Checkpointing() {
+		snap, err := newKeyedSnap[K, trigRec[T]](spec.Hash, bc.MaxParallelism)
+		if err != nil {
+			uncodable(bc, "window with a trigger", err)
+			return o
+		}
+		o.snap, o.track = snap, true
+		bc.AddSnapshotter(o)
+	}
 	return o
+}
+
+// touch notes that window wk changed since the last snapshot.
+func (o *TriggerWindow[T, K, A, R]) touch(wk winKey[K], tw *trigWindow[T]) {
+	if o.track && !tw.dirty {
+		tw.dirty = true
+		o.dirty = append(o.dirty, wk)
+	}
 }
 
 func (o *TriggerWindow[T, K, A, R]) now() int64 { return o.bc.Clock.Now().UnixNano() }
@@ -122,7 +148,7 @@ func (o *TriggerWindow[T, K, A, R]) newWindow(w window.Window) *trigWindow[T] {
 // release empties tw (its timers are gone) and keeps it for reuse.
 func (o *TriggerWindow[T, K, A, R]) release(tw *trigWindow[T]) {
 	clear(tw.elems)
-	tw.elems, tw.timers, tw.st = tw.elems[:0], tw.timers[:0], window.TriggerState[T]{}
+	tw.elems, tw.timers, tw.st, tw.dirty = tw.elems[:0], tw.timers[:0], window.TriggerState[T]{}, false
 	o.pool = append(o.pool, tw)
 }
 
@@ -176,6 +202,7 @@ func (o *TriggerWindow[T, K, A, R]) Push(b *Batch[T]) error {
 }
 
 func (o *TriggerWindow[T, K, A, R]) addElement(wk winKey[K], tw *trigWindow[T], v T, ts, now int64) {
+	o.touch(wk, tw)
 	tw.elems = append(tw.elems, window.Stamped[T]{Ts: ts, V: v})
 	tw.st.Watermark, tw.st.Now = o.wm, now
 	o.apply(wk, tw, o.trigger.OnElement(v, ts, &tw.st))
@@ -223,6 +250,10 @@ func (o *TriggerWindow[T, K, A, R]) addSession(k K, v T, ts, now int64) {
 func (o *TriggerWindow[T, K, A, R]) merge(k K, ss []*trigWindow[T], lo, hi int, merged window.Window, now int64) *trigWindow[T] {
 	o.states = o.states[:0]
 	for _, m := range ss[lo:hi] {
+		if o.track {
+			o.dirty = append(o.dirty, winKey[K]{k, m.st.Window})
+		}
+		m.dirty = false // its window is listed; the merged one is not yet
 		o.clearTimers(winKey[K]{k, m.st.Window}, m)
 		o.states = append(o.states, &m.st)
 	}
@@ -371,6 +402,7 @@ func (o *TriggerWindow[T, K, A, R]) fire(d TimeDomain, upTo int64) error {
 		if j := slices.Index(tw.timers, trigTimer{d, it.at}); j >= 0 {
 			tw.timers = slices.Delete(tw.timers, j, j+1)
 		}
+		o.touch(it.key, tw)
 		tw.st.Watermark, tw.st.Now = o.wm, now
 		o.apply(it.key, tw, o.trigger.OnTime(d == EventTime, it.at, &tw.st))
 		if !o.global && d == o.domain() && it.at >= o.cleanupTime(it.key.win) {
@@ -437,4 +469,174 @@ func (o *TriggerWindow[T, K, A, R]) windowCount() int {
 		n += len(ss)
 	}
 	return n
+}
+
+// trigRec is a window as checkpoints keep it: its trigger state (whatever
+// the trigger keeps there: counts, the last element, its next firing), its
+// buffered elements, and its timers with the order they were set in.
+type trigRec[T any] struct {
+	St     window.TriggerState[T]
+	Elems  []window.Stamped[T]
+	Timers []trigTimerRec
+}
+
+type trigTimerRec struct {
+	Domain uint8
+	At     int64
+	Seq    uint64
+}
+
+const trigTag = 't'
+
+// windowSuffix is a window's bounds, after the key in its store key.
+func windowSuffix(dst []byte, w window.Window) []byte {
+	dst = binary.BigEndian.AppendUint64(dst, uint64(w.Start)^1<<63)
+	return binary.BigEndian.AppendUint64(dst, uint64(w.End)^1<<63)
+}
+
+// Snapshot implements Snapshotter: one entry per window changed since the
+// last snapshot (every window when w.Full), and event time as operator
+// state. A trigger keeps its state in window.TriggerState, which is
+// checkpointed with the window; a trigger object is the user's code and
+// is not.
+func (o *TriggerWindow[T, K, A, R]) Snapshot(w *StateWriter) error {
+	if w.Full() {
+		for wk, tw := range o.wins {
+			o.snapshotWindow(w, wk, tw)
+		}
+		for k, ss := range o.sessions {
+			for _, tw := range ss {
+				o.snapshotWindow(w, winKey[K]{k, tw.st.Window}, tw)
+			}
+		}
+	} else {
+		for _, wk := range o.dirty {
+			if tw := o.lookup(wk); tw != nil {
+				o.snapshotWindow(w, wk, tw)
+			} else {
+				o.snap.del(w, trigTag, wk.key, windowSuffix(o.snap.scratchKey[:0], wk.win))
+			}
+		}
+	}
+	for _, wk := range o.dirty {
+		if tw := o.lookup(wk); tw != nil {
+			tw.dirty = false
+		}
+	}
+	clear(o.dirty)
+	o.dirty = o.dirty[:0]
+	snapshotTime(w, "wm", o.wm)
+	return nil
+}
+
+// lookup is window wk, or nil.
+func (o *TriggerWindow[T, K, A, R]) lookup(wk winKey[K]) *trigWindow[T] {
+	if o.merging != nil {
+		tw, _ := o.session(wk)
+		return tw
+	}
+	return o.wins[wk]
+}
+
+func (o *TriggerWindow[T, K, A, R]) snapshotWindow(w *StateWriter, wk winKey[K], tw *trigWindow[T]) {
+	r := &o.snap.scratch
+	r.St, r.Elems, r.Timers = tw.st, tw.elems, r.Timers[:0]
+	for _, t := range tw.timers {
+		seq := o.timers[t.d].set_[timerKey[winKey[K]]{wk, t.at}]
+		r.Timers = append(r.Timers, trigTimerRec{Domain: uint8(t.d), At: t.at, Seq: seq})
+	}
+	o.snap.scratchKey = windowSuffix(o.snap.scratchKey[:0], wk.win)
+	o.snap.set(w, trigTag, wk.key, o.snap.scratchKey, *r)
+	r.St, r.Elems = window.TriggerState[T]{}, nil
+}
+
+// Restore implements Snapshotter: it rebuilds the windows of the key
+// groups the subtask owns, and their timers in both clocks, in the order
+// they were set.
+func (o *TriggerWindow[T, K, A, R]) Restore(r *StateReader) error {
+	if wm, ok, err := restoreTime(r, "wm"); err != nil {
+		return err
+	} else if ok {
+		o.wm = wm
+	}
+	var timers [2][]restoredTimer[K, T]
+	err := r.Keyed(func(kg int, key, val []byte) error {
+		tag, k, suffix, rec, err := o.snap.decode(kg, key, val)
+		if err != nil {
+			return err
+		}
+		wk := winKey[K]{k, rec.St.Window}
+		if tag != trigTag || string(suffix) != string(windowSuffix(nil, wk.win)) {
+			return fmt.Errorf("braid: window with a trigger: a bad state entry for key %v", k)
+		}
+		tw := &trigWindow[T]{elems: rec.Elems, st: rec.St}
+		if o.merging != nil {
+			o.sessions[k] = append(o.sessions[k], tw)
+		} else {
+			if o.wins[wk] != nil {
+				return fmt.Errorf("braid: window with a trigger: window %v of key %v restored twice", wk.win, k)
+			}
+			o.wins[wk] = tw
+		}
+		for _, t := range rec.Timers {
+			if t.Domain > uint8(ProcessingTime) {
+				return fmt.Errorf("braid: window with a trigger: a timer in clock %d", t.Domain)
+			}
+			d := TimeDomain(t.Domain)
+			tw.timers = append(tw.timers, trigTimer{d, t.At})
+			timers[d] = append(timers[d], restoredTimer[K, T]{wk, t.At, t.Seq, tw})
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for k, ss := range o.sessions {
+		slices.SortFunc(ss, func(a, b *trigWindow[T]) int { return cmp.Compare(a.st.Window.Start, b.st.Window.Start) })
+		for i := 1; i < len(ss); i++ {
+			if ss[i].st.Window.Start < ss[i-1].st.Window.End {
+				return fmt.Errorf("braid: window with a trigger: sessions %v and %v of key %v overlap", ss[i-1].st.Window, ss[i].st.Window, k)
+			}
+		}
+	}
+	for d, ts := range timers {
+		o.restoreTimers(o.timers[d], ts)
+	}
+	return nil
+}
+
+type restoredTimer[K comparable, T any] struct {
+	wk  winKey[K]
+	at  int64
+	seq uint64
+	tw  *trigWindow[T]
+}
+
+// restoreTimers sets the timers of q with the numbers they had when set,
+// so that timers due at the same time come in the order they were set,
+// and timers set later after them. Timers of several old subtasks (after
+// a change of parallelism) may share a number: they are numbered anew, in
+// the same order, and their windows are written whole by the next
+// snapshot, so that the store does not mix the old numbers and the new.
+func (o *TriggerWindow[T, K, A, R]) restoreTimers(q *timerQueue[winKey[K]], ts []restoredTimer[K, T]) {
+	slices.SortFunc(ts, func(a, b restoredTimer[K, T]) int {
+		return cmp.Or(cmp.Compare(a.at, b.at), cmp.Compare(a.seq, b.seq))
+	})
+	renumber := false
+	for i := range ts {
+		q.seq = max(q.seq, ts[i].seq)
+		if i > 0 && ts[i].at == ts[i-1].at && ts[i].seq == ts[i-1].seq {
+			renumber = true
+		}
+	}
+	for _, t := range ts {
+		seq := t.seq
+		if renumber {
+			q.seq++
+			seq = q.seq
+			o.touch(t.wk, t.tw)
+		}
+		q.set_[timerKey[winKey[K]]{t.wk, t.at}] = seq
+		q.tree.ReplaceOrInsert(timerItem[winKey[K]]{t.at, seq, t.wk})
+	}
 }

@@ -64,6 +64,14 @@ func (s *TriggerState[T]) SetProcessingTimer(t int64) {
 // deleted when the window is dropped (at its cleanup time) and when it
 // merges into another. On session windows a trigger must also be a
 // MergingTrigger.
+//
+// With checkpoints, each window's TriggerState (Count, Last, Next, the
+// timers set) is checkpointed with the window and restored after a
+// restart, so Last's type T must be one checkpoints can encode (see
+// state.CodecFor). The trigger value itself is the user's code, built
+// anew when the job starts: state a trigger keeps anywhere but in the
+// TriggerState it is handed (its own fields, a map of its own) does not
+// survive a restart.
 type Trigger[T any] interface {
 	// OnElement is called for each element added to the window.
 	OnElement(v T, ts int64, s *TriggerState[T]) TriggerResult
