@@ -1,6 +1,12 @@
 package operators
 
-import "math"
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+
+	"github.com/braidstream/braid/state"
+)
 
 type stamped[T any] struct {
 	ts int64
@@ -20,6 +26,10 @@ type joinBufs[K comparable, A, B any] struct {
 	// (kept for a next key).
 	queued int64
 	free   bool
+	// dirty: changed since the last snapshot (then listed in the
+	// checkpoint's dirty list); stored: in the store as of the last
+	// snapshot. Both stay false without checkpoints.
+	dirty, stored bool
 }
 
 // expiry is an entry of the cleanup queue: at is when p may have elements
@@ -47,6 +57,14 @@ type expiry[P any] struct {
 // earliest expiry of its elements, so a watermark visits only the keys
 // with something to drop, not every key. A key whose buffers empty is
 // forgotten; its buffers are kept for the next key that comes.
+//
+// With checkpoints, a snapshot writes the buffers of each key that changed
+// since the last one (an element added, a prefix dropped), one entry per
+// key in the key's key group, and deletes the keys whose buffers emptied;
+// the watermarks of both inputs are the subtask's operator state. A
+// restore rebuilds the buffers and the cleanup queue, and takes the least
+// watermark of every old subtask (they are equal at an aligned barrier;
+// after a change of parallelism the least is the safe one).
 type IntervalJoin[A, B any, K comparable, R any] struct {
 	twoInputs[R]
 	keyA         func(A) K
@@ -61,13 +79,54 @@ type IntervalJoin[A, B any, K comparable, R any] struct {
 	queue        cleanupQueue[*joinBufs[K, A, B]]
 	free         []*joinBufs[K, A, B]
 	wm           int64
+	ck           *ijCheckpoint[A, B, K] // nil without checkpoints
 }
 
+// ijCheckpoint is what an interval join keeps for its snapshots.
+type ijCheckpoint[A, B any, K comparable] struct {
+	codecA state.Codec[A]
+	codecB state.Codec[B]
+	codecK state.Codec[K]
+	hash   state.Hasher[K]
+	maxP   int
+	// dirty lists the buffers changed since the last snapshot, each once
+	// while its dirty flag is set; entries whose flag is clear are stale
+	// (the key left, or the buffers were written already).
+	dirty []*joinBufs[K, A, B]
+	// gone are the keys in the store whose buffers emptied since.
+	gone []K
+	// wms are the watermarks (of each input, and combined) last written;
+	// wrote is false until the first snapshot, and after a restore.
+	wms      [3]int64
+	wrote    bool
+	key, val []byte // scratch
+}
+
+// Keyed state of an interval join: tagBufs, then the key's encoding ->
+// the key's two buffers.
+const ijTagBufs = 'b'
+
+// ijWatermarks names the operator state holding the inputs' watermarks.
+const ijWatermarks = "watermarks"
+
 // NewIntervalJoin builds the operator for one subtask; lateA and lateB may
-// be nil.
+// be nil. It panics where BuildIntervalJoin fails: with checkpoints on,
+// for elements or keys that cannot be checkpointed.
 func NewIntervalJoin[A, B any, K comparable, R any](keyA func(A) K, keyB func(B) K, lower, upper int64, f func(A, B) R,
 	bc *BuildContext, out Input[R], lateA Input[A], lateB Input[B]) *IntervalJoin[A, B, K, R] {
-	bc.Unsupported("interval join") // snapshots pending (issue 8)
+	j, err := BuildIntervalJoin(keyA, keyB, lower, upper, f, bc, out, lateA, lateB)
+	if err != nil {
+		panic(err)
+	}
+	return j
+}
+
+// BuildIntervalJoin builds the operator for one subtask; lateA and lateB
+// may be nil. With checkpoints on it registers the operator's state, and
+// fails when A, B or K cannot be checkpointed (see state.CodecFor and
+// state.KeyCodecFor), saying which.
+func BuildIntervalJoin[A, B any, K comparable, R any](keyA func(A) K, keyB func(B) K, lower, upper int64, f func(A, B) R,
+	bc *BuildContext, out Input[R], lateA Input[A], lateB Input[B]) (*IntervalJoin[A, B, K, R], error) {
 	j := &IntervalJoin[A, B, K, R]{twoInputs: newTwoInputs(out), keyA: keyA, keyB: keyB, lower: lower, upper: upper, f: f,
 		em: newEmitter(out, true), bc: bc, bufs: make(map[K]*joinBufs[K, A, B]), wm: MinWatermark}
 	if lateA != nil {
@@ -77,7 +136,33 @@ func NewIntervalJoin[A, B any, K comparable, R any](keyA func(A) K, keyB func(B)
 		j.lateB = newEmitter(lateB, true)
 	}
 	j.onWatermark = j.cleanup
-	return j
+	if bc.Checkpointing() {
+		ck, err := newIJCheckpoint[A, B, K](bc.MaxParallelism)
+		if err != nil {
+			return nil, err
+		}
+		j.ck = ck
+		bc.AddSnapshotter(j)
+	}
+	return j, nil
+}
+
+func newIJCheckpoint[A, B any, K comparable](maxP int) (*ijCheckpoint[A, B, K], error) {
+	ck := &ijCheckpoint[A, B, K]{maxP: maxP}
+	var err error
+	if ck.codecA, err = state.CodecFor[A](); err != nil {
+		return nil, fmt.Errorf("braid: interval join: the elements of its first input cannot be checkpointed: %w", err)
+	}
+	if ck.codecB, err = state.CodecFor[B](); err != nil {
+		return nil, fmt.Errorf("braid: interval join: the elements of its second input cannot be checkpointed: %w", err)
+	}
+	if ck.codecK, err = state.KeyCodecFor[K](); err != nil {
+		return nil, fmt.Errorf("braid: interval join: its keys cannot be checkpointed: %w", err)
+	}
+	if ck.hash, err = state.NewHasher[K](); err != nil {
+		return nil, fmt.Errorf("braid: interval join: its keys cannot be checkpointed: %w", err)
+	}
+	return ck, nil
 }
 
 // Inputs returns the operator's two inputs, Input[A] and Input[B].
@@ -166,6 +251,9 @@ func probe[T, O, A, B any, K comparable, R any](j *IntervalJoin[A, B, K, R], b *
 		}
 		m := mine(bufs)
 		*m = insertSorted(*m, stamped[T]{ts, v})
+		if j.ck != nil && !bufs.dirty {
+			j.touch(bufs)
+		}
 		if exp < bufs.queued {
 			bufs.queued = exp
 			j.queue.push(expiry[*joinBufs[K, A, B]]{exp, bufs})
@@ -225,6 +313,12 @@ func (j *IntervalJoin[A, B, K, R]) flush() error {
 func (j *IntervalJoin[A, B, K, R]) cleanup(wm int64) error {
 	j.wm = wm
 	if wm == math.MaxInt64 {
+		if j.ck != nil {
+			for _, b := range j.bufs {
+				j.forget(b)
+				b.free = true
+			}
+		}
 		clear(j.bufs)
 		j.queue.reset()
 		return j.flush()
@@ -245,16 +339,180 @@ func (j *IntervalJoin[A, B, K, R]) cleanup(wm int64) error {
 			next = min(next, addTime(b.bs[0].ts, -j.lower))
 		}
 		if len(b.as) == 0 && len(b.bs) == 0 {
+			if j.ck != nil {
+				j.forget(b)
+			}
 			delete(j.bufs, b.key)
 			var zero K
 			b.key, b.as, b.bs, b.free = zero, b.as[:0], b.bs[:0], true
 			j.free = append(j.free, b)
 			continue
 		}
+		if j.ck != nil && !b.dirty {
+			j.touch(b)
+		}
 		b.queued = next
 		j.queue.push(expiry[*joinBufs[K, A, B]]{next, b})
 	}
 	return j.flush()
+}
+
+// touch notes that b changed since the last snapshot.
+func (j *IntervalJoin[A, B, K, R]) touch(b *joinBufs[K, A, B]) {
+	b.dirty = true
+	j.ck.dirty = append(j.ck.dirty, b)
+}
+
+// forget notes that b's key leaves: the store must lose it.
+func (j *IntervalJoin[A, B, K, R]) forget(b *joinBufs[K, A, B]) {
+	if b.stored {
+		j.ck.gone = append(j.ck.gone, b.key)
+	}
+	b.dirty, b.stored = false, false
+}
+
+// Snapshot writes the buffers of the keys that changed since the last
+// snapshot, deletes those of the keys that left, and writes the inputs'
+// watermarks when they moved (everything, when w.Full()).
+func (j *IntervalJoin[A, B, K, R]) Snapshot(w *StateWriter) error {
+	c := j.ck
+	if w.Full() {
+		for _, b := range j.bufs {
+			j.writeBufs(w, b)
+		}
+	} else {
+		for _, k := range c.gone {
+			c.key = c.codecK.Append(append(c.key[:0], ijTagBufs), k)
+			w.Delete(state.KeyGroup(c.hash(k), c.maxP), c.key)
+		}
+		for _, b := range c.dirty {
+			if b.dirty {
+				j.writeBufs(w, b)
+			}
+		}
+	}
+	clear(c.dirty)
+	clear(c.gone)
+	c.dirty, c.gone = c.dirty[:0], c.gone[:0]
+	wms := [3]int64{j.twoInputs.wm[0], j.twoInputs.wm[1], j.emitted}
+	if w.Full() || !c.wrote || wms != c.wms {
+		c.val = c.val[:0]
+		for _, wm := range wms {
+			c.val = binary.AppendVarint(c.val, wm)
+		}
+		w.SetOperator(ijWatermarks, c.val)
+		c.wms, c.wrote = wms, true
+	}
+	return nil
+}
+
+// writeBufs writes b's key and buffers: the count of each side's
+// elements, then each element's timestamp and value, in buffer order.
+func (j *IntervalJoin[A, B, K, R]) writeBufs(w *StateWriter, b *joinBufs[K, A, B]) {
+	c := j.ck
+	c.key = c.codecK.Append(append(c.key[:0], ijTagBufs), b.key)
+	v := binary.AppendUvarint(c.val[:0], uint64(len(b.as)))
+	for _, e := range b.as {
+		v = c.codecA.Append(binary.AppendVarint(v, e.ts), e.v)
+	}
+	v = binary.AppendUvarint(v, uint64(len(b.bs)))
+	for _, e := range b.bs {
+		v = c.codecB.Append(binary.AppendVarint(v, e.ts), e.v)
+	}
+	c.val = v
+	w.Set(state.KeyGroup(c.hash(b.key), c.maxP), c.key, v)
+	b.dirty, b.stored = false, true
+}
+
+// Restore rebuilds the buffers of the subtask's keys and their cleanup
+// entries, and the watermarks: the least of each old subtask's.
+func (j *IntervalJoin[A, B, K, R]) Restore(r *StateReader) error {
+	c := j.ck
+	wms, err := r.OperatorAll(ijWatermarks)
+	if err != nil {
+		return err
+	}
+	for i, v := range wms {
+		var got [3]int64
+		for n := range got {
+			x, m := binary.Varint(v)
+			if m <= 0 {
+				return fmt.Errorf("braid: interval join: the watermarks in the checkpoint do not decode (%x)", wms[i])
+			}
+			got[n], v = x, v[m:]
+		}
+		if i == 0 {
+			j.twoInputs.wm[0], j.twoInputs.wm[1], j.emitted = got[0], got[1], got[2]
+			continue
+		}
+		j.twoInputs.wm[0] = min(j.twoInputs.wm[0], got[0])
+		j.twoInputs.wm[1] = min(j.twoInputs.wm[1], got[1])
+		j.emitted = min(j.emitted, got[2])
+	}
+	j.wm = j.emitted
+	c.wrote = false
+	return r.Keyed(func(kg int, key, val []byte) error {
+		if len(key) == 0 || key[0] != ijTagBufs {
+			return fmt.Errorf("braid: interval join: state key %x in key group %d is not the join's", key, kg)
+		}
+		k, err := state.DecodeExact(c.codecK, key[1:])
+		if err != nil {
+			return fmt.Errorf("braid: interval join: a key in key group %d: %w", kg, err)
+		}
+		if _, dup := j.bufs[k]; dup {
+			return fmt.Errorf("braid: interval join: key %v twice in the checkpoint", k)
+		}
+		b := j.newBufs(k)
+		rest, err := decodeSide(val, c.codecA, &b.as)
+		if err == nil {
+			rest, err = decodeSide(rest, c.codecB, &b.bs)
+		}
+		if err == nil && len(rest) > 0 {
+			err = fmt.Errorf("%d bytes left over", len(rest))
+		}
+		if err == nil && len(b.as)+len(b.bs) == 0 {
+			err = fmt.Errorf("no elements")
+		}
+		if err != nil {
+			return fmt.Errorf("braid: interval join: the buffers of key %v: %w", k, err)
+		}
+		if len(b.as) > 0 {
+			b.queued = addTime(b.as[0].ts, j.upper)
+		}
+		if len(b.bs) > 0 {
+			b.queued = min(b.queued, addTime(b.bs[0].ts, -j.lower))
+		}
+		b.stored = true
+		j.queue.push(expiry[*joinBufs[K, A, B]]{b.queued, b})
+		return nil
+	})
+}
+
+// decodeSide reads a count and that many timestamped elements into *dst
+// (sorted by time, as written).
+func decodeSide[T any](src []byte, codec state.Codec[T], dst *[]stamped[T]) ([]byte, error) {
+	n, m := binary.Uvarint(src)
+	if m <= 0 || n > uint64(len(src)-m) {
+		return nil, fmt.Errorf("bad element count")
+	}
+	src = src[m:]
+	s := make([]stamped[T], 0, n)
+	for range n {
+		ts, m := binary.Varint(src)
+		if m <= 0 {
+			return nil, fmt.Errorf("bad timestamp")
+		}
+		v, rest, err := codec.Decode(src[m:])
+		if err != nil {
+			return nil, err
+		}
+		if len(s) > 0 && s[len(s)-1].ts > ts {
+			return nil, fmt.Errorf("elements out of time order")
+		}
+		s, src = append(s, stamped[T]{ts, v}), rest
+	}
+	*dst = s
+	return src, nil
 }
 
 // dropPrefix removes the elements (sorted by time) with ts+keep before

@@ -431,8 +431,11 @@ func IntervalJoin[K comparable, A, B, R any](a *KeyedStream[K, A], b *KeyedStrea
 	sideA.Timed, sideB.Timed = true, true
 	keyA, keyB := a.key, b.key
 	n.SetBuild(func(bc *operators.BuildContext, out any) ([]any, error) {
-		j := operators.NewIntervalJoin(keyA, keyB, lo, hi, f, bc, out.(operators.Input[R]),
+		j, err := operators.BuildIntervalJoin(keyA, keyB, lo, hi, f, bc, out.(operators.Input[R]),
 			bc.Side(0).(operators.Input[A]), bc.Side(1).(operators.Input[B]))
+		if err != nil {
+			return nil, err
+		}
 		return j.Inputs(), nil
 	})
 	n.Inputs = []operators.Edge{a.edge(), b.edge()}
