@@ -172,7 +172,11 @@ func NewTimeWindow[T any, K comparable, A, R any](spec WindowSpec[T, K, A, R], b
 		o.firedUpTo = window.StartOf(math.MinInt64+1, o.endOffset(), o.slide)
 	}
 	if bc.Checkpointing() {
-		o.cp.init(bc, spec.Hash)
+		if o.cp.init(bc, spec.Hash); o.cp.err != nil {
+			// The job refuses to start with checkpoints, naming the
+			// operator and the type, before anything runs.
+			uncodable(bc, "time window "+a.String(), o.cp.err)
+		}
 		bc.AddSnapshotter(o)
 	}
 	return o
@@ -262,9 +266,6 @@ func (o *TimeWindow[T, K, A, R]) lastWin(s int64) window.Window {
 
 // Push implements Input.
 func (o *TimeWindow[T, K, A, R]) Push(b *Batch[T]) error {
-	if o.cp.err != nil {
-		return o.cp.err
-	}
 	var now int64
 	if !o.spec.EventTime {
 		now = o.proc.now()
@@ -762,9 +763,7 @@ func (c *timeSnap[K, A]) init(bc *BuildContext, hash state.Hasher[K]) {
 	if c.accc, err = state.CodecFor[A](); err != nil {
 		errs = append(errs, err)
 	}
-	if err := errors.Join(errs...); err != nil {
-		c.err = fmt.Errorf("braid: time window: its state cannot be checkpointed: %w", err)
-	}
+	c.err = errors.Join(errs...)
 }
 
 // touch notes that a sliding key changed outside a window's firing.
