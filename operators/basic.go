@@ -1,6 +1,7 @@
 package operators
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 	"time"
@@ -177,6 +178,9 @@ func (m *MapErr[T, U]) Push(b *Batch[T]) error {
 // With an idle timeout, an input that delivers nothing for that long is
 // declared idle, so it does not hold back the watermark of the operators
 // downstream; its next element makes it active again.
+//
+// Checkpoints keep the largest timestamp seen and the last watermark
+// emitted (see Checkpoint); idleness starts afresh after a restore.
 type Timestamps[T any] struct {
 	stamper[T]
 	out         Input[T]
@@ -188,6 +192,7 @@ type Timestamps[T any] struct {
 	lastData    int64
 	idle        bool
 	atBatchEnd  bool
+	par         int // the subtasks', for restore
 }
 
 // NewTimestamps returns the operator. idleTimeout 0 disables idleness.
@@ -272,6 +277,36 @@ func (a *Timestamps[T]) EndBatch() error {
 // EmitAtBatchEnd makes the operator leave watermarks to EndBatch, which the
 // caller registers with BuildContext.AtBatchEnd.
 func (a *Timestamps[T]) EmitAtBatchEnd() { a.atBatchEnd = true }
+
+// Checkpoint registers the operator's watermark state with bc's
+// checkpoints (nothing without).
+func (a *Timestamps[T]) Checkpoint(bc *BuildContext) {
+	a.par = bc.Parallelism
+	bc.AddSnapshotter(a)
+}
+
+const timestampsName = "timestamps" // maxTs, lastWm: varints
+
+// Snapshot implements Snapshotter: the largest timestamp seen and the last
+// watermark emitted, as operator state.
+func (a *Timestamps[T]) Snapshot(w *StateWriter) error {
+	var b [2 * binary.MaxVarintLen64]byte
+	v := binary.AppendVarint(b[:0], a.maxTs)
+	w.SetOperator(timestampsName, binary.AppendVarint(v, a.lastWm))
+	return nil
+}
+
+// Restore implements Snapshotter: the subtask's own state, or, at another
+// parallelism, the least of every old subtask's (so that no element is
+// made late by another subtask's progress).
+func (a *Timestamps[T]) Restore(r *StateReader) error {
+	v, err := restoreScalars(r, timestampsName, a.par, 2)
+	if err != nil || v == nil {
+		return err
+	}
+	a.maxTs, a.lastWm = v[0], v[1]
+	return nil
+}
 
 // stamper gives elements their event timestamps, and sets aside those
 // whose timestamp event time cannot hold.

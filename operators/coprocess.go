@@ -1,6 +1,10 @@
 package operators
 
-import "github.com/braidstream/braid/state"
+import (
+	"encoding/binary"
+
+	"github.com/braidstream/braid/state"
+)
 
 // CoProcessFunc is a process function on two keyed streams with the same
 // key: OnA and OnB for the elements of each, OnTimer (may be nil) for the
@@ -15,6 +19,9 @@ type CoProcessFunc[K comparable, A, B, R any] struct {
 // two inputs' (twoInputs); event timers fire as it passes them and at the
 // end of input; processing timers follow the clock (and do not fire at the
 // end, as in Flink).
+//
+// Checkpoints keep the shared store's states, the timers, and the
+// watermarks of both inputs.
 type KeyedCoProcess[A, B any, K comparable, R any] struct {
 	twoInputs[R]
 	processCore[K, R]
@@ -27,19 +34,51 @@ type KeyedCoProcess[A, B any, K comparable, R any] struct {
 // function, and its state in the subtask's store, once.
 func NewKeyedCoProcess[A, B any, K comparable, R any](keyA func(A) K, keyB func(B) K,
 	setup func(*state.Store) (CoProcessFunc[K, A, B, R], error), bc *BuildContext, eventTime bool, out Input[R]) (*KeyedCoProcess[A, B, K, R], error) {
-	bc.Unsupported("co-process function") // snapshots pending (issue 8)
-	fn, err := setup(state.NewStore(bc.MaxParallelism))
+	p := &KeyedCoProcess[A, B, K, R]{twoInputs: newTwoInputs(out), keyA: keyA, keyB: keyB}
+	if err := p.processCore.init(bc, out, eventTime); err != nil {
+		return nil, err
+	}
+	fn, err := setup(p.store)
 	if err != nil {
 		return nil, err
 	}
-	p := &KeyedCoProcess[A, B, K, R]{twoInputs: newTwoInputs(out), keyA: keyA, keyB: keyB, fn: fn}
-	p.processCore.init(out, bc.Clock, eventTime, fn.OnTimer)
+	p.fn, p.timerFn = fn, fn.OnTimer
 	p.onWatermark = func(wm int64) error {
 		p.processCore.wm = wm
 		return p.fire(EventTime, wm)
 	}
 	bc.AddTimed(p)
+	bc.AddSnapshotter(p)
 	return p, nil
+}
+
+// coInputsName is the operator state of the two inputs' watermarks and
+// the combined one emitted.
+const coInputsName = "input watermarks"
+
+// Snapshot implements Snapshotter.
+func (p *KeyedCoProcess[A, B, K, R]) Snapshot(w *StateWriter) error {
+	if err := p.snapshot(w); err != nil {
+		return err
+	}
+	var b [3 * binary.MaxVarintLen64]byte
+	v := binary.AppendVarint(b[:0], p.twoInputs.wm[0])
+	v = binary.AppendVarint(v, p.twoInputs.wm[1])
+	w.SetOperator(coInputsName, binary.AppendVarint(v, p.emitted))
+	return nil
+}
+
+// Restore implements Snapshotter.
+func (p *KeyedCoProcess[A, B, K, R]) Restore(r *StateReader) error {
+	if err := p.restore(r); err != nil {
+		return err
+	}
+	wms, err := restoreScalars(r, coInputsName, p.par, 3)
+	if err != nil || wms == nil {
+		return err
+	}
+	p.twoInputs.wm[0], p.twoInputs.wm[1], p.emitted = wms[0], wms[1], wms[2]
+	return nil
 }
 
 // Inputs returns the operator's two inputs, Input[A] and Input[B].

@@ -1,11 +1,17 @@
 package operators
 
 import (
+	"cmp"
+	"encoding/binary"
+	"fmt"
 	"math"
+	"reflect"
+	"slices"
 	"time"
 
 	"github.com/google/btree"
 
+	"github.com/braidstream/braid/internal/errs"
 	"github.com/braidstream/braid/state"
 )
 
@@ -111,11 +117,13 @@ type timerItem[K comparable] struct {
 }
 
 // timerQueue is a set of (key, time) timers in time order (ties by
-// registration), each at most once.
+// registration), each at most once. With checkpoints, dirty notes the
+// timers set, deleted or fired since the last snapshot.
 type timerQueue[K comparable] struct {
-	tree *btree.BTreeG[timerItem[K]]
-	set_ map[timerKey[K]]uint64
-	seq  uint64
+	tree  *btree.BTreeG[timerItem[K]]
+	set_  map[timerKey[K]]uint64
+	seq   uint64
+	dirty map[timerKey[K]]struct{} // nil without checkpoints
 }
 
 func newTimerQueue[K comparable]() *timerQueue[K] {
@@ -132,12 +140,20 @@ func (q *timerQueue[K]) set(k K, at int64) {
 	q.seq++
 	q.set_[timerKey[K]{k, at}] = q.seq
 	q.tree.ReplaceOrInsert(timerItem[K]{at, q.seq, k})
+	q.touch(timerKey[K]{k, at})
 }
 
 func (q *timerQueue[K]) delete(k K, at int64) {
 	if seq, ok := q.set_[timerKey[K]{k, at}]; ok {
 		delete(q.set_, timerKey[K]{k, at})
 		q.tree.Delete(timerItem[K]{at: at, seq: seq})
+		q.touch(timerKey[K]{k, at})
+	}
+}
+
+func (q *timerQueue[K]) touch(tk timerKey[K]) {
+	if q.dirty != nil {
+		q.dirty[tk] = struct{}{}
 	}
 }
 
@@ -156,11 +172,34 @@ func (q *timerQueue[K]) pop(t int64) (timerItem[K], bool) {
 	}
 	q.tree.DeleteMin()
 	delete(q.set_, timerKey[K]{it.key, it.at})
+	q.touch(timerKey[K]{it.key, it.at})
 	return it, true
 }
 
+// restore puts back timers from a checkpoint, in their order there (by
+// time, then registration), numbered after every number restored: the
+// timers of several old subtasks may share numbers.
+func (q *timerQueue[K]) restore(items []timerItem[K]) {
+	slices.SortFunc(items, func(a, b timerItem[K]) int {
+		return cmp.Or(cmp.Compare(a.at, b.at), cmp.Compare(a.seq, b.seq))
+	})
+	for _, it := range items {
+		q.seq = max(q.seq, it.seq)
+	}
+	for _, it := range items {
+		tk := timerKey[K]{it.key, it.at}
+		if _, ok := q.set_[tk]; ok {
+			continue
+		}
+		q.seq++
+		q.set_[tk] = q.seq
+		q.tree.ReplaceOrInsert(timerItem[K]{it.at, q.seq, it.key})
+	}
+}
+
 // processCore is what the process operators share: the output, the
-// clock, event time, the timers, and the context handed to user code.
+// clock, event time, the timers, the keyed state, and the context handed
+// to user code.
 type processCore[K comparable, R any] struct {
 	em      *emitter[R]
 	clock   Clock
@@ -168,12 +207,189 @@ type processCore[K comparable, R any] struct {
 	timers  [2]*timerQueue[K]
 	ctx     ProcessContext[K, R]
 	timerFn func(c *ProcessContext[K, R], t TimerInfo) // the user's OnTimer; may be nil
+	store   *state.Store
+
+	// For checkpoints.
+	par  int
+	maxP int
+	hash state.Hasher[K]
+	keyC state.Codec[K]
+	buf  []byte
 }
 
-func (p *processCore[K, R]) init(out Input[R], clock Clock, eventTime bool, timerFn func(*ProcessContext[K, R], TimerInfo)) {
-	*p = processCore[K, R]{em: newEmitter(out, eventTime), clock: clock, wm: MinWatermark,
-		timers: [2]*timerQueue[K]{newTimerQueue[K](), newTimerQueue[K]()}, timerFn: timerFn}
+// init readies the core and makes the subtask's state store; with
+// checkpoints it builds the key's hash and codec (an error names the
+// key type) and tracks changed timers.
+func (p *processCore[K, R]) init(bc *BuildContext, out Input[R], eventTime bool) error {
+	*p = processCore[K, R]{em: newEmitter(out, eventTime), clock: bc.Clock, wm: MinWatermark,
+		timers: [2]*timerQueue[K]{newTimerQueue[K](), newTimerQueue[K]()}, par: bc.Parallelism, maxP: bc.MaxParallelism}
 	p.ctx.op = p
+	opts := []state.StoreOption{state.WithClock(bc.Clock.Now)}
+	if bc.Checkpointing() {
+		opts = append(opts, state.WithCheckpoints())
+		var err error
+		if p.hash, err = state.NewHasher[K](); err != nil {
+			return err
+		}
+		if p.keyC, err = state.KeyCodecFor[K](); err != nil {
+			return errs.Wrapf(err, "braid: key type %v", reflect.TypeFor[K]())
+		}
+		for _, q := range p.timers {
+			q.dirty = make(map[timerKey[K]]struct{})
+		}
+	}
+	p.store = state.NewStore(bc.MaxParallelism, opts...)
+	return nil
+}
+
+// Snapshot layout of a process operator's keyed state: 's' then the
+// store's key for state; 't', the domain, the time (big-endian, sign bit
+// flipped) and the key for a timer, whose value is its registration number
+// (uvarint). The watermark is operator state.
+const (
+	procStateTag = 's'
+	procTimerTag = 't'
+	procWMName   = "watermark"
+)
+
+// snapshot writes the store's changes (or all of it), the timers set,
+// deleted or fired since the last snapshot (or all), and the watermark.
+func (p *processCore[K, R]) snapshot(w *StateWriter) error {
+	full := w.Full()
+	err := p.store.Snapshot(full, func(kg int, key, val []byte) {
+		p.buf = append(append(p.buf[:0], procStateTag), key...)
+		w.Set(kg, p.buf, val)
+	}, func(kg int, key []byte) {
+		p.buf = append(append(p.buf[:0], procStateTag), key...)
+		w.Delete(kg, p.buf)
+	})
+	if err != nil {
+		return err
+	}
+	var val [binary.MaxVarintLen64]byte
+	for d, q := range p.timers {
+		one := func(tk timerKey[K]) {
+			p.buf = append(p.buf[:0], procTimerTag, byte(d))
+			p.buf = binary.BigEndian.AppendUint64(p.buf, uint64(tk.at)^1<<63)
+			p.buf = p.keyC.Append(p.buf, tk.key)
+			kg := state.KeyGroup(p.hash(tk.key), p.maxP)
+			if seq, ok := q.set_[tk]; ok {
+				w.Set(kg, p.buf, binary.AppendUvarint(val[:0], seq))
+			} else {
+				w.Delete(kg, p.buf)
+			}
+		}
+		if full {
+			for tk := range q.set_ {
+				one(tk)
+			}
+		} else {
+			for tk := range q.dirty {
+				one(tk)
+			}
+		}
+		clear(q.dirty)
+	}
+	w.SetOperator(procWMName, binary.AppendVarint(val[:0], p.wm))
+	return nil
+}
+
+// restore rebuilds the store, the timer queues (processing timers then
+// fire as the clock reaches them, at once for those due while the job was
+// down) and the watermark.
+func (p *processCore[K, R]) restore(r *StateReader) error {
+	var timers [2][]timerItem[K]
+	err := r.Keyed(func(kg int, key, val []byte) error {
+		if len(key) == 0 {
+			return fmt.Errorf("%w: an empty key", state.ErrDecode)
+		}
+		switch key[0] {
+		case procStateTag:
+			return p.store.Restore(kg, key[1:], val)
+		case procTimerTag:
+			if len(key) < 10 || key[1] > byte(ProcessingTime) {
+				return fmt.Errorf("%w: a timer's key is cut short", state.ErrDecode)
+			}
+			at := int64(binary.BigEndian.Uint64(key[2:]) ^ 1<<63)
+			k, err := state.DecodeExact(p.keyC, key[10:])
+			if err != nil {
+				return errs.Wrapf(err, "braid: a timer's key")
+			}
+			if own := state.KeyGroup(p.hash(k), p.maxP); own != kg {
+				return fmt.Errorf("%w: a timer of key group %d is stored under key group %d", state.ErrDecode, own, kg)
+			}
+			seq, n := binary.Uvarint(val)
+			if n <= 0 || n != len(val) {
+				return fmt.Errorf("%w: a timer's number", state.ErrDecode)
+			}
+			timers[key[1]] = append(timers[key[1]], timerItem[K]{at: at, seq: seq, key: k})
+			return nil
+		}
+		return fmt.Errorf("%w: a key of unknown kind %q", state.ErrDecode, key[0])
+	})
+	if err != nil {
+		return err
+	}
+	for d, items := range timers {
+		p.timers[d].restore(items)
+	}
+	wms, err := restoreScalars(r, procWMName, p.par, 1)
+	if err != nil {
+		return err
+	}
+	if wms != nil {
+		p.wm = wms[0]
+	}
+	return nil
+}
+
+// restoreScalars reads the n varints a subtask wrote under name: the
+// subtask's own when the parallelism is the one that wrote them, else the
+// least of every old subtask's, each (a watermark must not run ahead of
+// any input). nil when none was written.
+func restoreScalars(r *StateReader, name string, par, n int) ([]int64, error) {
+	decode := func(b []byte) ([]int64, error) {
+		out := make([]int64, n)
+		for i := range out {
+			v, k := binary.Varint(b)
+			if k <= 0 {
+				return nil, fmt.Errorf("%w: operator state %q", state.ErrDecode, name)
+			}
+			out[i], b = v, b[k:]
+		}
+		if len(b) != 0 {
+			return nil, fmt.Errorf("%w: operator state %q has %d bytes too many", state.ErrDecode, name, len(b))
+		}
+		return out, nil
+	}
+	all, err := r.OperatorAll(name)
+	if err != nil || len(all) == 0 {
+		return nil, err
+	}
+	if len(all) == par {
+		own, ok, err := r.Operator(name)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			return decode(own)
+		}
+	}
+	var least []int64
+	for _, b := range all {
+		v, err := decode(b)
+		if err != nil {
+			return nil, err
+		}
+		if least == nil {
+			least = v
+			continue
+		}
+		for i := range least {
+			least[i] = min(least[i], v[i])
+		}
+	}
+	return least, nil
 }
 
 // processBatch calls on for each element of b with the context set to its
@@ -220,29 +436,40 @@ func (p *processCore[K, R]) fire(d TimeDomain, upTo int64) error {
 // watermark passes them, before the watermark goes on; at the end of input
 // the final watermark fires every event timer left. Processing timers left
 // at the end do not fire, as in Flink.
+//
+// Checkpoints keep the store's states, the timers of both domains and the
+// watermark; each writes the keys and timers changed since the last.
 type KeyedProcess[T any, K comparable, R any] struct {
 	processCore[K, R]
-	key   func(T) K
-	fn    ProcessFunc[K, T, R]
-	out   Input[R]
-	store *state.Store
+	key func(T) K
+	fn  ProcessFunc[K, T, R]
+	out Input[R]
 }
 
 // NewKeyedProcess builds the operator for one subtask: setup makes the
-// function, and its state in store, once per subtask.
+// function, and its state in the subtask's store, once per subtask. With
+// checkpoints, a state (or key) type that cannot be encoded fails it.
 func NewKeyedProcess[T any, K comparable, R any](key func(T) K, setup func(*state.Store) (ProcessFunc[K, T, R], error),
 	bc *BuildContext, eventTime bool, out Input[R]) (*KeyedProcess[T, K, R], error) {
-	bc.Unsupported("process function") // snapshots pending (issue 8)
-	store := state.NewStore(bc.MaxParallelism)
-	fn, err := setup(store)
+	p := &KeyedProcess[T, K, R]{key: key, out: out}
+	if err := p.processCore.init(bc, out, eventTime); err != nil {
+		return nil, err
+	}
+	fn, err := setup(p.store)
 	if err != nil {
 		return nil, err
 	}
-	p := &KeyedProcess[T, K, R]{key: key, fn: fn, out: out, store: store}
-	p.processCore.init(out, bc.Clock, eventTime, fn.OnTimer)
+	p.fn, p.timerFn = fn, fn.OnTimer
 	bc.AddTimed(p)
+	bc.AddSnapshotter(p)
 	return p, nil
 }
+
+// Snapshot implements Snapshotter.
+func (p *KeyedProcess[T, K, R]) Snapshot(w *StateWriter) error { return p.snapshot(w) }
+
+// Restore implements Snapshotter.
+func (p *KeyedProcess[T, K, R]) Restore(r *StateReader) error { return p.restore(r) }
 
 // Push implements Input.
 func (p *KeyedProcess[T, K, R]) Push(b *Batch[T]) error {

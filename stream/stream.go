@@ -198,8 +198,8 @@ func (s *Stream[T]) WithTimestamps(ts func(T) time.Time, wm WatermarkStrategy) *
 		if len(n.Sides) > 0 {
 			dead = bc.Side(0).(operators.Input[DeadLetter[T]])
 		}
-		bc.Unsupported("timestamp assigner") // snapshots pending (issue 8)
 		op := operators.NewTimestamps(ts, int64(wm.bound), int64(wm.idle), clock, out.(operators.Input[T]), dead, bc.CountDeadLetters)
+		op.Checkpoint(bc)
 		if wm.idle > 0 {
 			bc.AddTimed(op)
 		}
