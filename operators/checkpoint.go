@@ -2,10 +2,14 @@ package operators
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"time"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
 // CheckpointConfig turns on checkpoints: asynchronous barrier snapshots of
@@ -18,6 +22,19 @@ import (
 // n is complete when every task has acknowledged it and its state is
 // durable.
 type CheckpointConfig struct {
+	// Dir is the directory of the checkpoints: a Pebble database and one
+	// directory per checkpoint kept (see state.Checkpoints).
+	Dir string
+	// FS is the filesystem every checkpoint file operation goes through;
+	// nil means the real disk. Tests pass Pebble's crashable in-memory
+	// filesystem or an error-injecting one.
+	FS vfs.FS
+	// Retain is how many complete checkpoints are kept; 0 means 2, so
+	// that a damaged newest one has one to fall back to.
+	Retain int
+	// Fresh starts the job from empty state even when Dir holds a
+	// checkpoint (which is kept until newer ones replace it).
+	Fresh bool
 	// Interval is the time between the start of one checkpoint and the
 	// next. It must be positive.
 	Interval time.Duration
@@ -28,8 +45,8 @@ type CheckpointConfig struct {
 	// start of the next, so that a slow checkpoint leaves time to process.
 	MinPause time.Duration
 	// TolerableFailures is how many checkpoints in a row may fail (an I/O
-	// error, a timeout) before the job fails with the cause. Zero means 3;
-	// a negative value tolerates any number.
+	// error, a timeout) before the job fails with the cause; a negative
+	// value tolerates any number. (Package stream's default is 3.)
 	TolerableFailures int
 	// DropUnmappedState lets a job resume from a checkpoint that holds
 	// state of operators the job no longer has (removed, or renamed
@@ -39,6 +56,35 @@ type CheckpointConfig struct {
 
 	// store keeps the checkpoints.
 	store checkpointStore
+}
+
+// SourceDir is where a source subtask of a job with checkpoints may keep
+// files of its own, through FS: a source that cannot replay from its
+// origin (a socket) logs what it receives there, so that a restore can
+// replay it. The runtime gives it to a SourceFactory in its context.
+type SourceDir struct {
+	FS  vfs.FS
+	Dir string // under the checkpoint directory, one per source subtask
+}
+
+type sourceDirKey struct{}
+
+// SourceDirOf returns the directory a source subtask may keep files in,
+// when the job takes checkpoints (ctx is the one its SourceFactory got).
+func SourceDirOf(ctx context.Context) (SourceDir, bool) {
+	d, ok := ctx.Value(sourceDirKey{}).(SourceDir)
+	return d, ok
+}
+
+func (c *CheckpointConfig) fs() vfs.FS {
+	if c.FS == nil {
+		return vfs.Default
+	}
+	return c.FS
+}
+
+func (c *CheckpointConfig) sourceDir(uid string, subtask int) string {
+	return filepath.Join(c.Dir, "sources", fmt.Sprintf("%s-%d", uid, subtask))
 }
 
 func (c *CheckpointConfig) validate() error {
@@ -52,8 +98,11 @@ func (c *CheckpointConfig) validate() error {
 	if c.MinPause < 0 {
 		errs = append(errs, fmt.Errorf("braid: minimum pause between checkpoints must not be negative, got %v", c.MinPause))
 	}
-	if c.store == nil {
-		errs = append(errs, errors.New("braid: checkpointing has no store"))
+	if c.store == nil && c.Dir == "" {
+		errs = append(errs, errors.New("braid: checkpointing needs a directory"))
+	}
+	if c.Retain < 0 {
+		errs = append(errs, fmt.Errorf("braid: checkpoints to retain must not be negative, got %d", c.Retain))
 	}
 	return errors.Join(errs...)
 }
@@ -61,9 +110,6 @@ func (c *CheckpointConfig) validate() error {
 func (c CheckpointConfig) withDefaults() CheckpointConfig {
 	if c.Timeout == 0 {
 		c.Timeout = 10 * time.Minute
-	}
-	if c.TolerableFailures == 0 {
-		c.TolerableFailures = 3
 	}
 	return c
 }
@@ -224,6 +270,9 @@ type StateReader struct {
 	kgLo    int
 	kgHi    int
 	cp      restoredCheckpoint
+	// oldPar is the operator's parallelism in the checkpoint: operator
+	// state of subtasks beyond it is left over from an earlier rescale.
+	oldPar int
 }
 
 // Checkpoint is the id of the checkpoint being restored.
@@ -253,11 +302,16 @@ func (r *StateReader) Operator(name string) (val []byte, ok bool, err error) {
 	return r.cp.get(operatorKey(nil, r.uid, r.subtask, name))
 }
 
-// OperatorAll returns the state of that name of every subtask that wrote
-// one, in subtask order, whatever the parallelism then.
+// OperatorAll returns the state of that name of every subtask of the
+// checkpoint's run that wrote one, in subtask order, whatever the
+// parallelism then (state of subtasks an earlier rescale removed is not
+// included).
 func (r *StateReader) OperatorAll(name string) ([][]byte, error) {
 	lo := opPrefix(nil, r.uid, operatorTag)
 	hi := opPrefix(nil, r.uid, operatorTag+1)
+	if r.oldPar > 0 {
+		hi = operatorKey(nil, r.uid, r.oldPar, "")
+	}
 	var out [][]byte
 	err := r.cp.scan(lo, hi, func(k, v []byte) error {
 		if string(k[len(lo)+2:]) == name {

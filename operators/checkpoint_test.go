@@ -365,7 +365,7 @@ func runCk(t *testing.T, ctx context.Context, j *ckJob, store *memStore, cfg Con
 	j.results = make(chan [2]int, 1<<16)
 	nodes := j.nodes()
 	if cfg.Checkpoint == nil {
-		cfg.Checkpoint = &CheckpointConfig{Interval: 2 * time.Millisecond}
+		cfg.Checkpoint = &CheckpointConfig{Interval: 2 * time.Millisecond, TolerableFailures: 3}
 	}
 	cfg.Checkpoint.store = store
 	cfg.Logger = slog.New(slog.DiscardHandler)

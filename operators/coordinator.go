@@ -222,6 +222,12 @@ func (c *coordinator) onAck(a ack) (done bool, err error) {
 	}
 	st, err := c.txn.commit(c.metaFor(c.cur, false))
 	c.txn = nil
+	if mc := (*maybeComplete)(nil); errors.As(err, &mc) {
+		// Neither failed nor complete: going on could commit or discard
+		// output that a restore would see otherwise. Stop; the restart
+		// settles it.
+		return false, fmt.Errorf("braid: completing checkpoint %d: %w", c.cur, err)
+	}
 	if err != nil {
 		return false, c.failed(fmt.Errorf("braid: completing checkpoint %d: %w", c.cur, err))
 	}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/cockroachdb/pebble/v2/vfs"
+
 	"github.com/braidstream/braid/state"
 )
 
@@ -71,6 +73,18 @@ type BuildContext struct {
 	metrics                              *opMetrics
 	sides                                []any
 	uid                                  string
+	closers                              *closers
+	fs                                   vfs.FS
+}
+
+// FS is the filesystem of the job's checkpoints (CheckpointConfig.FS, the
+// real disk by default): two-phase sinks write through it, so that tests
+// can crash them with the checkpoints.
+func (bc *BuildContext) FS() vfs.FS {
+	if bc.fs == nil {
+		return vfs.Default
+	}
+	return bc.fs
 }
 
 // Checkpointing reports whether the job takes checkpoints: operators with
@@ -98,6 +112,14 @@ func (bc *BuildContext) Unsupported(what string) {
 	if cp := bc.task.cp; cp != nil {
 		cp.unsupported = append(cp.unsupported, what)
 	}
+}
+
+// AddCloser registers f to run once when the job has ended, after every
+// task has stopped (and, for a job that finished, after the final commit),
+// with the job's error (nil when it finished). A sink releases its
+// resources there. An error it returns is logged.
+func (bc *BuildContext) AddCloser(f func(jobErr error) error) {
+	bc.closers.add(bc.metrics.name, bc.Subtask, f)
 }
 
 // AddCommitter registers an operator to be told when checkpoints
@@ -307,8 +329,8 @@ type typedReader[T any] struct {
 // just read into b.
 func (tr *typedReader[T]) stampBatch(b *Batch[T], n int) error {
 	ts := tr.et.Timestamps()
-	if len(ts) < n {
-		return fmt.Errorf("braid: the source's reader returned %d elements and %d timestamps", n, len(ts))
+	if len(ts) != n {
+		return fmt.Errorf("braid: the source's reader returned %d elements and %d timestamps (Timestamps must give one per element of the last Read)", n, len(ts))
 	}
 	b.Times = append(b.Times[:0], ts[:n]...)
 	return nil

@@ -16,7 +16,7 @@ import (
 // field takes the default its comment gives.
 type Config struct {
 	// Parallelism is the number of subtasks of operators that do not set
-	// their own, at most ParallelismLimit (1024). Zero means 1.
+	// their own, at most ParallelismLimit (256). Zero means 1.
 	Parallelism int
 	// MaxParallelism is the number of key groups. Zero means
 	// state.DefaultMaxParallelism (128).
@@ -70,10 +70,11 @@ func (c Config) withDefaults() Config {
 
 // Limits of the configuration. A job runs in one process: more subtasks
 // than a few per core only add goroutines and links (a keyed exchange
-// links every sender to every receiver), and a batch beyond a million
-// records only adds memory.
+// links every sender to every receiver: p*p links, each with its credits,
+// about 40 MB and half a second to start at 256, ten times that at 1024),
+// and a batch beyond a million records only adds memory.
 const (
-	ParallelismLimit = 1024
+	ParallelismLimit = 256
 	BatchSizeLimit   = 1 << 20
 	CreditsLimit     = 1024
 )
@@ -154,6 +155,7 @@ type plan struct {
 	metrics   []*opMetrics
 	uid       map[*Node]string
 	readers   map[*Node][]readerRunner // with checkpoints: each source subtask's reader
+	closers   closers
 }
 
 type consumer struct {
@@ -261,6 +263,19 @@ func (j *Job) Run(ctx context.Context) error {
 	var coord *coordinator
 	if p.cfg.Checkpoint != nil {
 		coord = p.checkpointing()
+		if coord.store == nil {
+			st, err := openPebbleStore(p.cfg.Checkpoint, state.CheckpointOptions{
+				FS: p.cfg.Checkpoint.FS, Retain: p.cfg.Checkpoint.Retain, Logger: p.cfg.Logger})
+			if err != nil {
+				return err
+			}
+			coord.store = st
+			defer func() {
+				if err := st.close(); err != nil {
+					p.cfg.Logger.Warn("braid: closing the checkpoint store", "dir", p.cfg.Checkpoint.Dir, "err", err)
+				}
+			}()
+		}
 	}
 
 	// Operators, chains and readers.
@@ -287,7 +302,12 @@ func (j *Job) Run(ctx context.Context) error {
 					closeReaders()
 					return err
 				}
-				rr, err := n.source.open(runCtx, k, len(p.tasks[n]))
+				openCtx := runCtx
+				if t.cp != nil {
+					openCtx = context.WithValue(runCtx, sourceDirKey{}, SourceDir{
+						FS: p.cfg.Checkpoint.fs(), Dir: p.cfg.Checkpoint.sourceDir(p.uid[n], k)})
+				}
+				rr, err := n.source.open(openCtx, k, len(p.tasks[n]))
 				if err != nil {
 					closeReaders()
 					return &OperatorError{Operator: n.Name, Subtask: k, Parallelism: len(p.tasks[n]), Err: err}
@@ -340,15 +360,18 @@ func (j *Job) Run(ctx context.Context) error {
 	if coord != nil {
 		if err := p.unsupported(); err != nil {
 			closeReaders()
+			p.closers.run(err, p.cfg.Logger)
 			return err
 		}
 		resumed, err := p.restore(coord, p.readers)
 		if err != nil {
 			closeReaders()
+			p.closers.run(err, p.cfg.Logger)
 			return err
 		}
 		if resumed != nil && resumed.Final {
 			closeReaders()
+			p.closers.run(nil, p.cfg.Logger)
 			p.cfg.Logger.Info("braid: the job already ran to its end in this checkpoint directory; start fresh to run it again",
 				"checkpoint", resumed.ID)
 			return nil
@@ -418,8 +441,37 @@ func (j *Job) Run(ctx context.Context) error {
 	if err == nil {
 		err = ctx.Err()
 	}
+	p.closers.run(err, p.cfg.Logger)
 	p.cfg.Logger.Debug("braid: job stopped", "duration", time.Since(start), "err", err)
 	return err
+}
+
+// closers are what runs when the job has ended (BuildContext.AddCloser).
+type closers []closer
+
+type closer struct {
+	name    string
+	subtask int
+	f       func(error) error
+}
+
+func (c *closers) add(name string, subtask int, f func(error) error) {
+	*c = append(*c, closer{name, subtask, f})
+}
+
+func (c closers) run(jobErr error, log *slog.Logger) {
+	for _, cl := range c {
+		func() {
+			defer func() {
+				if v := recover(); v != nil {
+					log.Error("braid: closing an operator panicked", "operator", cl.name, "subtask", cl.subtask+1, "panic", v)
+				}
+			}()
+			if err := cl.f(jobErr); err != nil {
+				log.Warn("braid: closing an operator", "operator", cl.name, "subtask", cl.subtask+1, "err", err)
+			}
+		}()
+	}
 }
 
 // inputType is the element type of node n's logical input i.
@@ -494,7 +546,10 @@ func (p *plan) build(n *Node, k int, t *task) ([]any, error) {
 		return nil, err
 	}
 	bc := &BuildContext{Subtask: k, Parallelism: p.parallelism(n), MaxParallelism: p.cfg.MaxParallelism,
-		Clock: p.cfg.Clock, task: t, metrics: m, sides: sides, uid: p.uid[n]}
+		Clock: p.cfg.Clock, task: t, metrics: m, sides: sides, uid: p.uid[n], closers: &p.closers}
+	if p.cfg.Checkpoint != nil {
+		bc.fs = p.cfg.Checkpoint.FS
+	}
 	ins, err := n.build(bc, out)
 	if err != nil {
 		return nil, &OperatorError{Operator: n.Name, Subtask: k, Parallelism: p.parallelism(n), Err: err}

@@ -154,9 +154,12 @@ func (p *plan) restore(c *coordinator, readers map[*Node][]readerRunner) (*check
 			}
 		}
 	}
-	cp, err := c.store.latest()
-	if err != nil {
-		return nil, err
+	var cp restoredCheckpoint
+	if !c.cfg.Fresh {
+		var err error
+		if cp, err = c.store.latest(); err != nil {
+			return nil, err
+		}
 	}
 	if cp == nil {
 		last, err := c.store.fresh()
@@ -172,23 +175,24 @@ func (p *plan) restore(c *coordinator, readers map[*Node][]readerRunner) (*check
 		return nil, fmt.Errorf("braid: checkpoint %d: its description is unreadable: %w", cp.id(), err)
 	}
 	meta.ID = cp.id()
-	if meta.Final {
-		return &meta, nil
-	}
 	if err := p.mapState(&meta, cp, c.ops); err != nil {
 		return nil, err
+	}
+	oldPar := make(map[string]int, len(meta.Operators))
+	for _, op := range meta.Operators {
+		oldPar[op.UID] = op.Parallelism
 	}
 	for _, n := range p.nodes {
 		for k, t := range p.tasks[n] {
 			for _, s := range t.cp.snaps {
-				r := &StateReader{uid: s.uid, subtask: s.subtask, kgLo: s.kgLo, kgHi: s.kgHi, cp: cp}
+				r := &StateReader{uid: s.uid, subtask: s.subtask, kgLo: s.kgLo, kgHi: s.kgHi, cp: cp, oldPar: oldPar[s.uid]}
 				if err := restoreOne(s.s, r); err != nil {
 					return nil, &OperatorError{Operator: p.nameOf(s.uid), Subtask: s.subtask, Parallelism: t.parallelism,
 						Err: fmt.Errorf("braid: restoring checkpoint %d: %w", cp.id(), err)}
 				}
 			}
 			t.cp.restored = true
-			if n.source == nil {
+			if n.source == nil || meta.Final {
 				continue
 			}
 			pos, ok, err := cp.get(operatorKey(nil, p.uid[n], k, "position"))
@@ -202,6 +206,12 @@ func (p *plan) restore(c *coordinator, readers map[*Node][]readerRunner) (*check
 				}
 			}
 		}
+	}
+	if meta.Final {
+		// The job ran to its end: restoring its last state lets two-phase
+		// sinks publish what the final checkpoint recorded, if the crash
+		// came before they did. Nothing runs.
+		return &meta, nil
 	}
 	if err := c.store.resume(cp); err != nil {
 		return nil, err

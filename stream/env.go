@@ -20,6 +20,7 @@ type Env struct {
 	cfg        operators.Config
 	wmInterval time.Duration
 	writers    map[io.Writer]*sync.Mutex // the lock of each writer sinks write to
+	restart    RestartStrategy
 	nodes      []*operators.Node
 	errs       []error
 
@@ -38,27 +39,31 @@ func (f optionFunc) apply(e *Env) { f(e) }
 // process, where more subtasks than a few per core only add goroutines and
 // links, and bigger batches only add memory.
 const (
-	ParallelismLimit = operators.ParallelismLimit // 1024
+	ParallelismLimit = operators.ParallelismLimit // 256
 	BatchSizeLimit   = operators.BatchSizeLimit   // 1<<20 records
 )
 
 // WithParallelism sets the number of subtasks of operators that do not set
-// their own (Stream.SetParallelism), at most ParallelismLimit. Default 1.
+// their own (Stream.SetParallelism), at most ParallelismLimit. Default 1;
+// 0 means the default.
 func WithParallelism(n int) Option { return optionFunc(func(e *Env) { e.cfg.Parallelism = n }) }
 
 // WithMaxParallelism sets the number of key groups, the largest parallelism
-// a keyed operator can have. Default 128.
+// a keyed operator can have, at most 32768. Default 128; 0 means the
+// default.
 func WithMaxParallelism(n int) Option {
 	return optionFunc(func(e *Env) { e.cfg.MaxParallelism = n })
 }
 
 // WithBatchSize sets how many records travel together between tasks, at
-// most BatchSizeLimit. Default 4096: larger batches cost fewer hand-offs between goroutines;
-// smaller ones use less memory per link.
+// most BatchSizeLimit. Default 4096 (0 means the default): larger batches
+// cost fewer hand-offs between goroutines; smaller ones use less memory per
+// link.
 func WithBatchSize(n int) Option { return optionFunc(func(e *Env) { e.cfg.BatchSize = n }) }
 
 // WithBufferTimeout bounds how long a record waits in a partly filled batch
-// while its task is busy. Default 100ms; an idle task sends at once.
+// while its task is busy. Default 100ms (0 means the default); an idle
+// task sends at once.
 func WithBufferTimeout(d time.Duration) Option {
 	return optionFunc(func(e *Env) { e.cfg.BufferTimeout = d })
 }
@@ -70,15 +75,20 @@ func WithBufferTimeout(d time.Duration) Option {
 func WithoutChaining() Option { return optionFunc(func(e *Env) { e.cfg.NoChaining = true }) }
 
 // WithClock sets the clock of processing time, e.g. a FakeClock in tests.
-// Default: the system clock.
+// Default (and nil): the system clock.
 func WithClock(c Clock) Option { return optionFunc(func(e *Env) { e.cfg.Clock = c }) }
 
 // WithWatermarkInterval sets how often, in processing time, the periodic
-// hook of WatermarkGenerators runs (WithWatermarks). Default 200ms, as
-// Flink's autoWatermarkInterval.
+// hook of WatermarkGenerators runs (WithWatermarks): at least
+// MinWatermarkInterval. Zero means the default, 200ms, as Flink's
+// autoWatermarkInterval.
 func WithWatermarkInterval(d time.Duration) Option {
 	return optionFunc(func(e *Env) { e.wmInterval = d })
 }
+
+// MinWatermarkInterval is the shortest watermark interval: a shorter one
+// would keep a task busy calling the periodic hook.
+const MinWatermarkInterval = time.Millisecond
 
 // A Clock tells processing time and makes timers. The runtime takes all
 // processing time from it (processing-time windows and timers, idleness,
@@ -98,7 +108,8 @@ type SystemClock = operators.SystemClock
 // deadline order. It is safe for concurrent use.
 type FakeClock = operators.FakeClock
 
-// WithLogger sets where the runtime logs. Default slog.Default().
+// WithLogger sets where the runtime logs. Default (and nil):
+// slog.Default().
 func WithLogger(l *slog.Logger) Option { return optionFunc(func(e *Env) { e.cfg.Logger = l }) }
 
 // NewEnv returns an environment configured by opts.
@@ -135,6 +146,9 @@ func (e *Env) Execute(ctx context.Context) error {
 	if err := e.cfg.Validate(); err != nil {
 		errs = append(errs, err)
 	}
+	if e.wmInterval < 0 || e.wmInterval > 0 && e.wmInterval < MinWatermarkInterval {
+		errs = append(errs, fmt.Errorf("braid: the watermark interval must be at least %v (or 0 for the default), got %v", MinWatermarkInterval, e.wmInterval))
+	}
 	for _, n := range e.nodes {
 		if n.SideOf == nil && len(n.Inputs) == 0 && !n.IsSource() {
 			errs = append(errs, fmt.Errorf("braid: %q has no input: a late-element stream needs a window function applied to its windowed stream", n.Name))
@@ -143,11 +157,14 @@ func (e *Env) Execute(ctx context.Context) error {
 	if len(errs) > 0 {
 		return errors.Join(errs...)
 	}
-	job := operators.NewJob(e.nodes, e.cfg)
-	e.mu.Lock()
-	e.job = job
-	e.mu.Unlock()
-	return job.Run(ctx)
+	return e.run(ctx)
+}
+
+func (e *Env) logger() *slog.Logger {
+	if e.cfg.Logger == nil {
+		return slog.Default()
+	}
+	return e.cfg.Logger
 }
 
 // Metrics returns the counters of every operator subtask of the running or

@@ -35,8 +35,17 @@ func (s *Stream[T]) Env() *Env { return s.env }
 func (s *Stream[T]) Name(name string) *Stream[T] { s.node.Name = name; return s }
 
 // SetParallelism sets the number of subtasks of the operator that produces
-// the stream. Sources that cannot be split stay at 1.
+// the stream; 0 means the job's (WithParallelism). Sources that cannot be
+// split stay at 1.
 func (s *Stream[T]) SetParallelism(n int) *Stream[T] { s.node.Parallelism = n; return s }
+
+// Uid fixes the id under which checkpoints keep the state of the operator
+// that produces the stream. Without one, the id derives from the
+// operator's name and what feeds it, so adding or removing an unrelated
+// operator keeps it, but changing what feeds it does not: give stateful
+// operators a Uid to keep their state across such changes. Uids must be
+// unique in a job.
+func (s *Stream[T]) Uid(uid string) *Stream[T] { s.node.UID = uid; return s }
 
 func edge(from *operators.Node) operators.Edge {
 	return operators.Edge{From: from, Partition: operators.Forward()}
@@ -237,9 +246,6 @@ func (s *Stream[T]) WithWatermarks(ts func(T) time.Time, newGen func() Watermark
 		s.env.fail(fmt.Errorf("braid: WithWatermarks on %q: the generator constructor is nil", s.node.Name))
 	}
 	clock, interval := s.env.clock(), s.env.wmInterval
-	if interval < 0 {
-		s.env.fail(fmt.Errorf("braid: the watermark interval must not be negative, got %v", interval))
-	}
 	n := operators.NewOpNode[T]("watermarks", nil)
 	n.SetBuild(func(bc *operators.BuildContext, out any) ([]any, error) {
 		var dead operators.Input[DeadLetter[T]]

@@ -276,7 +276,7 @@ func TestBuildErrorsReportedTogether(t *testing.T) {
 	src := stream.FromSlice(env, []int{1})
 	stream.Count(stream.KeyBy(src, func(v int) *int { return &v }).Window(window.Sliding(time.Second, 2*time.Second))).Print()
 	err := env.Execute(context.Background())
-	for _, want := range []string{"no stable hash", "slide 2s is longer than its size 1s", "parallelism must lie in [1, 1024], got -1"} {
+	for _, want := range []string{"no stable hash", "slide 2s is longer than its size 1s", "parallelism must lie in [1, 256], got -1"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Fatalf("Execute = %v, want it to mention %q", err, want)
 		}

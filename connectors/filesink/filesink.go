@@ -1,0 +1,186 @@
+// Package filesink writes a stream into files, exactly once with
+// checkpoints: each sink subtask stages the lines of each checkpoint in a
+// part file and publishes it, by an atomic rename, only when the
+// checkpoint is complete.
+//
+// Layout in dir:
+//
+//	part-0000-00000000000000000007   subtask 0's lines up to checkpoint 7
+//	part-0000-09223372036854775807   subtask 0's lines after the last checkpoint (the end of input)
+//	.staging/                        files being written or waiting for their checkpoint
+//
+// Published files never change; names sort in the order of their output
+// per subtask. A reader that wants only complete output reads the part
+// files and ignores .staging. After a crash, the restored job publishes
+// what the checkpoint it resumes from had staged and deletes the rest.
+// Without checkpoints, each subtask's output is published at the end of
+// input as one file.
+//
+// All file operations go through the job's checkpoint filesystem
+// (stream.CheckpointFS), the real disk by default.
+package filesink
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
+
+	"github.com/braidstream/braid/stream"
+)
+
+// Lines writes format(element) and a newline per element of s into part
+// files in dir. The sink runs at the stream's parallelism by default.
+func Lines[T any](s *stream.Stream[T], dir string, format func(T) string) *stream.Sink {
+	return s.SinkTo("file sink", func(c stream.SinkContext) (stream.TwoPhaseSink[T], error) {
+		return open(c, dir, format)
+	})
+}
+
+const staging = ".staging"
+
+type sink[T any] struct {
+	fs      vfs.FS
+	dir     string
+	sub     int
+	format  func(T) string
+	f       vfs.File // the open transaction's file, or nil
+	w       *bufio.Writer
+	tmp     string // its name in .staging
+	seq     int
+	scratch []byte
+}
+
+func open[T any](c stream.SinkContext, dir string, format func(T) string) (*sink[T], error) {
+	if err := c.FS.MkdirAll(c.FS.PathJoin(dir, staging), 0o755); err != nil {
+		return nil, fmt.Errorf("braid: file sink: %w", err)
+	}
+	return &sink[T]{fs: c.FS, dir: dir, sub: c.Subtask, format: format}, nil
+}
+
+func (s *sink[T]) stagingPath(name string) string { return s.fs.PathJoin(s.dir, staging, name) }
+
+func (s *sink[T]) partName(id int64) string { return fmt.Sprintf("part-%04d-%020d", s.sub, id) }
+
+func (s *sink[T]) Write(vals []T) error {
+	if len(vals) == 0 {
+		return nil
+	}
+	if s.f == nil {
+		s.seq++
+		s.tmp = fmt.Sprintf("open-%04d-%d-%d", s.sub, os.Getpid(), s.seq)
+		f, err := s.fs.Create(s.stagingPath(s.tmp), vfs.WriteCategoryUnspecified)
+		if err != nil {
+			return fmt.Errorf("braid: file sink: %w", err)
+		}
+		s.f, s.w = f, bufio.NewWriterSize(f, 64<<10)
+	}
+	for _, v := range vals {
+		s.scratch = append(append(s.scratch[:0], s.format(v)...), '\n')
+		if _, err := s.w.Write(s.scratch); err != nil {
+			return fmt.Errorf("braid: file sink: writing %s: %w", s.tmp, err)
+		}
+	}
+	return nil
+}
+
+// PreCommit makes the open file durable under its staged name.
+func (s *sink[T]) PreCommit(id int64) ([]byte, error) {
+	if s.f == nil {
+		return nil, nil
+	}
+	name := s.partName(id)
+	err := s.w.Flush()
+	if err == nil {
+		err = s.f.Sync()
+	}
+	if cerr := s.f.Close(); err == nil {
+		err = cerr
+	}
+	s.f, s.w = nil, nil
+	if err == nil {
+		err = s.fs.Rename(s.stagingPath(s.tmp), s.stagingPath(name))
+	}
+	if err == nil {
+		err = syncDir(s.fs, s.fs.PathJoin(s.dir, staging))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("braid: file sink: staging %s: %w", name, err)
+	}
+	return []byte(name), nil
+}
+
+// Commit publishes a staged file; one published already is left as it is.
+func (s *sink[T]) Commit(txn []byte) error {
+	name := string(txn)
+	if !strings.HasPrefix(name, "part-") || strings.ContainsAny(name, `/\`) {
+		return fmt.Errorf("braid: file sink: %q is not one of its transactions", name)
+	}
+	from, to := s.stagingPath(name), s.fs.PathJoin(s.dir, name)
+	if err := s.fs.Rename(from, to); err != nil {
+		if _, serr := s.fs.Stat(to); serr == nil && oserrNotExist(s.fs, from) {
+			return nil // published before a restart
+		}
+		return fmt.Errorf("braid: file sink: publishing %s: %w", name, err)
+	}
+	if err := syncDir(s.fs, s.dir); err != nil {
+		return fmt.Errorf("braid: file sink: publishing %s: %w", name, err)
+	}
+	return nil
+}
+
+// Recover publishes what the restored checkpoint staged and deletes what
+// else this subtask left in .staging.
+func (s *sink[T]) Recover(pending [][]byte) error {
+	keep := map[string]bool{}
+	for _, p := range pending {
+		if err := s.Commit(p); err != nil {
+			return err
+		}
+		keep[string(p)] = true
+	}
+	names, err := s.fs.List(s.fs.PathJoin(s.dir, staging))
+	if err != nil {
+		return fmt.Errorf("braid: file sink: %w", err)
+	}
+	mine := []string{fmt.Sprintf("part-%04d-", s.sub), fmt.Sprintf("open-%04d-", s.sub)}
+	for _, n := range names {
+		if keep[n] || !strings.HasPrefix(n, mine[0]) && !strings.HasPrefix(n, mine[1]) {
+			continue
+		}
+		if err := s.fs.Remove(s.stagingPath(n)); err != nil && !oserrNotExist(s.fs, s.stagingPath(n)) {
+			return fmt.Errorf("braid: file sink: discarding %s: %w", n, err)
+		}
+	}
+	return nil
+}
+
+// Abort discards the open file.
+func (s *sink[T]) Abort() error {
+	if s.f == nil {
+		return nil
+	}
+	err := s.f.Close()
+	s.f, s.w = nil, nil
+	return errors.Join(err, s.fs.Remove(s.stagingPath(s.tmp)))
+}
+
+func (s *sink[T]) Close() error { return s.Abort() }
+
+func syncDir(fs vfs.FS, dir string) error {
+	d, err := fs.OpenDir(dir)
+	if err != nil {
+		return err
+	}
+	return errors.Join(d.Sync(), d.Close())
+}
+
+func oserrNotExist(fs vfs.FS, path string) bool {
+	_, err := fs.Stat(path)
+	return err != nil && oserror(err)
+}
+
+func oserror(err error) bool { return errors.Is(err, os.ErrNotExist) }

@@ -1,0 +1,190 @@
+package operators
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+)
+
+// A TwoPhaseSink writes one sink subtask's results in transactions, one
+// per checkpoint, and publishes each only when its checkpoint is complete:
+// with replayable sources, results are then exactly once, whatever the
+// instant of a crash. Braid calls its methods from the sink's task, one at
+// a time:
+//
+//   - Write adds elements to the open transaction (opening one if none is).
+//   - PreCommit, at checkpoint id's barrier, makes the open transaction
+//     durable but not visible (a file synced under a staging name, a
+//     database transaction prepared) and returns what identifies it; the
+//     checkpoint records it. An empty transaction may return nil, which
+//     is not recorded. The next Write opens a new transaction. At the end
+//     of input id is FinalCheckpoint.
+//   - Commit publishes a pre-committed transaction once a checkpoint that
+//     recorded it is complete. It must be idempotent: after a crash,
+//     transactions the restored checkpoint recorded are committed again,
+//     and some may have been published already.
+//   - Recover is called once, before any Write, when the job resumes from
+//     a checkpoint: pending are the transactions it recorded, which the
+//     sink commits (as Commit); anything else the sink had staged (the
+//     open transaction of the run that crashed, transactions of
+//     checkpoints that never completed) it discards.
+//   - Abort discards the open transaction when the job stops without
+//     finishing (cancelled, failed). Pre-committed transactions are not
+//     aborted: a restore may still commit them.
+//   - Close releases the sink's resources, once, at the end.
+//
+// Without checkpoints, the whole output is one transaction, pre-committed
+// and committed at the end of input.
+type TwoPhaseSink[T any] interface {
+	Write(vals []T) error
+	PreCommit(id int64) (txn []byte, err error)
+	Commit(txn []byte) error
+	Recover(pending [][]byte) error
+	Abort() error
+	Close() error
+}
+
+// twoPhase is the operator of a TwoPhaseSink: its Input, Snapshotter and
+// Committer.
+type twoPhase[T any] struct {
+	sink     TwoPhaseSink[T]
+	cp       bool // checkpoints are on
+	subtask  int
+	par      int
+	pending  []pendingTxn // pre-committed, not yet committed, oldest first
+	finished bool
+}
+
+type pendingTxn struct {
+	id  int64
+	txn []byte
+}
+
+// NewTwoPhase returns the operator of sink for one subtask, registered
+// with the task for checkpoints.
+func NewTwoPhase[T any](sink TwoPhaseSink[T], bc *BuildContext) Input[T] {
+	o := &twoPhase[T]{sink: sink, cp: bc.Checkpointing(), subtask: bc.Subtask, par: bc.Parallelism}
+	bc.AddSnapshotter(o)
+	bc.AddCommitter(o)
+	bc.AddCloser(o.close)
+	return o
+}
+
+func (o *twoPhase[T]) Push(b *Batch[T]) error { return o.sink.Write(b.Values) }
+func (o *twoPhase[T]) Watermark(int64) error  { return nil }
+func (o *twoPhase[T]) Idle(bool) error        { return nil }
+
+// Finish ends the input. With checkpoints the final snapshot pre-commits
+// what remains, and it is committed once the final checkpoint is durable;
+// without, the output is published now.
+func (o *twoPhase[T]) Finish() error {
+	o.finished = true
+	if o.cp {
+		return nil
+	}
+	txn, err := o.sink.PreCommit(FinalCheckpoint)
+	if err != nil || txn == nil {
+		return err
+	}
+	return o.sink.Commit(txn)
+}
+
+func (o *twoPhase[T]) Snapshot(w *StateWriter) error {
+	txn, err := o.sink.PreCommit(w.Checkpoint())
+	if err != nil {
+		return fmt.Errorf("pre-committing for checkpoint %d: %w", w.Checkpoint(), err)
+	}
+	if txn != nil {
+		o.pending = append(o.pending, pendingTxn{w.Checkpoint(), txn})
+	}
+	// The list is small (the transactions since the last complete
+	// checkpoint): written whole every time.
+	w.SetOperator("pending", encodePending(o.pending))
+	return nil
+}
+
+// Committed publishes every transaction pre-committed up to checkpoint id.
+func (o *twoPhase[T]) Committed(id int64) error {
+	n := 0
+	for n < len(o.pending) && o.pending[n].id <= id {
+		if err := o.sink.Commit(o.pending[n].txn); err != nil {
+			return fmt.Errorf("committing the output of checkpoint %d: %w", o.pending[n].id, err)
+		}
+		n++
+	}
+	o.pending = slices.Delete(o.pending, 0, n)
+	return nil
+}
+
+// Restore commits what the checkpoint recorded as pre-committed: its
+// checkpoint is complete. After a change of parallelism, subtask k takes
+// the old subtasks j with j mod parallelism = k.
+func (o *twoPhase[T]) Restore(r *StateReader) error {
+	all, err := r.OperatorAll("pending")
+	if err != nil {
+		return err
+	}
+	var txns [][]byte
+	for j, b := range all {
+		if j%o.par != o.subtask {
+			continue
+		}
+		ps, err := decodePending(b)
+		if err != nil {
+			return err
+		}
+		for _, p := range ps {
+			txns = append(txns, p.txn)
+		}
+	}
+	return o.sink.Recover(txns)
+}
+
+// close ends the sink when the job ends: the open transaction is
+// discarded unless the job finished.
+func (o *twoPhase[T]) close(runErr error) error {
+	var err error
+	if !o.finished || runErr != nil {
+		err = o.sink.Abort()
+	}
+	return errors.Join(err, o.sink.Close())
+}
+
+func encodePending(ps []pendingTxn) []byte {
+	b := binary.AppendUvarint(nil, uint64(len(ps)))
+	for _, p := range ps {
+		b = binary.AppendVarint(b, p.id)
+		b = binary.AppendUvarint(b, uint64(len(p.txn)))
+		b = append(b, p.txn...)
+	}
+	return b
+}
+
+func decodePending(b []byte) ([]pendingTxn, error) {
+	bad := errors.New("braid: a two-phase sink's pending transactions in the checkpoint are malformed")
+	n, k := binary.Uvarint(b)
+	if k <= 0 || n > uint64(len(b)) {
+		return nil, bad
+	}
+	b = b[k:]
+	ps := make([]pendingTxn, 0, n)
+	for range n {
+		id, k := binary.Varint(b)
+		if k <= 0 {
+			return nil, bad
+		}
+		b = b[k:]
+		l, k := binary.Uvarint(b)
+		if k <= 0 || l > uint64(len(b)-k) {
+			return nil, bad
+		}
+		b = b[k:]
+		ps = append(ps, pendingTxn{id, slices.Clone(b[:l])})
+		b = b[l:]
+	}
+	if len(b) != 0 {
+		return nil, bad
+	}
+	return ps, nil
+}
