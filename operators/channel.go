@@ -269,6 +269,21 @@ func (g *gate) advance(i int) error {
 	}
 	if !active {
 		if !in.idle {
+			// The last active sender has gone idle: as Flink's valve, event
+			// time first moves to the furthest any sender has reached, so
+			// that what that sender's watermark allowed still fires.
+			far := int64(MinWatermark)
+			for k := range g.chans {
+				if c := &g.chans[k]; c.input == i {
+					far = max(far, c.wm)
+				}
+			}
+			if far > in.wm {
+				in.wm = far
+				if err := in.port.in().Watermark(far); err != nil {
+					return err
+				}
+			}
 			in.idle = true
 			return in.port.in().Idle(true)
 		}

@@ -33,6 +33,19 @@ func (t *twoInputs[R]) setIdle(i int, idle bool) error {
 func (t *twoInputs[R]) advance() error {
 	if t.idle[0] && t.idle[1] {
 		if !t.outIdle {
+			// Both idle: event time first moves to the furthest either has
+			// reached (as a gate does), then the output goes idle.
+			if wm := max(t.wm[0], t.wm[1]); wm > t.emitted {
+				t.emitted = wm
+				if t.onWatermark != nil {
+					if err := t.onWatermark(wm); err != nil {
+						return err
+					}
+				}
+				if err := t.out.Watermark(wm); err != nil {
+					return err
+				}
+			}
 			t.outIdle = true
 			return t.out.Idle(true)
 		}

@@ -85,6 +85,9 @@ func (t *task) run(ctx context.Context) (err error) {
 	defer t.timer.Stop()
 	t.armed = math.MaxInt64
 	t.lastFlush = nanotime()
+	// Operators may want time before any input (an idleness timeout on an
+	// input that never sends, a periodic watermark).
+	t.rearm()
 	if t.inline != nil {
 		return t.inline(ctx)
 	}

@@ -269,3 +269,81 @@ type plainReader struct{}
 
 func (plainReader) Read(context.Context, []int) (int, error) { return 0, io.EOF }
 func (plainReader) Close() error                             { return nil }
+
+// A reader whose Timestamps do not match its last Read, too few or too
+// many, fails the job saying so, instead of stamping elements wrongly.
+func TestEventTimeSourceTimestampCount(t *testing.T) {
+	for _, extra := range []int{-1, 2} {
+		env := stream.NewEnv(stream.WithLogger(quiet()))
+		stream.FromEventTimeSource(env, "miscounted", false, func(ctx context.Context, subtask, parallelism int) (stream.SourceReader[int], error) {
+			return &miscounted{extra: extra}, nil
+		}).ForEach(func(int) error { return nil })
+		err := env.Execute(context.Background())
+		if err == nil || !strings.Contains(err.Error(), "returned 3 elements and") || !strings.Contains(err.Error(), `"miscounted"`) {
+			t.Fatalf("%+d timestamps: Execute = %v", extra, err)
+		}
+	}
+}
+
+type miscounted struct{ extra int }
+
+func (m *miscounted) Read(_ context.Context, buf []int) (int, error) {
+	copy(buf, []int{1, 2, 3})
+	return 3, nil
+}
+func (m *miscounted) Timestamps() []int64      { return make([]int64, 3+m.extra) }
+func (m *miscounted) Watermark() (int64, bool) { return stream.MinWatermark, false }
+func (m *miscounted) Close() error             { return nil }
+
+// An input that never sends anything still goes idle after its timeout,
+// and when the last active input goes idle too, event time moves to the
+// furthest any input reached (as Flink's watermark valve): a window that
+// the active input's watermark closes fires while the job runs, whichever
+// input went idle first, merged or connected.
+func TestIdleInputThatNeverSends(t *testing.T) {
+	for _, shape := range []string{"merge", "connect"} {
+		for _, par := range []int{1, 2} {
+			t.Run(fmt.Sprintf("%s-p%d", shape, par), func(t *testing.T) {
+				clock := stream.NewFakeClock(time.Unix(0, 0))
+				env := stream.NewEnv(stream.WithParallelism(par), stream.WithClock(clock), stream.WithLogger(quiet()))
+				at := func(v int64) time.Time { return time.Unix(v, 0) }
+				a := make(chan int64)
+				b := make(chan int64)
+				// a goes idle first (50ms), then b, which never sends (100ms).
+				sa := stream.FromChannel(env, a).WithTimestamps(at, stream.MonotonousTimestamps().WithIdleness(50*time.Millisecond))
+				sb := stream.FromChannel(env, b).WithTimestamps(at, stream.MonotonousTimestamps().WithIdleness(100*time.Millisecond))
+				var in *stream.Stream[int64]
+				if shape == "merge" {
+					in = sa.Merge(sb)
+				} else {
+					in = stream.CoMap(stream.Connect(sa, sb), func(v int64) int64 { return v }, func(v int64) int64 { return v })
+				}
+				fired := make(chan window.Result[int64, int64], 4)
+				stream.Count(stream.KeyBy(in, func(int64) int64 { return 0 }).Window(window.Tumbling(time.Second))).ToChannel(fired)
+				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+				defer cancel()
+				errc := make(chan error, 1)
+				go func() { errc <- env.Execute(ctx) }()
+				a <- 1
+				a <- 5
+				time.Sleep(50 * time.Millisecond) // a's elements and watermark reach the window
+				clock.Advance(60 * time.Millisecond)
+				time.Sleep(20 * time.Millisecond)
+				clock.Advance(60 * time.Millisecond)
+				select {
+				case r := <-fired:
+					if r.Window.Start != int64(time.Second) || r.Value != 1 {
+						t.Fatalf("fired %v", r)
+					}
+				case <-time.After(5 * time.Second):
+					t.Fatal("no window fired with both inputs idle")
+				}
+				close(a)
+				close(b)
+				if err := <-errc; err != nil {
+					t.Fatal(err)
+				}
+			})
+		}
+	}
+}
