@@ -45,9 +45,9 @@ func TestCancelWithSlowUserCode(t *testing.T) {
 		// Cheap on a key's first element, slow on its second: the cost of
 		// the first must not size the next run.
 		"reduce": func(env *stream.Env) {
-			ks := stream.KeyBy(stream.FromSlice(env, make([]int, 10_000)), func(v int) int { return v % 4 })
-			stream.Reduce(ks.Window(window.TumblingCount(2)), func(a, b int) int { return slow(a) }).
-				ForEach(func(window.Result[int, int]) error { return nil })
+			ks := stream.KeyBy(stream.Generate(env, func(i int64) int64 { return i }), func(v int64) int64 { return v % 4 })
+			stream.Reduce(ks.Window(window.TumblingCount(2)), func(a, b int64) int64 { return slow(a) }).
+				ForEach(func(window.Result[int64, int64]) error { return nil })
 		},
 		"foreach after exchange": func(env *stream.Env) {
 			stream.FromSlice(env, make([]int, 10_000)).Rebalance().ForEach(func(v int) error { slow(v); return nil })
@@ -69,7 +69,12 @@ func TestCancelWithSlowUserCode(t *testing.T) {
 				if !errors.Is(err, context.Canceled) {
 					t.Fatalf("Execute = %v, want context.Canceled", err)
 				}
-				t.Logf("stopped %v after the cancel", time.Since(start).Round(time.Millisecond))
+				took := time.Since(start)
+				t.Logf("stopped %v after the cancel", took.Round(time.Millisecond))
+				if name == "reduce" && took > time.Second {
+					// 20 slow elements: the pacer sized a run by cheap ones.
+					t.Fatalf("Execute took %v after the cancel", took)
+				}
 			case <-time.After(bound):
 				t.Fatalf("Execute still running %v after the cancel", bound)
 			}
