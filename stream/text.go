@@ -18,6 +18,7 @@ type textConfig struct {
 	// maxLine is what MaxLineBytes asked for; 0 if it was not used.
 	maxLine    int
 	maxLineSet bool
+	durable    bool
 }
 
 type textOpt func(*textConfig)
@@ -89,6 +90,36 @@ func MaxLineBytes(n int) TextOption {
 	return textOpt(func(c *textConfig) { c.maxLine, c.maxLineSet = n, true })
 }
 
+// Durable makes SocketText log the lines it receives before the job
+// processes them, so that a job with checkpoints (WithCheckpointing) can
+// replay them after a failure or a restart: the socket's way to
+// exactly-once, since a socket cannot replay by itself.
+//
+// The log lives in the checkpoint directory, in a directory of the
+// source's own (SourceDirOf), as segment files of checksummed,
+// length-prefixed records, through the checkpoint filesystem
+// (CheckpointFS). Each batch the source reads is appended and fsynced
+// (one fsync per batch, not per line) before the job sees it; dead
+// letters (lines over MaxLineBytes, lines cut short) are logged too. A
+// checkpoint records the position in the log; a resumed job replays the
+// log from there, then reads the socket again. A record torn by a crash
+// at the log's end is detected by its checksum and cut off: it was never
+// given to the job.
+//
+// Old segments (16 MiB each) are deleted once the positions of the last
+// four checkpoints taken are past them: the source is not told when a
+// checkpoint completes, and the store keeps two complete ones
+// (RetainCheckpoints) to fall back to, so four leaves a margin of one
+// failed checkpoint. A job restored from an older checkpoint than that
+// (more failures in a row, or RetainCheckpoints above 3) fails saying the
+// log no longer holds its position, rather than skip lines.
+//
+// Without checkpoints, Durable does nothing: there is nothing to replay
+// for. With checkpoints, SocketText needs it.
+func Durable() TextOption {
+	return textOpt(func(c *textConfig) { c.durable = true })
+}
+
 var (
 	// ErrLineTooLong marks the error of a dead letter of TextFile or
 	// SocketText for a line over MaxLineBytes.
@@ -120,11 +151,34 @@ func textOptions(env *Env, name string, opts []TextOption) textConfig {
 // ends with "\n" or "\r\n", which are not part of it; the last line needs
 // neither (a "\r" ending it is dropped too). A line longer than
 // MaxLineBytes goes to the dead letters and the stream goes on.
+//
+// With checkpoints (WithCheckpointing) TextFile replays: a checkpoint
+// records the file's identity (its device and inode, where the system has
+// them), the byte offset after the last line read and the line's number
+// (so that dead letters keep their line numbers), and hashes of the first
+// 4 KiB and of the 4 KiB before the offset. A resumed job reads on from
+// the offset, never from inside a line: a followed file's last line
+// without its newline is not part of the position until the newline
+// comes. It refuses, naming the path, a file replaced since the
+// checkpoint (another inode) or rewritten before the offset. With
+// Follow, a file shorter than the offset or rewritten was truncated (as
+// by copytruncate) and is read again from its start with a warning; a
+// path that now holds another file means the checkpointed one was rotated
+// away, and resuming in a rotated file is not supported yet: the job
+// fails saying the file is no longer at its path.
+//
+// The file is read with package os, not through CheckpointFS: it is the
+// job's input, not a checkpoint file.
 func TextFile(env *Env, path string, opts ...TextOption) *Stream[string] {
 	name := "file " + path
 	cfg := textOptions(env, name, opts)
+	if cfg.durable {
+		env.fail(fmt.Errorf("braid: %s: Durable is an option of SocketText; a file replays without it", name))
+	}
 	return FromSource(env, name, false, func(ctx context.Context, subtask, parallelism int) (operators.SourceReader[string], error) {
-		return openTextFile(path, cfg)
+		c := cfg
+		_, c.file.ReturnIdle = SourceDirOf(ctx) // an idle followed file must not hold checkpoints back
+		return openTextFile(path, c)
 	})
 }
 
@@ -133,7 +187,7 @@ func openTextFile(path string, cfg textConfig) (operators.SourceReader[string], 
 	if err != nil {
 		return nil, err
 	}
-	return &rejectingLines{r: r}, nil
+	return &replayableLines{rejectingLines: rejectingLines{r: r}, rp: r}, nil
 }
 
 // SocketText is a source of the lines read from a TCP server at addr, as
@@ -143,19 +197,70 @@ func openTextFile(path string, cfg textConfig) (operators.SourceReader[string], 
 // reconnect, within the attempts (unless EndQuietly). Lines over
 // MaxLineBytes, and what the server sent after the last newline before a
 // connection ended (a line cut short), go to the dead letters; the stream
-// goes on. A socket cannot replay: what it delivered before a crash is not
-// read again.
+// goes on.
+//
+// A socket cannot replay: what it delivered before a crash is not read
+// again. So a job with checkpoints (WithCheckpointing) refuses SocketText
+// unless Durable is given, which logs the lines in the checkpoint
+// directory before the job processes them and replays them on resume. A
+// resumed durable source whose server is gone replays its log and then,
+// with EndQuietly, ends as if the server had closed.
+//
+// What each text source guarantees, with checkpoints:
+//
+//   - TextFile: replays from its checkpointed offset, so the job's state
+//     (windows, process functions, joins) is exactly-once.
+//   - SocketText with Durable: the same, for every line that reached the
+//     log (a line received but not yet synced when the process dies is
+//     lost with it: the server had sent it, the job never had it).
+//   - SocketText without Durable: refused.
+//   - Without checkpoints, neither replays: a restarted job starts over
+//     (TextFile) or loses what it read (SocketText).
+//
+// What reaches a sink depends on the sink: a two-phase sink publishes each
+// checkpoint's output when it completes, exactly once; ForEach, Print,
+// WriteTo and ToChannel see again, after a restore, what followed the
+// checkpoint: at least once.
 func SocketText(env *Env, addr string, opts ...TextOption) *Stream[string] {
 	name := "socket " + addr
 	cfg := textOptions(env, name, opts)
 	return FromSource(env, name, false, func(ctx context.Context, subtask, parallelism int) (operators.SourceReader[string], error) {
-		return openSocketText(addr, cfg), nil
+		return openSocketSource(ctx, addr, cfg)
 	})
+}
+
+// openSocketSource opens the socket's reader for a job: durable when the
+// job takes checkpoints, which it needs.
+func openSocketSource(ctx context.Context, addr string, cfg textConfig) (operators.SourceReader[string], error) {
+	dir, checkpointed := SourceDirOf(ctx)
+	switch {
+	case !checkpointed:
+		return openSocketText(addr, cfg), nil
+	case !cfg.durable:
+		return nil, fmt.Errorf("braid: socket source %s cannot replay what it read before a restart, so it cannot take part in checkpoints: give SocketText the option stream.Durable() to log the lines it receives in the checkpoint directory and replay them", addr)
+	}
+	cfg.socket.ReturnIdle = true // an idle socket must not hold checkpoints back
+	r, err := textsrc.OpenDurableSocket(addr, cfg.socket, dir.FS, dir.Dir, textsrc.DurableOptions{})
+	if err != nil {
+		return nil, err
+	}
+	return &replayableLines{rejectingLines: rejectingLines{r: r}, rp: r}, nil
 }
 
 func openSocketText(addr string, cfg textConfig) operators.SourceReader[string] {
 	return &rejectingLines{r: textsrc.NewSocket(addr, cfg.socket)}
 }
+
+// replayableLines is a rejectingLines whose reader can replay
+// (ReplayableReader): a file, or a durable socket. A plain socket is a
+// rejectingLines only, so the runtime sees that it cannot.
+type replayableLines struct {
+	rejectingLines
+	rp operators.ReplayableReader
+}
+
+func (a *replayableLines) Position() ([]byte, error) { return a.rp.Position() }
+func (a *replayableLines) Seek(pos []byte) error     { return a.rp.Seek(pos) }
 
 // lineReader is a reader of package textsrc.
 type lineReader interface {
