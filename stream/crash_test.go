@@ -18,7 +18,9 @@ import (
 
 	"github.com/braidstream/braid/connectors/filesink"
 	"github.com/braidstream/braid/internal/testseed"
+	"github.com/braidstream/braid/state"
 	"github.com/braidstream/braid/stream"
+	"github.com/braidstream/braid/window"
 )
 
 // The crash test: a child process (this test binary, re-executed) runs a
@@ -34,16 +36,78 @@ const (
 	crashDirEnv   = "BRAID_CRASH_DIR"
 )
 
-// crashJob is the job the child runs: deterministic, a few seconds long
-// at its rate, checkpointing every 50-200 ms.
+// crashEvent is one generated event: a key, a value and an event time.
+type crashEvent struct {
+	Key, Val int64
+	At       int64 // ms of event time
+}
+
+func (e crashEvent) time() time.Time { return time.UnixMilli(e.At) }
+
+// crashJob is the job the child runs: deterministic in event time (one
+// source subtask, timestamps in order, so nothing is late however the
+// batches and watermarks fall), checkpointing every interval, with the
+// stateful operators of a real job: keyed tumbling and sliding windows,
+// a session window, a delta window, a process function with event timers,
+// a window join and an interval join. Every result goes into the
+// exactly-once file sink.
 func crashJob(dir string, interval time.Duration, rate float64) *stream.Env {
 	env := stream.NewEnv(stream.WithLogger(slog.New(slog.DiscardHandler)), stream.WithParallelism(2),
 		stream.WithCheckpointing(filepath.Join(dir, "checkpoints"), interval))
-	const n = 40_000
-	src := stream.Generate(env, func(i int64) int64 { return i }, stream.Limit(n), stream.Rate(rate)).SetParallelism(1)
-	doubled := stream.Map(src.Rebalance(), func(x int64) string { return fmt.Sprintf("%d %d", x, 2*x) })
-	filesink.Lines(doubled, filepath.Join(dir, "out"), func(s string) string { return s })
+	const n = 30_000
+	gen := func(i int64) crashEvent {
+		// Keys 0..6; event time 10 ms per event, with a pause of 3 s after
+		// every 700 events so that sessions end.
+		return crashEvent{Key: i % 7, Val: (i * 7919) % 101, At: i*10 + (i/700)*3000}
+	}
+	events := stream.Generate(env, gen, stream.Limit(n), stream.Rate(rate)).SetParallelism(1).
+		WithTimestamps(crashEvent.time, stream.MonotonousTimestamps())
+	key := func(e crashEvent) int64 { return e.Key }
+	ks := stream.KeyBy(events, key)
+	str := func(r window.Result[int64, int64]) string { return r.String() }
+
+	tumbling := stream.Map(stream.Sum(ks.Window(window.Tumbling(time.Second)), func(e crashEvent) int64 { return e.Val }), str)
+	sliding := stream.Map(stream.Count(ks.Window(window.Sliding(2*time.Second, 500*time.Millisecond))), str)
+	sessions := stream.Map(stream.Sum(ks.Window(window.Session(time.Second)), func(e crashEvent) int64 { return e.Val }), str)
+	delta := stream.Map(stream.Count(ks.Window(window.Delta(300, func(a, b crashEvent) float64 { return float64(b.At - a.At) }, crashEvent{}))), str)
+	timers := stream.Process(ks, func(st *state.Store) (stream.ProcessFunc[int64, crashEvent, string], error) {
+		// Sums per 2 s of event time, each emitted by an event timer at
+		// the bucket's end (elements after it may already have arrived:
+		// they go to their own bucket).
+		sums, err := state.NewMap[int64, int64, int64](st, "sums")
+		if err != nil {
+			return stream.ProcessFunc[int64, crashEvent, string]{}, err
+		}
+		return stream.ProcessFunc[int64, crashEvent, string]{
+			OnElement: func(c *stream.ProcessContext[int64, string], e crashEvent) {
+				b := e.At / 2000
+				v, _ := sums.Get(c.Key(), b)
+				sums.Put(c.Key(), b, v+e.Val)
+				c.SetEventTimer(time.UnixMilli((b + 1) * 2000))
+			},
+			OnTimer: func(c *stream.ProcessContext[int64, string], ti stream.TimerInfo) {
+				b := ti.At.UnixMilli()/2000 - 1
+				v, _ := sums.Get(c.Key(), b)
+				sums.Delete(c.Key(), b)
+				c.Emit(fmt.Sprintf("timer %d %d %d", c.Key(), ti.At.UnixMilli(), v))
+			},
+		}, nil
+	})
+	evens := stream.KeyBy(events.Filter(func(e crashEvent) bool { return e.Val%2 == 0 }), key)
+	odds := stream.KeyBy(events.Filter(func(e crashEvent) bool { return e.Val%2 == 1 }), key)
+	joined := stream.Join(evens, odds, window.Tumbling(500*time.Millisecond), func(a, b crashEvent) string {
+		return fmt.Sprintf("join %d %d %d", a.Key, a.At, b.At)
+	})
+	within, _, _ := stream.IntervalJoin(evens, odds, -30*time.Millisecond, 30*time.Millisecond, func(a, b crashEvent) string {
+		return fmt.Sprintf("interval %d %d %d", a.Key, a.At, b.At)
+	})
+	all := prefix("tumbling ", tumbling).Merge(prefix("sliding ", sliding), prefix("session ", sessions), prefix("delta ", delta), timers, joined, within)
+	filesink.Lines(all, filepath.Join(dir, "out"), func(s string) string { return s })
 	return env
+}
+
+func prefix(p string, s *stream.Stream[string]) *stream.Stream[string] {
+	return stream.Map(s, func(v string) string { return p + v })
 }
 
 // TestCrashChild is the child's entry point; it does nothing in a normal
@@ -53,7 +117,7 @@ func TestCrashChild(t *testing.T) {
 	if os.Getenv(crashChildEnv) != "1" || dir == "" {
 		t.Skip("runs only as the crash test's child")
 	}
-	if err := crashJob(dir, 80*time.Millisecond, 15_000).Execute(context.Background()); err != nil {
+	if err := crashJob(dir, 80*time.Millisecond, 12_000).Execute(context.Background()); err != nil {
 		fmt.Fprintln(os.Stderr, "child:", err)
 		os.Exit(3)
 	}
