@@ -476,9 +476,6 @@ func (w *CheckpointWriter) finish() bool {
 func (c *Checkpoints) commit(w *CheckpointWriter, meta []byte) (_ CheckpointStats, renamed bool, _ error) {
 	live := w.live
 	id := w.id
-	if err := live.failure(); err != nil {
-		return CheckpointStats{}, false, fmt.Errorf("braid: checkpoint %d: the live state store in %s failed: %w", id, live.dir, err)
-	}
 	if err := live.flush(); err != nil {
 		return CheckpointStats{}, false, fmt.Errorf("braid: checkpoint %d: flushing %s: %w", id, live.dir, err)
 	}
@@ -494,8 +491,10 @@ func (c *Checkpoints) commit(w *CheckpointWriter, meta []byte) (_ CheckpointStat
 		live.fail(err)
 		return CheckpointStats{}, false, fmt.Errorf("braid: checkpoint %d: writing %s: %w", id, dir, err)
 	}
+	// Any failure Pebble reported since Begin (in Apply's flushes, this
+	// checkpoint's flush, compactions) fails the checkpoint.
 	if err := live.failure(); err != nil {
-		return CheckpointStats{}, false, fmt.Errorf("braid: checkpoint %d: the live state store in %s failed while writing %s: %w", id, live.dir, dir, err)
+		return CheckpointStats{}, false, fmt.Errorf("braid: checkpoint %d: the live state store in %s failed: %w", id, live.dir, err)
 	}
 	rec, err := c.describe(id, meta, dir)
 	if err != nil {

@@ -197,14 +197,21 @@ func TestCheckpointsCrashClones(t *testing.T) {
 			points = 150
 		}
 	}
-	checked := 0
-	for run := 0; checked < points; run++ {
-		checked += crashRun(t, rand.New(rand.NewPCG(rng.Uint64(), uint64(run))), run)
+	var tally crashTally
+	for run := 0; tally.points < points; run++ {
+		crashRun(t, rand.New(rand.NewPCG(rng.Uint64(), uint64(run))), run, &tally)
 	}
-	t.Logf("%d crash points checked", checked)
+	t.Logf("%d crash points checked; %d during a Commit, of which %d restored the checkpoint being committed and %d the one before",
+		tally.points, tally.inCommit, tally.newer, tally.inCommit-tally.newer)
+	// The crash points must fall on both sides of the completion record.
+	if points >= 500 && (tally.newer == 0 || tally.newer == tally.inCommit) {
+		t.Fatalf("no crash during Commit restored the %s checkpoint", map[bool]string{true: "new", false: "previous"}[tally.newer == 0])
+	}
 }
 
-func crashRun(t *testing.T, rng *rand.Rand, run int) int {
+type crashTally struct{ points, inCommit, newer int }
+
+func crashRun(t *testing.T, rng *rand.Rand, run int, tally *crashTally) {
 	mem := vfs.NewCrashableMem()
 	rec := &crashRecorder{mem: mem, rng: rand.New(rand.NewPCG(rng.Uint64(), 5)), percent: 150}
 	fs := &hookFS{FS: mem, hook: rec.hook}
@@ -266,12 +273,19 @@ func crashRun(t *testing.T, rng *rand.Rand, run int) int {
 		t.Fatal(err)
 	}
 	for _, cr := range rec.crashes {
-		checkCrash(t, rng, cr, models)
+		id := checkCrash(t, rng, cr, models)
+		tally.points++
+		if cr.inCommit != 0 {
+			tally.inCommit++
+			if id == cr.inCommit {
+				tally.newer++
+			}
+		}
 	}
-	return len(rec.crashes)
 }
 
-func checkCrash(t *testing.T, rng *rand.Rand, cr crash, models map[uint64]model) {
+// checkCrash checks a crash clone and returns the id it restored.
+func checkCrash(t *testing.T, rng *rand.Rand, cr crash, models map[uint64]model) uint64 {
 	t.Helper()
 	logger, logs := newLog()
 	fail := func(format string, args ...any) {
@@ -331,4 +345,5 @@ func checkCrash(t *testing.T, rng *rand.Rand, cr crash, models map[uint64]model)
 	if d := diff(readAll(t, r), want); d != "" {
 		fail("checkpoint %d after resuming from %d: %s", next, id, d)
 	}
+	return id
 }

@@ -80,7 +80,8 @@ func (l *liveDB) failure() error {
 
 // flush flushes the memtable and waits until its tables are installed, or
 // until Pebble reports a failure (a flush that fails is retried by Pebble
-// forever, so waiting for it alone could wait forever).
+// forever, so waiting for it alone could wait forever). A failure may
+// also come once the flush is done: the caller checks failure() again.
 func (l *liveDB) flush() error {
 	var done <-chan struct{}
 	if err := pebbleCall(func() (err error) {
@@ -93,7 +94,7 @@ func (l *liveDB) flush() error {
 	for {
 		select {
 		case <-done:
-			return l.failure()
+			return nil
 		case <-l.wake:
 			if err := l.failure(); err != nil {
 				return err
@@ -121,12 +122,6 @@ func (c *Checkpoints) openLive() (*liveDB, error) {
 		l.db, err = pebble.Open(c.liveDir, opts)
 		return err
 	}); err != nil {
-		return nil, fmt.Errorf("opening the live state store %s: %w", c.liveDir, err)
-	}
-	// Open waits for flushes Pebble runs on its own goroutines, and
-	// returns nil even when they failed.
-	if err := l.failure(); err != nil {
-		l.close()
 		return nil, fmt.Errorf("opening the live state store %s: %w", c.liveDir, err)
 	}
 	return l, nil

@@ -271,6 +271,15 @@ func TestCheckpointsRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Several Restored of one checkpoint may be open at once.
+	r2, err := c.Latest()
+	if err != nil || r2 == nil || r2.ID != 6 {
+		t.Fatalf("a second Latest while the first is open: %v, %v", r2, err)
+	}
+	if d := diff(readAll(t, r2), m); d != "" {
+		t.Fatal(d)
+	}
+	r2.Close()
 	for i := 0; i < 200; i++ {
 		k := testKey(rng.IntN(2), rng.IntN(3100))
 		v, ok, err := r.Get([]byte(k))
@@ -553,4 +562,70 @@ func TestCheckpointsRetention(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A failure Pebble reports on its own goroutines (a flush or compaction
+// that could not write) marks the live database failed: a checkpoint in
+// progress cannot commit, and the next Begin rebuilds the live state from
+// the last complete checkpoint. (The failures are reported here by hand;
+// the fault tests cause real ones.)
+func TestCheckpointsBackgroundFailure(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	logger, logs := newLog()
+	hooked := &hookFS{FS: vfs.NewMem(), hook: func(string, string) {}}
+	c := mustOpen(t, hooked, CheckpointOptions{Logger: logger})
+	defer c.Close()
+	if err := c.Fresh(); err != nil {
+		t.Fatal(err)
+	}
+	m := model{"a": "1"}
+	checkpoint(t, c, 1, [][]op{{{key: "a", val: "1"}}}, false)
+
+	// Between checkpoints.
+	c.live.fail(errors.New("injected: compaction failed"))
+	checkpoint(t, c, 2, [][]op{{{key: "b", val: "2"}}}, false)
+	m["b"] = "2"
+	expectLatest(t, c, 2, m)
+	if !strings.Contains(logs.String(), "rebuilding it from the last complete checkpoint") {
+		t.Fatalf("log: %s", logs)
+	}
+
+	// During a checkpoint.
+	w, err := c.Begin(3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := applyParts(w, [][]op{{{key: "c", val: "3"}}}, 10, false); err != nil {
+		t.Fatal(err)
+	}
+	c.live.fail(errors.New("injected: flush failed"))
+	if err := applyParts(w, [][]op{{{key: "d", val: "4"}}}, 10, false); err == nil || !strings.Contains(err.Error(), "braid: checkpoint 3: apply: the live state store") {
+		t.Fatalf("Apply on a failed live state: %v", err)
+	}
+	if _, err := w.Commit(metaOf(3)); err == nil || !strings.Contains(err.Error(), "braid: checkpoint 3:") || !strings.Contains(err.Error(), "injected: flush failed") {
+		t.Fatalf("Commit on a failed live state: %v", err)
+	}
+	expectLatest(t, c, 2, m)
+	checkpoint(t, c, 4, [][]op{{{key: "e", val: "5"}}}, false)
+	m["e"] = "5"
+	expectLatest(t, c, 4, m)
+
+	// While Pebble writes the checkpoint (as it copies the MANIFEST).
+	hooked.hook = func(op, path string) {
+		if op == "create" && strings.HasPrefix(path, "/cp/"+chkDirName(5)+"/MANIFEST-") {
+			c.live.fail(errors.New("injected: compaction failed"))
+		}
+	}
+	w, err = c.Begin(5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := applyParts(w, [][]op{{{key: "f", val: "6"}}}, 10, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Commit(metaOf(5)); err == nil || !strings.Contains(err.Error(), "braid: checkpoint 5:") || !strings.Contains(err.Error(), "injected: compaction failed") {
+		t.Fatalf("Commit on a live state that failed while the checkpoint was written: %v", err)
+	}
+	hooked.hook = func(string, string) {}
+	expectLatest(t, c, 4, m)
 }
