@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 	"time"
@@ -33,6 +34,16 @@ type tagged[A, B any] struct {
 
 // coState is one window subtask's bookkeeping for a join or co-group, and
 // buffers reused from one firing to the next.
+//
+// With checkpoints, seq and firings are state: the marks they give sit in
+// the window operator's checkpointed elements, and a restored subtask must
+// go on giving marks above all of those (a late element's mark must be the
+// greatest of its window's, a firing's must differ from every earlier
+// one's), or a re-firing would emit old pairs again and miss new ones.
+// Both are subtask counters, not per key, so they are operator state; a
+// restore takes the greatest of every old subtask's, which is above every
+// mark in the windows the subtask takes over, whatever the parallelism
+// was.
 type coState[A, B any] struct {
 	seq     uint64 // elements taken (time windows with lateness)
 	inPush  bool   // in the window operator's Push: a firing is a late one
@@ -40,6 +51,43 @@ type coState[A, B any] struct {
 	as      []A
 	bs      []B
 	ia, ib  []int
+	// saved is seq and firings as last snapshot, valid when wrote.
+	saved [2]uint64
+	wrote bool
+}
+
+// coMarks names the operator state of a join's mark counters.
+const coMarks = "join marks"
+
+// Snapshot writes the counters when they changed since the last snapshot.
+func (st *coState[A, B]) Snapshot(w *operators.StateWriter) error {
+	now := [2]uint64{st.seq, st.firings}
+	if w.Full() || !st.wrote || now != st.saved {
+		w.SetOperator(coMarks, binary.AppendUvarint(binary.AppendUvarint(nil, now[0]), now[1]))
+		st.saved, st.wrote = now, true
+	}
+	return nil
+}
+
+// Restore takes the greatest counters of every old subtask.
+func (st *coState[A, B]) Restore(r *operators.StateReader) error {
+	all, err := r.OperatorAll(coMarks)
+	if err != nil {
+		return err
+	}
+	for _, v := range all {
+		seq, n := binary.Uvarint(v)
+		if n <= 0 {
+			return fmt.Errorf("braid: join: its marks in the checkpoint do not decode (%x)", v)
+		}
+		firings, m := binary.Uvarint(v[n:])
+		if m <= 0 || n+m != len(v) {
+			return fmt.Errorf("braid: join: its marks in the checkpoint do not decode (%x)", v)
+		}
+		st.seq, st.firings = max(st.seq, seq), max(st.firings, firings)
+	}
+	st.wrote = false // the store need not hold this subtask's own
+	return nil
 }
 
 // coInput is the input of a time window with allowed lateness: it notes
@@ -147,6 +195,10 @@ func coWindow[K comparable, A, B, R any](a *KeyedStream[K, A], b *KeyedStream[K,
 	ordered := !sessions && lateness > 0
 	n.SetBuild(func(bc *operators.BuildContext, out any) ([]any, error) {
 		st := &coState[A, B]{}
+		if ordered || sessions {
+			// Registered before the window operator: see coState.
+			bc.AddSnapshotter(st)
+		}
 		agg := operators.Agg[tagged[A, B], []tagged[A, B]]{
 			First:  func(v tagged[A, B]) []tagged[A, B] { return []tagged[A, B]{v} },
 			Add:    func(acc []tagged[A, B], v tagged[A, B]) []tagged[A, B] { return append(acc, v) },
