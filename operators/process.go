@@ -85,24 +85,39 @@ func (c *ProcessContext[K, R]) Emit(r R) {
 
 // SetEventTimer asks for OnTimer when the watermark reaches t. A timer is
 // per key and time: setting it twice fires it once. A time the watermark
-// has passed fires with the next watermark.
+// has passed fires with the next watermark. A time beyond what event time
+// can hold (after 2262-04-11, before 1677-09-21) is taken as its end or
+// its start: a timer in the year 3000 fires at the end of input.
 func (c *ProcessContext[K, R]) SetEventTimer(t time.Time) {
-	c.op.timers[EventTime].set(c.key, t.UnixNano())
+	c.op.timers[EventTime].set(c.key, saturatedNano(t))
 }
 
-// SetProcessingTimer asks for OnTimer when the clock reaches t.
+// SetProcessingTimer asks for OnTimer when the clock reaches t (times
+// beyond int64 nanoseconds saturate, as for SetEventTimer).
 func (c *ProcessContext[K, R]) SetProcessingTimer(t time.Time) {
-	c.op.timers[ProcessingTime].set(c.key, t.UnixNano())
+	c.op.timers[ProcessingTime].set(c.key, saturatedNano(t))
 }
 
 // DeleteEventTimer removes the current key's event timer at t, if any.
 func (c *ProcessContext[K, R]) DeleteEventTimer(t time.Time) {
-	c.op.timers[EventTime].delete(c.key, t.UnixNano())
+	c.op.timers[EventTime].delete(c.key, saturatedNano(t))
 }
 
 // DeleteProcessingTimer removes the current key's processing timer at t.
 func (c *ProcessContext[K, R]) DeleteProcessingTimer(t time.Time) {
-	c.op.timers[ProcessingTime].delete(c.key, t.UnixNano())
+	c.op.timers[ProcessingTime].delete(c.key, saturatedNano(t))
+}
+
+// saturatedNano is t in Unix nanoseconds, clamped to the int64 range
+// instead of wrapping (time.Time.UnixNano wraps: year 2300 becomes 1715).
+func saturatedNano(t time.Time) int64 {
+	if ns, ok := unixNano(t); ok {
+		return ns
+	}
+	if t.Unix() < 0 {
+		return math.MinInt64
+	}
+	return math.MaxInt64
 }
 
 type timerKey[K comparable] struct {

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/braidstream/braid/state"
 	"github.com/braidstream/braid/stream"
 	"github.com/braidstream/braid/window"
 )
@@ -168,5 +169,35 @@ func TestTimestampsOutOfRangeGoToDeadLetters(t *testing.T) {
 				t.Errorf("batch %d: DeadLetters metric %d, want 4", batch, m.DeadLetters)
 			}
 		}
+	}
+}
+
+// A process function's timer at a time event time cannot hold saturates:
+// the year 2300 fires at the end of input, after every element, at event
+// time's end; it never wraps around into the past.
+func TestProcessTimerBeyondEventTime(t *testing.T) {
+	env := stream.NewEnv()
+	at := func(v int64) time.Time { return time.Unix(v, 0) }
+	src := stream.FromSlice(env, []int64{1, 2, 3}).WithTimestamps(at, stream.MonotonousTimestamps())
+	out := stream.Collect(stream.Process(stream.KeyBy(src, func(int64) int64 { return 0 }),
+		func(st *state.Store) (stream.ProcessFunc[int64, int64, string], error) {
+			return stream.ProcessFunc[int64, int64, string]{
+				OnElement: func(c *stream.ProcessContext[int64, string], v int64) {
+					if v == 1 {
+						c.SetEventTimer(time.Date(2300, 1, 1, 0, 0, 0, 0, time.UTC))
+					}
+					c.Emit(fmt.Sprint("elem ", v))
+				},
+				OnTimer: func(c *stream.ProcessContext[int64, string], ti stream.TimerInfo) {
+					c.Emit("timer " + ti.At.UTC().Format(time.RFC3339Nano))
+				},
+			}, nil
+		}))
+	if err := env.Execute(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"elem 1", "elem 2", "elem 3", "timer 2262-04-11T23:47:16.854775807Z"}
+	if got := out.Items(); !slices.Equal(got, want) {
+		t.Fatalf("got %q, want %q", got, want)
 	}
 }
