@@ -421,12 +421,14 @@ func (t *task) checkpoint(id int64, pos any) error {
 			snapErr = p
 		}
 	}
-	for _, s := range cp.snaps {
+	for i, s := range cp.snaps {
 		if snapErr != nil {
 			break
 		}
 		w.uid, w.subtask, w.kgLo, w.kgHi = s.uid, s.subtask, s.kgLo, s.kgHi
-		if full {
+		// Several snapshotters may share an operator (a join's window and
+		// its own marks): its old state is cleared once, before the first.
+		if full && (i == 0 || cp.snaps[i-1].uid != s.uid || cp.snaps[i-1].subtask != s.subtask) {
 			w.clear()
 		}
 		snapErr = s.s.Snapshot(&w)

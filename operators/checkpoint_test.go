@@ -554,3 +554,38 @@ func TestCheckpointsRefuseUncoveredState(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Two snapshotters of one operator (a join's window and its marks) both
+// survive a full snapshot: the operator's old state is cleared once,
+// before the first, not before each.
+func TestFullSnapshotKeepsEverySnapshotterOfAnOperator(t *testing.T) {
+	tk := &task{subtask: 0, parallelism: 1, done: make(chan struct{})}
+	coord := newCoordinator(CheckpointConfig{Interval: time.Second}, slog.New(slog.DiscardHandler), 1, 0)
+	tk.cp = &taskCP{coord: coord}
+	a := &fixedState{name: "a"}
+	b := &fixedState{name: "b"}
+	tk.cp.snaps = []snapAt{{s: a, uid: "op", kgHi: 1}, {s: b, uid: "op", kgHi: 1}}
+	if err := tk.checkpoint(finalCheckpoint, nil); err != nil {
+		t.Fatal(err)
+	}
+	got := <-coord.acks
+	store := newMemStore()
+	store.fresh()
+	txn, _ := store.begin(1)
+	if err := txn.apply(got.e); err != nil {
+		t.Fatal(err)
+	}
+	txn.commit(nil)
+	cp := store.complete()[0]
+	for _, name := range []string{"a", "b"} {
+		if _, ok, _ := cp.get(operatorKey(nil, "op", 0, name)); !ok {
+			t.Errorf("the full snapshot lost %q's state", name)
+		}
+	}
+}
+
+// fixedState writes one piece of operator state under its name.
+type fixedState struct{ name string }
+
+func (f *fixedState) Snapshot(w *StateWriter) error { w.SetOperator(f.name, []byte{1}); return nil }
+func (f *fixedState) Restore(*StateReader) error    { return nil }

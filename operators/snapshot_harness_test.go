@@ -103,10 +103,10 @@ func newOpRun[R any](t *testing.T, build opBuild[R], sub, par int, start time.Ti
 // checkpoint store's live state), incrementally unless full.
 func (r *opRun) snapshot(id int64, full bool, store map[string][]byte) error {
 	e := &entries{}
-	for _, s := range r.task.cp.snaps {
+	for i, s := range r.task.cp.snaps {
 		w := StateWriter{id: id, full: full, e: e, uid: s.uid, subtask: s.subtask, kgLo: s.kgLo, kgHi: s.kgHi}
-		if full {
-			w.clear()
+		if full && i == 0 {
+			w.clear() // once per operator, as the runtime does
 		}
 		if err := s.s.Snapshot(&w); err != nil {
 			return err
