@@ -230,9 +230,10 @@ func (c *Checkpoints) usable() error {
 // (those on disk at Resume or Fresh and those given to Begin before), and
 // returns its writer. One checkpoint is written at a time: a second Begin
 // before Commit or Abort fails. If the previous checkpoint was aborted or
-// failed, Begin first rebuilds the live state from the last complete
-// checkpoint's files (the failed one may have applied part of its
-// entries); if that fails, Begin fails and the next Begin tries again.
+// failed, or Pebble reported a failure of the live database since, Begin
+// first rebuilds the live state from the last complete checkpoint's files
+// (the failed one may have applied part of its entries); if that fails,
+// Begin fails and the next Begin tries again.
 func (c *Checkpoints) Begin(id uint64) (*CheckpointWriter, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -291,8 +292,11 @@ func (c *Checkpoints) Close() error {
 	c.closed = true
 	c.writer = nil
 	err := c.discardLive()
-	if lerr := c.lock.Close(); lerr != nil && err == nil {
-		err = fmt.Errorf("braid: checkpoint store %s: unlocking: %w", c.dir, lerr)
+	if c.lock != nil {
+		if lerr := c.lock.Close(); lerr != nil && err == nil {
+			err = fmt.Errorf("braid: checkpoint store %s: unlocking: %w", c.dir, lerr)
+		}
+		c.lock = nil
 	}
 	return err
 }

@@ -22,9 +22,13 @@ import (
 //     by itself: after one, the store rebuilds it from the last complete
 //     checkpoint. Commit flushes the memtable (Pebble syncs the new tables
 //     and the MANIFEST edit), so the checkpoint's state is all in table
-//     files and the WAL Pebble.Checkpoint copies is empty. A WAL would
-//     double the bytes Apply writes, and, unflushed, be copied whole into
-//     every checkpoint.
+//     files and the WAL file Pebble's Checkpoint copies is empty. A WAL
+//     would double the bytes Apply writes, and, unflushed, be copied whole
+//     into every checkpoint.
+//   - Each checkpoint holds a copy of the MANIFEST, which grows by an edit
+//     per flush and compaction: a small MaxManifestFileSize makes Pebble
+//     start a new one (a snapshot of the current files) before the copy
+//     costs much.
 //   - Writers never stall: the memtable queue and L0 limits are far above
 //     what a checkpoint needs. A stalled Apply cannot be interrupted, and
 //     with a disk that keeps failing it would wait for a flush that never
@@ -47,7 +51,7 @@ import (
 const (
 	defaultMemTableSize = 16 << 20
 	noStall             = 1 << 12
-	maxManifestSize     = 128 << 10
+	maxManifestSize     = 64 << 10
 )
 
 // liveDB is the live Pebble database and what Pebble reported about it.

@@ -426,9 +426,21 @@ func TestCheckpointsMisuse(t *testing.T) {
 	}
 	checkpoint(t, c2, 6, [][]op{{{key: "b", val: "2"}}}, false)
 	expectLatest(t, c2, 6, model{"b": "2"})
+	r, err := c2.Latest()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := c2.Close(); err != nil {
 		t.Fatal(err)
 	}
+	if err := c2.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	// A Restored outlives its store.
+	if d := diff(readAll(t, r), model{"b": "2"}); d != "" {
+		t.Fatal(d)
+	}
+	r.Close()
 	if _, err := c2.Begin(7); err == nil || !strings.Contains(err.Error(), "closed") {
 		t.Fatalf("Begin after Close: %v", err)
 	}
