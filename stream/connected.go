@@ -72,6 +72,8 @@ func ConnectKeyed[K comparable, A, B any](a *KeyedStream[K, A], b *KeyedStream[K
 }
 
 // CoProcessFunc is a process function on two keyed streams (see CoProcess).
+//
+// Its fields and methods: go doc github.com/braidstream/braid/operators.CoProcessFunc
 type CoProcessFunc[K comparable, A, B, R any] = operators.CoProcessFunc[K, A, B, R]
 
 // CoProcess runs a process function on two keyed streams: OnA and OnB for

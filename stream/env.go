@@ -182,6 +182,8 @@ func (e *Env) Metrics() []Metrics {
 }
 
 // Metrics are one operator subtask's counters.
+//
+// Its fields and methods: go doc github.com/braidstream/braid/operators.Metrics
 type Metrics = operators.Metrics
 
 // ErrPanic marks the failure of a job whose user function panicked.

@@ -6,13 +6,19 @@ import (
 )
 
 // ProcessFunc is a process function on a keyed stream (see Process).
+//
+// Its fields and methods: go doc github.com/braidstream/braid/operators.ProcessFunc
 type ProcessFunc[K comparable, T, R any] = operators.ProcessFunc[K, T, R]
 
 // ProcessContext is what a process function sees for the current element
 // or timer.
+//
+// Its fields and methods: go doc github.com/braidstream/braid/operators.ProcessContext
 type ProcessContext[K comparable, R any] = operators.ProcessContext[K, R]
 
 // TimerInfo is the timer OnTimer is called for.
+//
+// Its fields and methods: go doc github.com/braidstream/braid/operators.TimerInfo
 type TimerInfo = operators.TimerInfo
 
 // The time domains of timers.

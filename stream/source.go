@@ -35,6 +35,8 @@ type SourceReader[T any] = operators.SourceReader[T]
 
 // A SourceFactory opens the reader of one subtask out of parallelism.
 // Sources that cannot be split are given parallelism 1.
+//
+// Its signature: go doc github.com/braidstream/braid/operators.SourceFactory
 type SourceFactory[T any] = operators.SourceFactory[T]
 
 // An InlineReader is a SourceReader whose Read never waits (a generator, a

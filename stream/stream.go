@@ -76,6 +76,8 @@ func FlatMap[T, U any](s *Stream[T], f func(v T, emit func(U))) *Stream[U] {
 // rejected (MapErr), input a source could not turn into an element (a line
 // over TextFile's length limit), an element whose timestamp event time
 // cannot hold (WithTimestamps). Its String is "value: error".
+//
+// Its fields and methods: go doc github.com/braidstream/braid/operators.DeadLetter
 type DeadLetter[T any] = operators.DeadLetter[T]
 
 // DeadLetters returns what the operator that produces s set aside, each
@@ -231,9 +233,13 @@ func (s *Stream[T]) WithTimestamps(ts func(T) time.Time, wm WatermarkStrategy) *
 // (WithWatermarkInterval, default 200ms, by the Env's clock) and may emit
 // one from what was seen (periodic watermarks). Either may mark the input
 // idle. Watermarks never go back: one that does not advance is ignored.
+//
+// Its fields and methods: go doc github.com/braidstream/braid/operators.WatermarkGenerator
 type WatermarkGenerator[T any] = operators.WatermarkGenerator[T]
 
 // A WatermarkOutput takes a WatermarkGenerator's watermarks and idleness.
+//
+// Its fields and methods: go doc github.com/braidstream/braid/operators.WatermarkOutput
 type WatermarkOutput = operators.WatermarkOutput
 
 // WithWatermarks switches the stream to event time with timestamps from ts

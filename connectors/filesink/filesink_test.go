@@ -75,7 +75,10 @@ func TestExactlyOnceAcrossStops(t *testing.T) {
 			const n = 60_000
 			stops := 0
 			for {
-				ctx, cancel := context.WithTimeout(context.Background(), time.Duration(5+stops%7*3)*time.Millisecond)
+				// Stops come sooner or later in a run; later and later as
+				// they add up, so that a slow machine (the race detector)
+				// still gets to the end.
+				ctx, cancel := context.WithTimeout(context.Background(), time.Duration(5+stops%7*3+stops/10*5)*time.Millisecond)
 				err := job(fs, n, par).Execute(ctx)
 				cancel()
 				if err == nil {
