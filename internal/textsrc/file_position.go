@@ -17,6 +17,7 @@ type FileIdentity struct {
 	Known    bool // false where the system gives no inode
 }
 
+// String describes the file for error messages: its device and inode.
 func (id FileIdentity) String() string {
 	if !id.Known {
 		return "unknown identity"
