@@ -269,14 +269,13 @@ func (c *counter) Restore(r *StateReader) error {
 }
 
 type ckJob struct {
-	n, keys          int
-	srcPar, mapPar   int
-	countPar         int
-	inline           bool
-	pause            time.Duration
-	panicAt          int
-	results          chan [2]int
-	srcUID, countUID string
+	n, keys        int
+	srcPar, mapPar int
+	countPar       int
+	inline         bool
+	pause          time.Duration
+	panicAt        int
+	results        chan [2]int
 }
 
 // nodes builds source -> rebalance -> map -> keyBy -> counter -> sink.

@@ -245,12 +245,11 @@ func TestIntervalJoinSnapshotsRandom(t *testing.T) {
 // ijEvent is one step of a rescale script: an element of a side, or a
 // watermark of an input (broadcast to every subtask, as the runtime does).
 type ijEvent struct {
-	side  int
-	wm    bool
-	ts    int64
-	key   int
-	id    int
-	dumps bool
+	side int
+	wm   bool
+	ts   int64
+	key  int
+	id   int
 }
 
 // runIJ runs events through the subtasks of a join at parallelism par,

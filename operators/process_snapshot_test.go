@@ -351,6 +351,7 @@ func timerLines(vals []string) []string {
 // With checkpoints, a state type that cannot be encoded fails the build,
 // naming the state and the type; without, it builds.
 func TestKeyedProcessRefusesUncodableState(t *testing.T) {
+	//lint:ignore U1000 the codec reads the fields by reflection
 	type conn struct{ c chan int }
 	setup := func(st *state.Store) (ProcessFunc[string, kv, string], error) {
 		if _, err := state.NewValue[string, conn](st, "connections"); err != nil {

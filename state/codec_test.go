@@ -525,6 +525,7 @@ func TestCodecMarshaler(t *testing.T) {
 	}
 }
 
+//lint:ignore U1000 the codec reads the fields by reflection
 type panicky struct{ x int }
 
 func (p panicky) MarshalBinary() ([]byte, error) { return []byte{1}, nil }
@@ -767,17 +768,20 @@ func TestKeyCodecCanonical(t *testing.T) {
 	}
 }
 
+//lint:ignore U1000 the codec reads the fields by reflection
 type listNode struct {
 	val  int
 	next *listNode
 }
 
+//lint:ignore U1000 the codec reads the fields by reflection
 type treeNode struct {
 	kids []treeNode
 }
 
 type graphMap map[string]graphMap
 
+//lint:ignore U1000 the codec reads the fields by reflection
 type withChan struct {
 	name string
 	ch   chan int
@@ -786,6 +790,7 @@ type withChan struct {
 // TestCodecRefusals checks that each kind the codecs cannot encode is
 // refused when the codec is built, naming the type and the bad part.
 func TestCodecRefusals(t *testing.T) {
+	//lint:ignore U1000 the codec reads the fields by reflection
 	type hasFunc struct{ f func() }
 	type nested struct {
 		A struct {

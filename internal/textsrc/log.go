@@ -51,7 +51,6 @@ type segLog struct {
 	next uint64 // the number of the segment the next write opens, if w is nil
 	wOff int64
 	wbuf []byte
-	hdr  [8]byte
 
 	// Replaying: from (rSeg, rOff) up to (endSeg, endOff), the end of
 	// what was there at open.
