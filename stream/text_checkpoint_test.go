@@ -21,22 +21,6 @@ import (
 	"github.com/braidstream/braid/stream"
 )
 
-// tcComplete counts the complete checkpoints in dir: the checkpoint
-// directories holding their completion record.
-func tcComplete(fs vfs.FS, dir string) int {
-	names, _ := fs.List(dir)
-	n := 0
-	for _, name := range names {
-		if !strings.HasPrefix(name, "chk-") {
-			continue
-		}
-		if _, err := fs.Stat(fs.PathJoin(dir, name, "COMPLETE")); err == nil {
-			n++
-		}
-	}
-	return n
-}
-
 // tcRun is what one run of a job saw.
 type tcRun struct {
 	mu    sync.Mutex
@@ -98,7 +82,7 @@ func TestTextFileResumesFromCheckpoint(t *testing.T) {
 				// Slow down until two checkpoints are complete, then stop:
 				// however loaded the machine, the run is partial.
 				time.Sleep(time.Millisecond)
-				if tcComplete(fs, "/ck") >= 2 {
+				if completeCheckpoints(fs, "/ck") >= 2 {
 					cancel()
 				}
 			}
@@ -170,7 +154,7 @@ func TestTextFileReplacedBetweenRuns(t *testing.T) {
 		stream.TextFile(env, path).ForEach(func(string) error {
 			if k := lines.Add(1); slow && k > 1000 && k%10 == 0 {
 				time.Sleep(time.Millisecond)
-				if tcComplete(fs, "/ck") >= 2 {
+				if completeCheckpoints(fs, "/ck") >= 2 {
 					cancel()
 				}
 			}
@@ -307,7 +291,7 @@ func TestSocketTextDurableReplaysAfterStop(t *testing.T) {
 			// checkpoints are complete (the sink must not wait for them:
 			// the barriers pass through it).
 			wg.Go(func() {
-				for got.Load() < half || tcComplete(fs, "/ck") < 2 {
+				for got.Load() < half || completeCheckpoints(fs, "/ck") < 2 {
 					if ctx.Err() != nil {
 						return
 					}

@@ -121,7 +121,7 @@ func (s *sink[T]) Commit(txn []byte) error {
 	}
 	from, to := s.stagingPath(name), s.fs.PathJoin(s.dir, name)
 	if err := s.fs.Rename(from, to); err != nil {
-		if _, serr := s.fs.Stat(to); serr == nil && oserrNotExist(s.fs, from) {
+		if _, serr := s.fs.Stat(to); serr == nil && missing(s.fs, from) {
 			return nil // published before a restart
 		}
 		return fmt.Errorf("braid: file sink: publishing %s: %w", name, err)
@@ -151,7 +151,7 @@ func (s *sink[T]) Recover(pending [][]byte) error {
 		if keep[n] || !strings.HasPrefix(n, mine[0]) && !strings.HasPrefix(n, mine[1]) {
 			continue
 		}
-		if err := s.fs.Remove(s.stagingPath(n)); err != nil && !oserrNotExist(s.fs, s.stagingPath(n)) {
+		if err := s.fs.Remove(s.stagingPath(n)); err != nil && !missing(s.fs, s.stagingPath(n)) {
 			return fmt.Errorf("braid: file sink: discarding %s: %w", n, err)
 		}
 	}
@@ -178,9 +178,8 @@ func syncDir(fs vfs.FS, dir string) error {
 	return errors.Join(d.Sync(), d.Close())
 }
 
-func oserrNotExist(fs vfs.FS, path string) bool {
+// missing reports whether path does not exist.
+func missing(fs vfs.FS, path string) bool {
 	_, err := fs.Stat(path)
-	return err != nil && oserror(err)
+	return errors.Is(err, os.ErrNotExist)
 }
-
-func oserror(err error) bool { return errors.Is(err, os.ErrNotExist) }

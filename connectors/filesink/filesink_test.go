@@ -123,13 +123,10 @@ func TestExactlyOnceAcrossStops(t *testing.T) {
 
 // Without checkpoints, each subtask's output appears at the end, whole.
 func TestWithoutCheckpoints(t *testing.T) {
-	fs := vfs.NewMem()
-	env := stream.NewEnv(stream.WithLogger(slog.New(slog.DiscardHandler)))
-	_ = env
 	// The sink writes through the checkpoint filesystem, which only a job
 	// with checkpoints sets: without, it is the real disk.
 	dir := t.TempDir()
-	env = stream.NewEnv(stream.WithParallelism(2))
+	env := stream.NewEnv(stream.WithParallelism(2))
 	filesink.Lines(stream.FromSlice(env, []int{1, 2, 3, 4, 5}).Rebalance(), dir, strconv.Itoa)
 	if err := env.Execute(context.Background()); err != nil {
 		t.Fatal(err)
@@ -139,7 +136,6 @@ func TestWithoutCheckpoints(t *testing.T) {
 	if !slices.Equal(lines, []string{"1", "2", "3", "4", "5"}) || files != 2 {
 		t.Fatalf("%d files with %v", files, lines)
 	}
-	_ = fs
 }
 
 // syncs selects file syncs, for errorfs.
