@@ -4,12 +4,18 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"math/rand/v2"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/braidstream/braid/internal/testseed"
 )
 
 // TestMain runs main itself when a test re-executes the test binary with
@@ -68,6 +74,12 @@ var badFlags = []struct {
 	{[]string{"-socket", "localhost:99999"}, `invalid value "localhost:99999" for flag -socket: bad port "99999"`},
 	{[]string{"-socket", "[::1:9999"}, `invalid value "[::1:9999" for flag -socket: missing ']' in address`},
 	{[]string{"-socket", ""}, `invalid value "" for flag -socket: missing port in address`},
+	// A replay would stamp socket lines anew.
+	{[]string{"-socket", "localhost:9999", "-checkpoint", "/tmp/ck"}, "-checkpoint cannot be combined with -socket"},
+	{[]string{"-checkpoint", ""}, `invalid value "" for flag -checkpoint`},
+	{[]string{"-checkpoint-every", "1s"}, "-checkpoint-every needs -checkpoint"},
+	{[]string{"-checkpoint", "/tmp/ck", "-checkpoint-every", "0s"}, "invalid value 0s for flag -checkpoint-every"},
+	{[]string{"-out", ""}, `invalid value "" for flag -out`},
 }
 
 // badSocketFlags are the cases of badFlags about -socket.
@@ -127,4 +139,103 @@ func TestMainExitStatus(t *testing.T) {
 	if status, _, _ := runMain(t, "-h"); status != 0 {
 		t.Errorf("-h: status %d, want 0", status)
 	}
+}
+
+// A job killed with SIGKILL at random moments and run again with the same
+// command, until it ends, publishes with -checkpoint and -out exactly the
+// lines of a run that was never interrupted: the README's walkthrough.
+func TestCheckpointedRunSurvivesKills(t *testing.T) {
+	want := func() string {
+		status, stdout, stderr := runMain(t, "-seed", "7", "-speedup", "3000", "-duration", "1h")
+		if status != 0 {
+			t.Fatalf("uninterrupted run: status %d, stderr %q", status, stderr)
+		}
+		var b strings.Builder
+		for _, l := range strings.SplitAfter(stdout, "\n") {
+			if !strings.HasPrefix(l, "#") {
+				b.WriteString(l)
+			}
+		}
+		return b.String()
+	}()
+	dir := t.TempDir()
+	ck, outDir := filepath.Join(dir, "ck"), filepath.Join(dir, "out")
+	args := []string{"-seed", "7", "-speedup", "3000", "-duration", "1h", "-checkpoint", ck, "-checkpoint-every", "20ms", "-out", outDir}
+	rng := rand.New(rand.NewPCG(testseed.Seed(t), 1))
+	kills := 0
+	for run := 0; ; run++ {
+		if run == 40 {
+			t.Fatalf("not done after %d runs", run)
+		}
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), "STOCKPRICES_ARGS="+strings.Join(args, "\n"))
+		var o, e bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &o, &e
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		var err error
+		if kills < 5 {
+			select {
+			case err = <-done:
+			case <-time.After(time.Duration(100+rng.IntN(200)) * time.Millisecond):
+				cmd.Process.Signal(syscall.SIGKILL)
+				<-done
+				kills++
+				continue
+			}
+		} else {
+			err = <-done
+		}
+		if err != nil {
+			t.Fatalf("run %d: %v, stderr %q", run, err, e.String())
+		}
+		if o.Len() > 0 {
+			t.Fatalf("with -out, stdout has %q", o.String())
+		}
+		break
+	}
+	if kills == 0 {
+		t.Fatal("the job ended before the first kill: nothing was tested")
+	}
+	var got strings.Builder
+	parts, _ := filepath.Glob(filepath.Join(outDir, "part-*"))
+	for _, p := range parts {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got.Write(b)
+	}
+	if got.String() != want {
+		t.Fatalf("after %d kills the published output differs from an uninterrupted run's:\n%s",
+			kills, firstDiff(got.String(), want))
+	}
+	t.Logf("%d kills, %d lines, %d part files", kills, strings.Count(want, "\n"), len(parts))
+
+	// The directory keeps the seed: another is refused.
+	args[1] = "8"
+	if status, _, stderr := runMain(t, args...); status != 1 || !strings.Contains(stderr, "seed 7") {
+		t.Fatalf("-seed 8 on a seed-7 checkpoint: status %d, stderr %q", status, stderr)
+	}
+}
+
+// firstDiff shows the first line where got and want differ.
+func firstDiff(got, want string) string {
+	g, w := strings.Split(got, "\n"), strings.Split(want, "\n")
+	for i := range max(len(g), len(w)) {
+		var a, b string
+		if i < len(g) {
+			a = g[i]
+		}
+		if i < len(w) {
+			b = w[i]
+		}
+		if a != b {
+			return fmt.Sprintf("line %d: got %q, want %q (%d lines got, %d want)", i+1, a, b, len(g), len(w))
+		}
+	}
+	return "equal"
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/braidstream/braid/connectors/filesink"
 	"github.com/braidstream/braid/state"
 	"github.com/braidstream/braid/stream"
 	"github.com/braidstream/braid/window"
@@ -289,15 +290,29 @@ func buildJob(env *stream.Env, cfg config, p pacer, end time.Time, out, errOut i
 	// Print in event-time order, the same on every run with a seed.
 	all := lines[0].Merge(lines[1:]...)
 	sorted := stream.Process(stream.KeyBy(all, func(Line) int { return 0 }), sortLines)
-	sorted.ForEach(func(l Line) error {
-		s := l.Text
-		if cfg.json {
-			if l.JSONErr != "" {
-				return fmt.Errorf("cannot write %q as JSON: %s", l.Text, l.JSONErr)
-			}
-			s = l.JSON
+	render := func(l Line) (string, error) {
+		if !cfg.json {
+			return l.Text, nil
 		}
-		_, err := io.WriteString(out, s+"\n")
+		if l.JSONErr != "" {
+			return "", fmt.Errorf("cannot write %q as JSON: %s", l.Text, l.JSONErr)
+		}
+		return l.JSON, nil
+	}
+	if cfg.out != "" {
+		// Exactly once with checkpoints: one sink subtask, so that the part
+		// files, in the order of their names, hold the lines in order.
+		texts, bad := stream.MapErr(sorted, render)
+		bad.ForEach(func(d stream.DeadLetter[Line]) error { return d.Err })
+		filesink.Lines(texts, cfg.out, func(s string) string { return s }).SetParallelism(1)
+		return
+	}
+	sorted.ForEach(func(l Line) error {
+		s, err := render(l)
+		if err != nil {
+			return err
+		}
+		_, err = io.WriteString(out, s+"\n")
 		return err
 	})
 }

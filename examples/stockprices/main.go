@@ -21,6 +21,26 @@
 //	go run ./examples/stockprices -seed 7 -speedup 1200 -duration 1h   # an hour in 3 s, the same lines every run
 //	go run ./examples/stockprices -socket localhost:9999      # with nc -lk 9999: type SPX,1234.5
 //
+// With -checkpoint DIR the job checkpoints its state (every window, the
+// sorter of the output, the generators' positions) into DIR every
+// -checkpoint-every; run the same command again after it was killed
+// (Ctrl-C, kill -9, a crash) and it resumes from the last complete
+// checkpoint. DIR also keeps the seed and start time of the first run, so
+// the resumed run continues the same prices. Results printed to stdout
+// are then at least once: what followed the checkpoint is printed again.
+// With -out OUTDIR as well, results go instead into part files in OUTDIR
+// (see package connectors/filesink), each published only when its
+// checkpoint completes: exactly once, the same lines as a run that was
+// never interrupted:
+//
+//	go run ./examples/stockprices -seed 7 -speedup 600 -duration 1h -checkpoint /tmp/ck -out /tmp/out
+//	# kill it part way, run it again, until it ends; then
+//	cat /tmp/out/part-*   # the lines of an uninterrupted run, each once
+//
+// A socket's lines carry no time of their own (they are stamped as they
+// arrive), so a replay could not repeat them: -checkpoint cannot be
+// combined with -socket.
+//
 // -duration bounds the generated prices' event time: the run ends when they
 // pass it. A socket has no such end, so -duration and -socket cannot be
 // combined (exit status 2); with -socket the job runs until interrupted, or
@@ -32,6 +52,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -40,6 +61,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"time"
 
 	"github.com/braidstream/braid/stream"
@@ -52,7 +74,12 @@ type config struct {
 	duration time.Duration
 	socket   string
 	json     bool
-	unpaced  bool // tests: as fast as possible
+	// checkpoint is the checkpoint directory ("": none), taken every
+	// checkpointEvery; out, when set, is the exactly-once output directory.
+	checkpoint      string
+	checkpointEvery time.Duration
+	out             string
+	unpaced         bool // tests: as fast as possible
 	// socketRetries, when set, bounds the socket's (re)connection attempts
 	// (tests: 0 ends the socket stream when the server closes).
 	socketRetries *int
@@ -87,6 +114,9 @@ func parseFlags(args []string, errOut io.Writer) (config, error) {
 	fs.DurationVar(&cfg.duration, "duration", 0, "stop after this much event time of the generated prices (0: run until interrupted); not with -socket")
 	fs.StringVar(&cfg.socket, "socket", "", "also read SYMBOL,price lines from this TCP server (host:port) until interrupted; prices are numbers above 0; not with -duration")
 	fs.BoolVar(&cfg.json, "json", false, "print one JSON object per result")
+	fs.StringVar(&cfg.checkpoint, "checkpoint", "", "checkpoint into this directory, and resume from it when it holds a checkpoint; not with -socket")
+	fs.DurationVar(&cfg.checkpointEvery, "checkpoint-every", time.Second, "time between two checkpoints (with -checkpoint)")
+	fs.StringVar(&cfg.out, "out", "", "write results into part files in this directory, exactly once with -checkpoint, instead of to stdout")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err // fs has reported it
 	}
@@ -104,6 +134,16 @@ func parseFlags(args []string, errOut io.Writer) (config, error) {
 	case set["socket"] && set["duration"]:
 		err = errors.New("-duration cannot be combined with -socket: it bounds only the generated prices, and the socket's lines would go on; " +
 			"with -socket the job runs until interrupted")
+	case set["socket"] && set["checkpoint"]:
+		err = errors.New("-checkpoint cannot be combined with -socket: socket lines are stamped with the time they arrive, so a replay after a restore would not repeat them")
+	case set["checkpoint"] && cfg.checkpoint == "":
+		err = errors.New("invalid value \"\" for flag -checkpoint: want a directory")
+	case set["checkpoint-every"] && !set["checkpoint"]:
+		err = errors.New("-checkpoint-every needs -checkpoint")
+	case cfg.checkpointEvery <= 0:
+		err = fmt.Errorf("invalid value %v for flag -checkpoint-every: want a duration above 0", cfg.checkpointEvery)
+	case set["out"] && cfg.out == "":
+		err = errors.New("invalid value \"\" for flag -out: want a directory")
 	case set["socket"]:
 		err = checkAddr(cfg.socket)
 	}
@@ -140,7 +180,7 @@ func checkAddr(addr string) error {
 // run builds and executes the job, writing results to out and reports of
 // bad input to errOut.
 func run(ctx context.Context, cfg config, out, errOut io.Writer) error {
-	env := stream.NewEnv()
+	var opts []stream.Option
 	clock := stream.SystemClock{}
 	if cfg.start.IsZero() {
 		cfg.start = time.Now().UTC().Truncate(time.Second)
@@ -151,12 +191,19 @@ func run(ctx context.Context, cfg config, out, errOut io.Writer) error {
 	if !cfg.seeded {
 		cfg.seed = uint64(time.Now().UnixNano())
 	}
+	if cfg.checkpoint != "" {
+		if err := keepInputs(&cfg); err != nil {
+			return err
+		}
+		opts = append(opts, stream.WithCheckpointing(cfg.checkpoint, cfg.checkpointEvery))
+	}
+	env := stream.NewEnv(opts...)
 	p := pacer{clock: clock, start: cfg.start, realStart: clock.Now(), speedup: cfg.speedup, unpaced: cfg.unpaced}
 	var end time.Time
 	if cfg.duration > 0 {
 		end = cfg.start.Add(cfg.duration)
 	}
-	if !cfg.json {
+	if !cfg.json && cfg.out == "" {
 		fmt.Fprint(out, legend)
 	}
 	buildJob(env, cfg, p, end, out, errOut)
@@ -173,3 +220,63 @@ const legend = `# LOW     every 5 s over the last 10 s, the lowest price of all 
 # JOIN    warnings and mentions of a symbol in the same 30 s
 # CORR    over each 30 s, the Pearson correlation of (warnings, mentions) per symbol
 `
+
+// inputsFile, in the checkpoint directory, holds what the generated inputs
+// of the job checkpointed there derive from.
+const inputsFile = "stockprices-inputs.json"
+
+type inputs struct {
+	Seed  uint64
+	Start time.Time
+}
+
+// keepInputs makes a job with checkpoints generate the same inputs on
+// every run: the first run records cfg's seed and start time in the
+// checkpoint directory, later runs take them from there. A -seed that
+// differs from the recorded one is an error: the checkpoint holds the
+// state of other prices.
+func keepInputs(cfg *config) error {
+	path := filepath.Join(cfg.checkpoint, inputsFile)
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		if err := os.MkdirAll(cfg.checkpoint, 0o755); err != nil {
+			return err
+		}
+		b, _ = json.Marshal(inputs{cfg.seed, cfg.start})
+		return writeFileSynced(path, b)
+	}
+	if err != nil {
+		return err
+	}
+	var in inputs
+	if err := json.Unmarshal(b, &in); err != nil {
+		return fmt.Errorf("%s: %v (remove the directory to start afresh)", path, err)
+	}
+	if cfg.seeded && in.Seed != cfg.seed {
+		return fmt.Errorf("-seed %d, but the checkpoints in %s are of a job with seed %d (remove the directory to start afresh)", cfg.seed, cfg.checkpoint, in.Seed)
+	}
+	cfg.seed, cfg.start = in.Seed, in.Start
+	return nil
+}
+
+// writeFileSynced writes b to path durably: a crash leaves either no file
+// or all of it.
+func writeFileSynced(path string, b []byte) error {
+	tmp := path + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"encoding/binary"
+	"fmt"
 	"io"
 	"math"
 	"math/rand/v2"
@@ -114,13 +116,44 @@ func hashSym(s string) uint64 {
 }
 
 // paced turns a generator of timed elements into a source that delivers
-// each when its event time is due, and ends after end.
+// each when its event time is due, and ends after end. It takes part in
+// checkpoints: its position is the number of elements it delivered and
+// the event time the pacer had reached, so that a resumed run goes on
+// from there in event time too (not from the first run's start).
 type paced[T any] struct {
 	next func() T
 	at   func(T) time.Time
 	p    pacer
 	end  time.Time // zero: endless
 	held *T
+	read uint64 // elements delivered
+}
+
+// Position is the number of elements delivered and the pacer's event time
+// now, as two uvarints (nanoseconds since the start).
+func (r *paced[T]) Position() ([]byte, error) {
+	b := binary.AppendUvarint(nil, r.read)
+	return binary.AppendUvarint(b, uint64(max(r.p.now().Sub(r.p.start), 0))), nil
+}
+
+// Seek, on a reader that has delivered nothing yet, generates and drops
+// the elements delivered before pos, and sets the pacer's event time to
+// that of pos.
+func (r *paced[T]) Seek(pos []byte) error {
+	n, k := binary.Uvarint(pos)
+	if k <= 0 {
+		return fmt.Errorf("stockprices: bad source position %x", pos)
+	}
+	since, k2 := binary.Uvarint(pos[k:])
+	if k2 <= 0 || since > math.MaxInt64 {
+		return fmt.Errorf("stockprices: bad source position %x", pos)
+	}
+	for range n {
+		r.next()
+	}
+	r.read = n
+	r.p.realStart = r.p.clock.Now().Add(-time.Duration(float64(since) / r.p.speedup))
+	return nil
 }
 
 func (r *paced[T]) Read(ctx context.Context, buf []T) (int, error) {
@@ -142,6 +175,7 @@ func (r *paced[T]) Read(ctx context.Context, buf []T) (int, error) {
 		}
 		buf[n] = *r.held
 		r.held = nil
+		r.read++
 		n++
 	}
 	return n, nil
