@@ -55,8 +55,8 @@ type sink[T any] struct {
 }
 
 func open[T any](c stream.SinkContext, dir string, format func(T) string) (*sink[T], error) {
-	if err := c.FS.MkdirAll(c.FS.PathJoin(dir, staging), 0o755); err != nil {
-		return nil, fmt.Errorf("braid: file sink: %w", err)
+	if err := mkdirAllDurably(c.FS, c.FS.PathJoin(dir, staging)); err != nil {
+		return nil, fmt.Errorf("braid: file sink: creating %s: %w", dir, err)
 	}
 	return &sink[T]{fs: c.FS, dir: dir, sub: c.Subtask, format: format}, nil
 }
@@ -169,6 +169,36 @@ func (s *sink[T]) Abort() error {
 }
 
 func (s *sink[T]) Close() error { return s.Abort() }
+
+// mkdirAllDurably creates dir and its missing parents, then syncs each
+// directory that gained an entry: without, a crash could lose the output
+// directory or .staging, and with them what was published or what a
+// complete checkpoint staged.
+func mkdirAllDurably(fs vfs.FS, dir string) error {
+	var gained []string // the new directories, and the closest one that was there
+	for d := dir; ; d = fs.PathDir(d) {
+		_, err := fs.Stat(d)
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		if err == nil && d == dir {
+			return nil
+		}
+		gained = append(gained, d)
+		if err == nil || fs.PathDir(d) == d {
+			break
+		}
+	}
+	if err := fs.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for _, d := range gained {
+		if err := syncDir(fs, d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 func syncDir(fs vfs.FS, dir string) error {
 	d, err := fs.OpenDir(dir)
