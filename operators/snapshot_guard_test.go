@@ -18,10 +18,6 @@ var statelessOperators = map[string]string{
 	"exchange": "plumbing: flushed before every barrier", "keyedExchange": "plumbing",
 	"fanout": "plumbing", "instrumented": "plumbing", "counted": "plumbing", "side": "plumbing",
 	"withSides": "plumbing", "discard": "plumbing",
-	// GeneratedWatermarks keeps the user's generator, whose state is the
-	// user's (as in Flink, generators are not checkpointed): after a
-	// restore it starts again and watermarks catch up with the data.
-	"GeneratedWatermarks": "the generator is the user's",
 }
 
 // Operators with two inputs take them through side[T], so they have no

@@ -1,6 +1,9 @@
 package operators
 
 import (
+	"encoding"
+	"encoding/binary"
+	"fmt"
 	"math"
 	"time"
 )
@@ -12,6 +15,16 @@ import (
 // out-of-orderness). Both emit through the output they are given. One
 // generator serves one subtask; its methods are called from that subtask's
 // goroutine only.
+//
+// With checkpoints, the last watermark emitted is kept, and so is the
+// generator's own state if it implements encoding.BinaryMarshaler and
+// encoding.BinaryUnmarshaler: MarshalBinary at each checkpoint,
+// UnmarshalBinary on a fresh generator before a restored job runs (with
+// the state of the same subtask; a subtask a rescale added starts fresh).
+// A generator whose watermarks depend on what it has seen before (the
+// last mark it emitted, a count) needs this for a restored job to emit
+// the watermarks of an uninterrupted run; without it, it starts afresh
+// and watermarks catch up with the data.
 type WatermarkGenerator[T any] interface {
 	// OnEvent sees each element and its timestamp, in stream order. A
 	// watermark it emits takes effect right after the element: the elements
@@ -52,6 +65,7 @@ type GeneratedWatermarks[T any] struct {
 	interval int64
 	next     int64 // processing time of the next periodic emit
 
+	par    int      // parallelism, for a restore
 	run    Batch[T] // the elements before a watermark, pushed first
 	wm     int64    // last watermark passed on
 	idle   bool
@@ -185,4 +199,55 @@ func (g *GeneratedWatermarks[T]) onTimer(now int64) error {
 	err := g.err
 	g.err = nil
 	return err
+}
+
+// Checkpoint registers the operator with bc's checkpoints (nothing
+// without): its last watermark and the generator's state, when the
+// generator can marshal it.
+func (g *GeneratedWatermarks[T]) Checkpoint(bc *BuildContext) {
+	g.par = bc.Parallelism
+	bc.AddSnapshotter(g)
+}
+
+const (
+	genWatermarkName = "watermark" // the last watermark passed on: a varint
+	genStateName     = "generator" // the generator's MarshalBinary
+)
+
+// Snapshot implements Snapshotter.
+func (g *GeneratedWatermarks[T]) Snapshot(w *StateWriter) error {
+	var b [binary.MaxVarintLen64]byte
+	w.SetOperator(genWatermarkName, binary.AppendVarint(b[:0], g.wm))
+	if m, ok := g.gen.(encoding.BinaryMarshaler); ok {
+		st, err := m.MarshalBinary()
+		if err != nil {
+			return fmt.Errorf("watermark generator %T: MarshalBinary: %w", g.gen, err)
+		}
+		w.SetOperator(genStateName, st)
+	}
+	return nil
+}
+
+// Restore implements Snapshotter: the subtask's own watermark (at another
+// parallelism, the least of the old subtasks'), and its generator's state.
+func (g *GeneratedWatermarks[T]) Restore(r *StateReader) error {
+	v, err := restoreScalars(r, genWatermarkName, g.par, 1)
+	if err != nil {
+		return err
+	}
+	if v != nil {
+		g.wm = v[0]
+	}
+	u, ok := g.gen.(encoding.BinaryUnmarshaler)
+	if !ok {
+		return nil
+	}
+	st, ok, err := r.Operator(genStateName)
+	if err != nil || !ok {
+		return err
+	}
+	if err := u.UnmarshalBinary(st); err != nil {
+		return fmt.Errorf("watermark generator %T: UnmarshalBinary: %w", g.gen, err)
+	}
+	return nil
 }

@@ -234,6 +234,11 @@ func (s *Stream[T]) WithTimestamps(ts func(T) time.Time, wm WatermarkStrategy) *
 // one from what was seen (periodic watermarks). Either may mark the input
 // idle. Watermarks never go back: one that does not advance is ignored.
 //
+// With checkpoints, a generator whose watermarks depend on what it saw
+// before implements encoding.BinaryMarshaler and BinaryUnmarshaler to
+// have its state kept, so that a restored job emits the watermarks of an
+// uninterrupted run.
+//
 // Its fields and methods: go doc github.com/braidstream/braid/operators.WatermarkGenerator
 type WatermarkGenerator[T any] = operators.WatermarkGenerator[T]
 
@@ -259,6 +264,7 @@ func (s *Stream[T]) WithWatermarks(ts func(T) time.Time, newGen func() Watermark
 			dead = bc.Side(0).(operators.Input[DeadLetter[T]])
 		}
 		op := operators.NewGeneratedWatermarks(ts, newGen(), interval, clock, out.(operators.Input[T]), dead, bc.CountDeadLetters)
+		op.Checkpoint(bc)
 		bc.AddTimed(op)
 		return []any{op}, nil
 	})
