@@ -10,8 +10,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -346,4 +348,76 @@ func TestWatermarksCloseStatusWindowsAsPerRequest(t *testing.T) {
 			t.Fatalf("%d watermarks for %v of log, want at most one per 10 s (%d)", emitted, latest.Sub(first), limit)
 		}
 	}
+}
+
+// Killed with SIGKILL at random moments and run again with the same
+// command until it ends, the job publishes with -checkpoint and -out the
+// result lines of an uninterrupted run, each once.
+func TestCheckpointedRunSurvivesKills(t *testing.T) {
+	lines := "300000"
+	if testing.Short() {
+		lines = "100000"
+	}
+	status, ref, stderr := runMain(t, "-n", lines)
+	if status != 0 {
+		t.Fatalf("uninterrupted run: status %d, stderr %q", status, stderr)
+	}
+	want := strings.Split(strings.TrimSpace(ref), "\n")
+	slices.Sort(want)
+	dir := t.TempDir()
+	outDir := filepath.Join(dir, "out")
+	args := []string{"-n", lines, "-checkpoint", filepath.Join(dir, "ck"), "-checkpoint-every", "20ms", "-out", outDir}
+	rng := rand.New(rand.NewPCG(testseed.Seed(t), 2))
+	kills := 0
+	for run := 0; ; run++ {
+		if run == 40 {
+			t.Fatalf("not done after %d runs", run)
+		}
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), "ACCESSLOGS_ARGS="+strings.Join(args, "\n"))
+		var o, e bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &o, &e
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		var err error
+		if kills < 5 {
+			select {
+			case err = <-done:
+			case <-time.After(time.Duration(100+rng.IntN(200)) * time.Millisecond):
+				cmd.Process.Signal(syscall.SIGKILL)
+				<-done
+				kills++
+				continue
+			}
+		} else {
+			err = <-done
+		}
+		if err != nil {
+			t.Fatalf("run %d: %v, stderr %q", run, err, e.String())
+		}
+		if o.Len() > 0 {
+			t.Fatalf("with -out, stdout has %q", o.String())
+		}
+		break
+	}
+	if kills == 0 {
+		t.Fatal("the job ended before the first kill: nothing was tested")
+	}
+	var got []string
+	parts, _ := filepath.Glob(filepath.Join(outDir, "part-*"))
+	for _, p := range parts {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, strings.Split(strings.TrimSpace(string(b)), "\n")...)
+	}
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Fatalf("after %d kills, %d lines published, want the %d of an uninterrupted run", kills, len(got), len(want))
+	}
+	t.Logf("%d kills, %d lines, %d part files", kills, len(want), len(parts))
 }

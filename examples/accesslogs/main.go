@@ -26,6 +26,16 @@
 //
 //	go run ./examples/accesslogs
 //	go run ./examples/accesslogs -file /var/log/nginx/access.log -follow
+//
+// With -checkpoint DIR it checkpoints every -checkpoint-every (default a
+// second: the windows, the sessions, the file's identity and offset) and,
+// run again on the same DIR after a kill, resumes from the last complete
+// checkpoint: a
+// followed log is read on from there, not from its start. Results on
+// stdout are then at least once (what followed the checkpoint is printed
+// again); with -out OUTDIR they go instead into part files there, each
+// published when its checkpoint completes, exactly once. The summary
+// counts the lines of the run that prints it.
 package main
 
 import (
@@ -42,6 +52,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/braidstream/braid/connectors/filesink"
 	"github.com/braidstream/braid/stream"
 	"github.com/braidstream/braid/window"
 )
@@ -97,7 +108,13 @@ type config struct {
 	n         int64
 	seed      uint64
 	threshold int64
-	batchSize int // tests: records per batch (0: the default); results do not depend on it
+	// checkpoint is the checkpoint directory ("": none), taken every
+	// checkpointEvery (0: a second); out, when set, is the exactly-once
+	// output directory.
+	checkpoint      string
+	checkpointEvery time.Duration
+	out             string
+	batchSize       int // tests: records per batch (0: the default); results do not depend on it
 }
 
 func main() {
@@ -108,11 +125,28 @@ func main() {
 	fs.Int64Var(&cfg.n, "n", 20_000, "lines to generate without -file")
 	fs.Uint64Var(&cfg.seed, "seed", 1, "seed of the generated log")
 	fs.Int64Var(&cfg.threshold, "threshold", 150, "requests a minute that make a client worth reporting")
+	fs.StringVar(&cfg.checkpoint, "checkpoint", "", "checkpoint into this directory, and resume from it when it holds a checkpoint")
+	fs.DurationVar(&cfg.checkpointEvery, "checkpoint-every", time.Second, "time between two checkpoints (with -checkpoint)")
+	fs.StringVar(&cfg.out, "out", "", "write results into part files in this directory (exactly once with -checkpoint) instead of to stdout")
 	fs.Parse(os.Args[1:])
-	if fs.NArg() > 0 { // a log named without -file would leave the generated one to be read
-		fmt.Fprintf(os.Stderr, "accesslogs: unexpected argument %q: accesslogs takes flags only (a log to read is -file path)\n", fs.Arg(0))
+	usage := func(format string, args ...any) {
+		fmt.Fprintf(os.Stderr, "accesslogs: "+format+"\n", args...)
 		fs.Usage()
 		os.Exit(2)
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	switch {
+	case fs.NArg() > 0: // a log named without -file would leave the generated one to be read
+		usage("unexpected argument %q: accesslogs takes flags only (a log to read is -file path)", fs.Arg(0))
+	case set["checkpoint"] && cfg.checkpoint == "":
+		usage(`invalid value "" for flag -checkpoint: want a directory`)
+	case set["out"] && cfg.out == "":
+		usage(`invalid value "" for flag -out: want a directory`)
+	case set["checkpoint-every"] && !set["checkpoint"]:
+		usage("-checkpoint-every needs -checkpoint")
+	case cfg.checkpointEvery <= 0:
+		usage("invalid value %v for flag -checkpoint-every: want a duration above 0", cfg.checkpointEvery)
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -142,7 +176,16 @@ func run(ctx context.Context, cfg config, out, errOut io.Writer) error {
 	if cfg.batchSize > 0 {
 		opts = append(opts, stream.WithBatchSize(cfg.batchSize))
 	}
+	if cfg.checkpoint != "" {
+		every := cfg.checkpointEvery
+		if every == 0 {
+			every = time.Second
+		}
+		opts = append(opts, stream.WithCheckpointing(cfg.checkpoint, every))
+	}
 	env := stream.NewEnv(opts...)
+	var results []*stream.Stream[string]
+	result := func(s *stream.Stream[string]) { results = append(results, s) }
 	var n counts
 	skipped := func(d stream.DeadLetter[string]) string {
 		n.rejected.Add(1)
@@ -179,9 +222,9 @@ func run(ctx context.Context, cfg config, out, errOut io.Writer) error {
 	// than dropped silently.
 	byClass := stream.KeyBy(reqs, func(r Request) string { return statusClass(r.Status) })
 	perClass := byClass.Window(window.Tumbling(statusWindow))
-	writeLines(stream.Count(perClass), out, func(r window.Result[string, int64]) string {
+	result(stream.Map(stream.Count(perClass), func(r window.Result[string, int64]) string {
 		return fmt.Sprintf("status   %s  %s  %6d requests", r.Window.EndTime().Format("15:04:05"), r.Key, r.Value)
-	})
+	}))
 	writeLines(perClass.Late(), errOut, func(r Request) string {
 		n.late.Add(1)
 		return fmt.Sprintf("late request %s %s %s at %s: its 10 s window had closed", r.Client, r.Method, r.Path, r.Time.Format(time.RFC3339))
@@ -191,21 +234,28 @@ func run(ctx context.Context, cfg config, out, errOut io.Writer) error {
 	byClient := stream.KeyBy(reqs, func(r Request) string { return r.Client })
 	busy := stream.Count(byClient.Window(window.Sliding(time.Minute, 10*time.Second))).
 		Filter(func(r window.Result[string, int64]) bool { return r.Value > cfg.threshold })
-	writeLines(busy, out, func(r window.Result[string, int64]) string {
+	result(stream.Map(busy, func(r window.Result[string, int64]) string {
 		return fmt.Sprintf("busy     %s  %-15s %6d requests in the last minute", r.Window.EndTime().Format("15:04:05"), r.Key, r.Value)
-	})
+	}))
 
 	// Visits: sessions of a client closed by 30 s of silence.
 	visits := stream.Aggregate(byClient.Window(window.Session(30*time.Second)), stream.AggregateFunc[Request, visit, visit]{
 		Init:   func() visit { return visit{} },
-		Add:    func(v visit, r Request) visit { return visit{v.requests + 1, v.bytes + r.Bytes} },
-		Merge:  func(a, b visit) visit { return visit{a.requests + b.requests, a.bytes + b.bytes} },
+		Add:    func(v visit, r Request) visit { return visit{v.Requests + 1, v.Bytes + r.Bytes} },
+		Merge:  func(a, b visit) visit { return visit{a.Requests + b.Requests, a.Bytes + b.Bytes} },
 		Result: func(v visit) visit { return v },
 	})
-	writeLines(visits, out, func(r window.Result[string, visit]) string {
+	result(stream.Map(visits, func(r window.Result[string, visit]) string {
 		return fmt.Sprintf("visit    %s  %-15s %6d requests %9d bytes over %v", r.Window.StartTime().Format("15:04:05"), r.Key,
-			r.Value.requests, r.Value.bytes, r.Window.EndTime().Sub(r.Window.StartTime())-30*time.Second)
-	})
+			r.Value.Requests, r.Value.Bytes, r.Window.EndTime().Sub(r.Window.StartTime())-30*time.Second)
+	}))
+	if cfg.out != "" {
+		filesink.Lines(results[0].Merge(results[1:]...), cfg.out, func(s string) string { return s })
+	} else {
+		for _, r := range results {
+			writeLines(r, out, func(s string) string { return s })
+		}
+	}
 	err := env.Execute(ctx)
 	read, rejected := n.read.Load(), n.rejected.Load()
 	fmt.Fprintf(errOut, "accesslogs: %d lines read, %d parsed, %d rejected, %d late\n", read, read-rejected, rejected, n.late.Load())
@@ -250,6 +300,25 @@ func (g *perRequest) OnEvent(_ Request, ts time.Time, out stream.WatermarkOutput
 
 func (g *perRequest) OnPeriodicEmit(stream.WatermarkOutput) {}
 
+// MarshalBinary keeps, in checkpoints, the last mark reached: where the
+// next watermark comes depends on it.
+func (g *perRequest) MarshalBinary() ([]byte, error) {
+	if !g.seen {
+		return nil, nil
+	}
+	return g.mark.MarshalBinary()
+}
+
+// UnmarshalBinary restores what MarshalBinary kept.
+func (g *perRequest) UnmarshalBinary(b []byte) error {
+	if len(b) == 0 {
+		g.seen = false
+		return nil
+	}
+	g.seen = true
+	return g.mark.UnmarshalBinary(b)
+}
+
 // writeLines writes format(v) and a newline to w for each element, a line a
 // Write: with w a lockedWriter, the lines of the several sinks that share w
 // never interleave. (Stream.WriteTo buffers a batch, and a large batch goes
@@ -273,10 +342,11 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	return l.w.Write(p)
 }
 
-// visit is a client's session: its requests and bytes.
+// visit is a client's session: its requests and bytes. (Exported fields:
+// checkpoints encode the sessions' accumulators.)
 type visit struct {
-	requests int64
-	bytes    int64
+	Requests int64
+	Bytes    int64
 }
 
 // statusClass is "2xx" for 200 to 299, and so on.
