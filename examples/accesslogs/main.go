@@ -241,13 +241,13 @@ func run(ctx context.Context, cfg config, out, errOut io.Writer) error {
 	// Visits: sessions of a client closed by 30 s of silence.
 	visits := stream.Aggregate(byClient.Window(window.Session(30*time.Second)), stream.AggregateFunc[Request, visit, visit]{
 		Init:   func() visit { return visit{} },
-		Add:    func(v visit, r Request) visit { return visit{v.Requests + 1, v.Bytes + r.Bytes} },
-		Merge:  func(a, b visit) visit { return visit{a.Requests + b.Requests, a.Bytes + b.Bytes} },
+		Add:    func(v visit, r Request) visit { return visit{v.requests + 1, v.bytes + r.Bytes} },
+		Merge:  func(a, b visit) visit { return visit{a.requests + b.requests, a.bytes + b.bytes} },
 		Result: func(v visit) visit { return v },
 	})
 	result(stream.Map(visits, func(r window.Result[string, visit]) string {
 		return fmt.Sprintf("visit    %s  %-15s %6d requests %9d bytes over %v", r.Window.StartTime().Format("15:04:05"), r.Key,
-			r.Value.Requests, r.Value.Bytes, r.Window.EndTime().Sub(r.Window.StartTime())-30*time.Second)
+			r.Value.requests, r.Value.bytes, r.Window.EndTime().Sub(r.Window.StartTime())-30*time.Second)
 	}))
 	if cfg.out != "" {
 		filesink.Lines(results[0].Merge(results[1:]...), cfg.out, func(s string) string { return s })
@@ -342,11 +342,10 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	return l.w.Write(p)
 }
 
-// visit is a client's session: its requests and bytes. (Exported fields:
-// checkpoints encode the sessions' accumulators.)
+// visit is a client's session: its requests and bytes.
 type visit struct {
-	Requests int64
-	Bytes    int64
+	requests int64
+	bytes    int64
 }
 
 // statusClass is "2xx" for 200 to 299, and so on.
