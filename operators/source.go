@@ -11,7 +11,8 @@ import (
 // Read fills buf with up to len(buf) elements and returns how many it wrote.
 // It blocks until at least one element is ready, the input ends, or ctx is
 // done; a reader that has some elements but would block for more returns
-// those at once, so that a slow stream still flows. At the end of a bounded
+// those at once, so that a slow stream still flows (a ReplayableReader may
+// also return 0 elements and no error, see there). At the end of a bounded
 // input it returns io.EOF (with n possibly > 0 on that call). When ctx is done
 // it returns promptly with ctx's error. Any other error fails the job; the
 // runtime names the source and subtask in it, so the reader need not.
@@ -87,6 +88,12 @@ type EventTimeReader interface {
 // When the job resumes from that checkpoint, the runtime opens the reader
 // of the same subtask (at the same parallelism) and calls Seek with the
 // position before the first Read.
+//
+// A barrier can leave the source only between two Reads, so a Read that
+// waits for input holds every checkpoint back, up to its timeout. A
+// reader that may wait long (a followed file, a network connection)
+// returns 0 elements and no error after a short wait with nothing to
+// deliver, about 50 ms; the runtime then calls Read again.
 type ReplayableReader interface {
 	Position() ([]byte, error)
 	Seek(pos []byte) error

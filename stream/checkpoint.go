@@ -19,12 +19,13 @@ import (
 // restarts from it under the restart strategy (WithRestartStrategy).
 //
 // Sources must be able to replay (FromSlice, FromSeq, Generate, TextFile,
-// or a ReplayableReader of one's own); a source that cannot (FromChannel,
-// SocketText) makes Execute fail at once, naming it. Results reach a
-// user's sink (ForEach, Print, WriteTo, ToChannel) at least once: after a
-// restore, what followed the checkpoint is processed again. A two-phase
-// sink publishes each checkpoint's output only when it completes, for
-// results exactly once.
+// SocketText with Durable, or a ReplayableReader of one's own); a source
+// that cannot (FromChannel, SocketText without Durable, a SourceReader that
+// is not a ReplayableReader) makes Execute fail at once, naming it.
+// Results reach a user's sink (ForEach, Print, WriteTo, ToChannel) at
+// least once: after a restore, what followed the checkpoint is processed
+// again. A two-phase sink (SinkTo; connectors/filesink) publishes each
+// checkpoint's output only when it completes, for results exactly once.
 func WithCheckpointing(dir string, interval time.Duration, opts ...CheckpointOption) Option {
 	return optionFunc(func(e *Env) {
 		c := &operators.CheckpointConfig{Dir: dir, Interval: interval, TolerableFailures: 3}
