@@ -52,6 +52,11 @@ type sink[T any] struct {
 	tmp     string // its name in .staging
 	seq     int
 	scratch []byte
+	// broken is set when a pre-commit failed: the lines of its file are
+	// neither staged nor kept, so no later checkpoint may complete
+	// without them. Write and PreCommit fail with it from then on, and
+	// the job restarts from its last complete checkpoint (or fails).
+	broken error
 }
 
 func open[T any](c stream.SinkContext, dir string, format func(T) string) (*sink[T], error) {
@@ -66,6 +71,9 @@ func (s *sink[T]) stagingPath(name string) string { return s.fs.PathJoin(s.dir, 
 func (s *sink[T]) partName(id int64) string { return fmt.Sprintf("part-%04d-%020d", s.sub, id) }
 
 func (s *sink[T]) Write(vals []T) error {
+	if s.broken != nil {
+		return s.broken
+	}
 	if len(vals) == 0 {
 		return nil
 	}
@@ -87,8 +95,12 @@ func (s *sink[T]) Write(vals []T) error {
 	return nil
 }
 
-// PreCommit makes the open file durable under its staged name.
+// PreCommit makes the open file durable under its staged name. When that
+// fails, the sink is broken: see sink.broken.
 func (s *sink[T]) PreCommit(id int64) ([]byte, error) {
+	if s.broken != nil {
+		return nil, s.broken
+	}
 	if s.f == nil {
 		return nil, nil
 	}
@@ -108,7 +120,8 @@ func (s *sink[T]) PreCommit(id int64) ([]byte, error) {
 		err = syncDir(s.fs, s.fs.PathJoin(s.dir, staging))
 	}
 	if err != nil {
-		return nil, fmt.Errorf("braid: file sink: staging %s: %w", name, err)
+		s.broken = fmt.Errorf("braid: file sink: staging %s failed, and with it the lines since the previous checkpoint: %w", name, err)
+		return nil, s.broken
 	}
 	return []byte(name), nil
 }
