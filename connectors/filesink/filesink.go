@@ -13,8 +13,11 @@
 // per subtask. A reader that wants only complete output reads the part
 // files and ignores .staging. After a crash, the restored job publishes
 // what the checkpoint it resumes from had staged and deletes the rest.
-// Without checkpoints, each subtask's output is published at the end of
-// input as one file.
+// A subtask that cannot stage its lines (a write, sync or rename error)
+// fails the checkpoint and then the job, which restarts from its last
+// complete checkpoint under its restart strategy: no checkpoint completes
+// without them. Without checkpoints, each subtask's output is published
+// at the end of input as one file.
 //
 // All file operations go through the job's checkpoint filesystem
 // (stream.CheckpointFS), the real disk by default.
