@@ -299,6 +299,9 @@ func (r *StateReader) Keyed(fn func(kg int, key, val []byte) error) error {
 // for a new one): an operator whose state is not keyed reads every old
 // subtask's with OperatorAll and combines them (a watermark: the least).
 func (r *StateReader) Operator(name string) (val []byte, ok bool, err error) {
+	if r.oldPar > 0 && r.subtask >= r.oldPar {
+		return nil, false, nil // a new subtask; what the store holds of its number is older
+	}
 	return r.cp.get(operatorKey(nil, r.uid, r.subtask, name))
 }
 
@@ -398,6 +401,9 @@ type snapAt struct {
 	uid        string
 	subtask    int
 	kgLo, kgHi int
+	// par is the operator's parallelism; its last subtask removes the
+	// operator state of subtasks a rescale to fewer left behind.
+	par int
 }
 
 // checkpoint takes the task's snapshot for checkpoint id (at the aligned
@@ -428,8 +434,14 @@ func (t *task) checkpoint(id int64, pos any) error {
 		w.uid, w.subtask, w.kgLo, w.kgHi = s.uid, s.subtask, s.kgLo, s.kgHi
 		// Several snapshotters may share an operator (a join's window and
 		// its own marks): its old state is cleared once, before the first.
-		if full && (i == 0 || cp.snaps[i-1].uid != s.uid || cp.snaps[i-1].subtask != s.subtask) {
+		first := i == 0 || cp.snaps[i-1].uid != s.uid || cp.snaps[i-1].subtask != s.subtask
+		if full && first {
 			w.clear()
+		}
+		if first && s.subtask == s.par-1 && (full || cp.lastSnap == 0 && cp.restored) {
+			// After a restore at a lower parallelism, the old subtasks
+			// above the last one have no owner: their operator state goes.
+			w.e.add(entryDeleteRange, operatorKey(nil, s.uid, s.par, ""), opPrefix(nil, s.uid, operatorTag+1))
 		}
 		snapErr = s.s.Snapshot(&w)
 	}

@@ -588,3 +588,105 @@ type fixedState struct{ name string }
 
 func (f *fixedState) Snapshot(w *StateWriter) error { w.SetOperator(f.name, []byte{1}); return nil }
 func (f *fixedState) Restore(*StateReader) error    { return nil }
+
+// marks writes one piece of operator state per subtask, the run's number
+// and its subtask's, and records what each subtask's restore saw.
+type marks struct {
+	run, subtask int
+	seen         *sync.Map // "run/subtask" -> restoredMark
+}
+
+type restoredMark struct {
+	own []byte // Operator("mark"), nil when none
+	all int    // len(OperatorAll("mark"))
+}
+
+func (m *marks) Push(*Batch[int]) error { return nil }
+func (m *marks) Watermark(int64) error  { return nil }
+func (m *marks) Idle(bool) error        { return nil }
+func (m *marks) Finish() error          { return nil }
+func (m *marks) Snapshot(w *StateWriter) error {
+	w.SetOperator("mark", []byte{byte(m.run), byte(m.subtask)})
+	return nil
+}
+func (m *marks) Restore(r *StateReader) error {
+	own, _, err := r.Operator("mark")
+	if err != nil {
+		return err
+	}
+	all, err := r.OperatorAll("mark")
+	m.seen.Store(fmt.Sprintf("%d/%d", m.run, m.subtask), restoredMark{own: own, all: len(all)})
+	return err
+}
+
+// Operator state follows a rescale: a subtask a rescale to fewer removed
+// leaves nothing behind, so that a later rescale back up gives the new
+// subtasks no state (not that of the run before the first rescale), and
+// the store holds no operator state beyond the parallelism.
+func TestRescaleLeavesNoStaleOperatorState(t *testing.T) {
+	store := newMemStore()
+	seen := &sync.Map{}
+	nodes := func(r, par int) []*Node {
+		src := NewSourceNode[int]("gen", func(ctx context.Context, sub, p int) (SourceReader[int], error) {
+			return &genReader{sub: sub, par: p, n: 1 << 30, per: 8, pause: 20 * time.Microsecond}, nil
+		})
+		op := NewOpNode[struct{}]("marks", func(bc *BuildContext, out any) ([]any, error) {
+			m := &marks{run: r, subtask: bc.Subtask, seen: seen}
+			bc.AddSnapshotter(m)
+			return []any{m}, nil
+		})
+		op.Parallelism = par
+		op.Inputs = []Edge{{From: src, Partition: Rebalance()}}
+		return []*Node{src, op}
+	}
+	run := func(r, par int) {
+		t.Helper()
+		cfg := Config{Parallelism: 1, Logger: slog.New(slog.DiscardHandler),
+			Checkpoint: &CheckpointConfig{Interval: 2 * time.Millisecond, TolerableFailures: 3, store: store}}
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		before := len(store.complete())
+		go func() {
+			for len(store.complete()) < before+2 && ctx.Err() == nil {
+				time.Sleep(time.Millisecond)
+			}
+			cancel()
+		}()
+		if err := NewJob(nodes(r, par), cfg).Run(ctx); !errors.Is(err, context.Canceled) {
+			t.Fatalf("run %d: %v", r, err)
+		}
+	}
+	uid := uidsOf(nodes(0, 1))["marks"]
+	subtasksIn := func(cp *memCP) []int {
+		var subs []int
+		cp.scan(opPrefix(nil, uid, operatorTag), opPrefix(nil, uid, operatorTag+1), func(k, v []byte) error {
+			n := len(opPrefix(nil, uid, operatorTag))
+			subs = append(subs, int(binary.BigEndian.Uint16(k[n:])))
+			return nil
+		})
+		return subs
+	}
+	run(1, 4)
+	run(2, 2)
+	last := store.complete()[len(store.complete())-1]
+	if subs := subtasksIn(last); !slices.Equal(subs, []int{0, 1}) {
+		t.Fatalf("after the rescale from 4 to 2, the checkpoint holds operator state of subtasks %v, want [0 1]", subs)
+	}
+	run(3, 4)
+	for sub := range 4 {
+		v, ok := seen.Load(fmt.Sprintf("3/%d", sub))
+		if !ok {
+			t.Fatalf("run 3 subtask %d was not restored", sub)
+		}
+		m := v.(restoredMark)
+		if m.all != 2 {
+			t.Errorf("run 3 subtask %d: OperatorAll gave %d states, want the 2 of run 2", sub, m.all)
+		}
+		switch {
+		case sub < 2 && !bytes.Equal(m.own, []byte{2, byte(sub)}):
+			t.Errorf("run 3 subtask %d: own state %v, want run 2's [2 %d]", sub, m.own, sub)
+		case sub >= 2 && m.own != nil:
+			t.Errorf("run 3 subtask %d (new): own state %v, want none (run 1's is stale)", sub, m.own)
+		}
+	}
+}

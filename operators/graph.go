@@ -102,7 +102,7 @@ func (bc *BuildContext) AddSnapshotter(s Snapshotter) {
 	if bc.MaxParallelism > 0 {
 		lo, hi = state.KeyGroupRange(bc.Subtask, bc.MaxParallelism, bc.Parallelism)
 	}
-	cp.snaps = append(cp.snaps, snapAt{s: s, uid: bc.uid, subtask: bc.Subtask, kgLo: lo, kgHi: hi})
+	cp.snaps = append(cp.snaps, snapAt{s: s, uid: bc.uid, subtask: bc.Subtask, kgLo: lo, kgHi: hi, par: bc.Parallelism})
 }
 
 // Unsupported marks the operator as holding state that checkpoints do not
