@@ -390,8 +390,8 @@ type taskCP struct {
 	committers []Committer
 	notify     chan struct{}
 	committed  int64
-	// unsupported names the task's operators whose state checkpoints do
-	// not cover yet.
+	// unsupported names the task's operators whose state checkpoints
+	// cannot encode, and why.
 	unsupported []string
 }
 

@@ -530,7 +530,7 @@ func TestCheckpointTimeout(t *testing.T) {
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
 
 // A job with checkpoints refuses, before it reads anything, to run an
-// operator whose state checkpoints do not cover.
+// operator whose state checkpoints cannot hold.
 func TestCheckpointsRefuseUncoveredState(t *testing.T) {
 	read := atomic.Int64{}
 	src := NewSourceNode[int]("gen", func(ctx context.Context, sub, par int) (SourceReader[int], error) {

@@ -105,9 +105,9 @@ func (bc *BuildContext) AddSnapshotter(s Snapshotter) {
 	cp.snaps = append(cp.snaps, snapAt{s: s, uid: bc.uid, subtask: bc.Subtask, kgLo: lo, kgHi: hi, par: bc.Parallelism})
 }
 
-// Unsupported marks the operator as holding state that checkpoints do not
-// cover yet (what names it): a job with checkpoints then refuses to run,
-// naming the operator, rather than lose that state in a restore.
+// Unsupported marks the operator as holding state that checkpoints cannot
+// encode (what names it and why): a job with checkpoints then refuses to
+// run, naming the operator, rather than lose that state in a restore.
 func (bc *BuildContext) Unsupported(what string) {
 	if cp := bc.task.cp; cp != nil {
 		cp.unsupported = append(cp.unsupported, what)

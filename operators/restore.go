@@ -72,8 +72,8 @@ func (p *plan) validateUIDs() error {
 	return errors.Join(errs...)
 }
 
-// unsupported refuses a job with checkpoints that holds state they do not
-// cover yet.
+// unsupported refuses a job with checkpoints that holds state they cannot
+// encode.
 func (p *plan) unsupported() error {
 	var names []string
 	for _, n := range p.nodes {
@@ -91,9 +91,12 @@ func (p *plan) unsupported() error {
 	return fmt.Errorf("%w: %s", ErrCheckpointUnsupported, strings.Join(names, ", "))
 }
 
-// ErrCheckpointUnsupported marks the error of a job with checkpoints that
-// uses an operator whose state checkpoints do not cover yet.
-var ErrCheckpointUnsupported = errors.New("braid: checkpoints do not cover the state of these operators yet, so the job cannot run with checkpoints")
+// ErrCheckpointUnsupported marks the error of a job with checkpoints whose
+// operators hold state of a type checkpoints cannot encode (a window's
+// elements or accumulator, or a key, with a channel or a function in it:
+// see state.CodecFor for what can be). The job fails before it runs; the
+// error names each operator and what in its type cannot be encoded.
+var ErrCheckpointUnsupported = errors.New("braid: checkpoints cannot hold the state of these operators, so the job cannot run with checkpoints")
 
 // checkpointing gives every task its part in checkpoints and returns the
 // coordinator.

@@ -7,6 +7,7 @@ import (
 	"math"
 	"reflect"
 
+	"github.com/braidstream/braid/internal/errs"
 	"github.com/braidstream/braid/state"
 )
 
@@ -52,7 +53,7 @@ func newKeyedSnap[K comparable, V any](hash state.Hasher[K], maxP int) (*keyedSn
 // then refuses to start with checkpoints, naming the operator and the
 // type (what) before anything runs.
 func uncodable(bc *BuildContext, what string, err error) {
-	bc.Unsupported(what + " (" + err.Error() + ")")
+	bc.Unsupported(what + " (" + errs.Trim(err) + ")")
 }
 
 func (s *keyedSnap[K, V]) keyGroup(k K) int { return state.KeyGroup(s.hash(k), s.maxP) }

@@ -84,8 +84,11 @@ func CheckpointFS(fs vfs.FS) CheckpointOption {
 	return func(c *operators.CheckpointConfig) { c.FS = fs }
 }
 
-// ErrCheckpointUnsupported marks the failure of a job with checkpoints that
-// uses an operator whose state checkpoints do not cover yet.
+// ErrCheckpointUnsupported marks the failure, before it runs, of a job with
+// checkpoints whose operators hold state of a type checkpoints cannot
+// encode (a window's elements or accumulator, or a key, with a channel or
+// a function in it); the error names each operator and what cannot be
+// encoded.
 var ErrCheckpointUnsupported = operators.ErrCheckpointUnsupported
 
 // ErrUnmappedState marks the failure of a job that resumes from a

@@ -13,6 +13,7 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/braidstream/braid/stream"
+	"github.com/braidstream/braid/window"
 )
 
 // seen records what a sink saw, safely across subtasks.
@@ -171,5 +172,34 @@ func TestRestartAfterPanic(t *testing.T) {
 	err := env.Execute(context.Background())
 	if !errors.Is(err, stream.ErrPanic) || !strings.Contains(err.Error(), "after 2 restarts") {
 		t.Fatalf("got %v, want the panic after 2 restarts", err)
+	}
+}
+
+// A window whose accumulator checkpoints cannot encode (a channel in it)
+// makes a job with checkpoints fail before it reads anything, naming the
+// window and what in the type is wrong.
+func TestCheckpointsRefuseUnencodableState(t *testing.T) {
+	type acc struct {
+		n  int64
+		ch chan int
+	}
+	var read atomic.Int64
+	env := stream.NewEnv(stream.WithLogger(quiet()),
+		stream.WithCheckpointing("/ck", time.Millisecond, stream.CheckpointFS(vfs.NewMem())))
+	src := stream.Generate(env, func(i int64) int64 { read.Add(1); return i }, stream.Limit(1000))
+	ws := stream.KeyBy(src, func(i int64) int64 { return i % 3 }).Window(window.Tumbling(time.Second))
+	stream.Aggregate(ws, stream.AggregateFunc[int64, acc, int64]{
+		Init:   func() acc { return acc{} },
+		Add:    func(a acc, _ int64) acc { return acc{n: a.n + 1} },
+		Merge:  func(a, b acc) acc { return acc{n: a.n + b.n} },
+		Result: func(a acc) int64 { return a.n },
+	}).ForEach(func(window.Result[int64, int64]) error { return nil })
+	err := env.Execute(context.Background())
+	if !errors.Is(err, stream.ErrCheckpointUnsupported) || !strings.Contains(err.Error(), "tumbling 1s") ||
+		!strings.Contains(err.Error(), ".ch is a channel") || strings.Count(err.Error(), "braid:") != 1 {
+		t.Fatalf("got %v, want ErrCheckpointUnsupported naming the window and the channel, braid: once", err)
+	}
+	if read.Load() != 0 {
+		t.Fatalf("%d elements read before the job was refused", read.Load())
 	}
 }
