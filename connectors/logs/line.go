@@ -58,5 +58,8 @@ type LineError struct {
 	Err   error
 }
 
+// Error is the place, then the parser's error.
 func (e *LineError) Error() string { return e.Where + ": " + e.Err.Error() }
+
+// Unwrap returns the parser's error.
 func (e *LineError) Unwrap() error { return e.Err }
