@@ -61,3 +61,24 @@ func BenchmarkAccess(b *testing.B) {
 		benchLines(b, []string{`10.1.2.3 - - [09/Nov/2026:14:03:29 +0000] "GET / HTTP/1.1" 200 5 "-" "Mozilla/5.0 (compatible; \"Bot\" 1.0)"`}, ParseAccess)
 	})
 }
+
+var benchSyslog3164 = []string{
+	"Dec 10 06:55:46 LabSZ sshd[24200]: reverse mapping checking getaddrinfo for ns.marryaldkfaczcz.com [173.234.31.186] failed - POSSIBLE BREAK-IN ATTEMPT!",
+	"Dec 10 06:55:46 LabSZ sshd[24200]: Invalid user webmaster from 173.234.31.186",
+	"Dec 10 07:07:38 LabSZ sshd[24206]: pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=52.80.34.196  user=root",
+	"<86>Dec 10 07:08:28 web1 sudo[771]: pam_unix(sudo:session): session opened for user root by alice(uid=0)",
+}
+
+var benchSyslog5424 = []string{
+	`<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog - ID47 [exampleSDID@32473 iut="3" eventSource="Application" eventID="1011"] An application event log entry`,
+	`<34>1 2024-05-06T07:08:09.123456+02:00 web1.example.com nginx 1234 - - upstream timed out (110: Connection timed out) while reading response header`,
+}
+
+func BenchmarkSyslog(b *testing.B) {
+	b.Run("rfc3164", func(b *testing.B) {
+		p := SyslogParser{Year: 2015}
+		benchLines(b, benchSyslog3164, p.Parse)
+	})
+	b.Run("rfc3164/now", func(b *testing.B) { benchLines(b, benchSyslog3164, ParseSyslog) })
+	b.Run("rfc5424", func(b *testing.B) { benchLines(b, benchSyslog5424, ParseSyslog) })
+}
