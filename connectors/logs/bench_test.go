@@ -82,3 +82,16 @@ func BenchmarkSyslog(b *testing.B) {
 	b.Run("rfc3164/now", func(b *testing.B) { benchLines(b, benchSyslog3164, ParseSyslog) })
 	b.Run("rfc5424", func(b *testing.B) { benchLines(b, benchSyslog5424, ParseSyslog) })
 }
+
+// The most frequent messages of an sshd log under attack (Loghub's
+// OpenSSH_2k.log: disconnects, PAM failures, failed passwords).
+var benchSSHD = []string{
+	"Received disconnect from 112.95.230.3: 11: Bye Bye [preauth]",
+	"pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=112.95.230.3  user=root",
+	"Failed password for root from 112.95.230.3 port 44838 ssh2",
+	"Failed password for invalid user admin from 5.188.10.180 port 36279 ssh2",
+	"Invalid user webmaster from 173.234.31.186",
+	"pam_unix(sshd:auth): check pass; user unknown",
+}
+
+func BenchmarkSSHD(b *testing.B) { benchLines(b, benchSSHD, ParseSSHD) }
