@@ -95,3 +95,14 @@ var benchSSHD = []string{
 }
 
 func BenchmarkSSHD(b *testing.B) { benchLines(b, benchSSHD, ParseSSHD) }
+
+var benchNetfilter = []string{
+	"Dec 10 06:55:46 fw1 kernel: [12345.678901] [UFW BLOCK] IN=eth0 OUT= MAC=52:54:00:12:34:56:52:54:00:65:43:21:08:00 SRC=198.51.100.7 DST=192.0.2.10 LEN=60 TOS=0x00 PREC=0x00 TTL=51 ID=54321 DF PROTO=TCP SPT=51514 DPT=22 WINDOW=64240 RES=0x00 SYN URGP=0 ",
+	"Dec 10 06:55:47 fw1 kernel: [12345.912345] [UFW BLOCK] IN=eth0 OUT= MAC=52:54:00:12:34:56:52:54:00:65:43:21:08:00 SRC=198.51.100.7 DST=192.0.2.10 LEN=40 TOS=0x00 PREC=0x00 TTL=240 ID=4242 PROTO=UDP SPT=40000 DPT=111 LEN=20 ",
+	"Dec 10 06:55:48 fw1 kernel: DROP6: IN=eth0 OUT= MAC=52:54:00:12:34:56:52:54:00:65:43:21:86:dd SRC=2001:db8::7 DST=2001:db8::10 LEN=80 TC=0 HOPLIMIT=64 FLOWLBL=327680 PROTO=TCP SPT=5353 DPT=2049 WINDOW=1024 RES=0x00 SYN URGP=0 ",
+}
+
+func BenchmarkNetfilter(b *testing.B) {
+	p := NetfilterParser{Syslog: SyslogParser{Year: 2024}}
+	benchLines(b, benchNetfilter, p.Parse)
+}

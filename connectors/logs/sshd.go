@@ -138,7 +138,9 @@ func sshdErr(field string, pos int, reason string) error {
 }
 
 // parseSSHD reads msg, which starts at byte off of the message given to
-// ParseSSHD (error offsets are of that message).
+// ParseSSHD (error offsets are of that message). A repeated message
+// inside a repeated message is Other: rsyslog never nests them, and
+// unwinding a nest of them would be quadratic.
 func parseSSHD(e *SSHD, msg string, off int) error {
 	msg = strings.TrimRight(msg, " \r\n")
 	e.Count = 1
@@ -282,6 +284,9 @@ func parseSSHD(e *SSHD, msg string, off int) error {
 				return sshdErr("message", off, "want \"message repeated N times: [ MESSAGE]\", got "+quote(msg))
 			}
 			inner = inner[:len(inner)-1]
+			if strings.HasPrefix(strings.TrimLeft(inner, " "), "message repeated ") {
+				return other(e)
+			}
 			p := off + len(msg) - 1 - len(inner)
 			lead := len(inner) - len(strings.TrimLeft(inner, " "))
 			pre := e.Preauth

@@ -111,6 +111,7 @@ var sshdMessages = []struct {
 	{"Server listening on 0.0.0.0 port 22.", SSHD{}},
 	{"Received signal 15; terminating.", SSHD{}},
 	{"message repeated 2 times: [ Server listening on :: port 22.]", SSHD{}},
+	{"message repeated 2 times: [ message repeated 3 times: [ Failed password for root from 203.0.113.7 port 1 ssh2]]", SSHD{}},
 	{"", SSHD{}},
 	{"[preauth]", SSHD{}},
 }
@@ -328,4 +329,22 @@ func TestLoghubLinuxSSHD(t *testing.T) {
 		}
 	}
 	t.Logf("Linux_2k.log: %d sshd(pam_unix) messages, none refused", n)
+}
+
+func TestParseSSHDHugeLine(t *testing.T) {
+	user := strings.Repeat("u", 10<<20)
+	e, err := ParseSSHD("Failed password for " + user + " from 203.0.113.7 port 22 ssh2")
+	if err != nil || e.User != user || e.Port != 22 {
+		t.Errorf("10 MB user: %d bytes, port %d, %v", len(e.User), e.Port, err)
+	}
+	for _, junk := range []string{
+		"Failed password for " + strings.Repeat(" from ", 2<<20),
+		strings.Repeat("message repeated 1 times: [ ", 400000) + strings.Repeat("]", 400000),
+		"Received disconnect from " + strings.Repeat(" port ", 2<<20),
+	} {
+		_, err := ParseSSHD(junk)
+		if err != nil && len(err.Error()) > 200 {
+			t.Errorf("%.30q...: error of %d bytes: %.200v", junk, len(err.Error()), err)
+		}
+	}
 }

@@ -235,6 +235,14 @@ func syslogErr(field string, pos int, reason string) error {
 }
 
 func parseSyslog(m *Syslog, line string, p *SyslogParser) error {
+	_, err := parseSyslogBody(m, line, p)
+	return err
+}
+
+// parseSyslogBody is parseSyslog, and returns the offset in line after
+// the header: where the tag begins in RFC 3164 (after the host), where
+// the message does in RFC 5424.
+func parseSyslogBody(m *Syslog, line string, p *SyslogParser) (int, error) {
 	end := len(line)
 	if end > 0 && line[end-1] == '\n' {
 		end--
@@ -244,7 +252,7 @@ func parseSyslog(m *Syslog, line string, p *SyslogParser) error {
 	}
 	s := line[:end]
 	if s == "" {
-		return syslogErr("line", 0, "empty")
+		return 0, syslogErr("line", 0, "empty")
 	}
 	i := 0
 	m.Facility, m.Severity = FacilityUser, SeverityNotice
@@ -255,7 +263,7 @@ func parseSyslog(m *Syslog, line string, p *SyslogParser) error {
 		}
 		pri, ok := digits(s[1:j])
 		if !ok || j >= len(s) || s[j] != '>' || pri > 191 || (s[1] == '0' && j > 2) {
-			return syslogErr("priority", 0, "want <0> to <191>, got "+quote(s[:min(len(s), 6)]))
+			return 0, syslogErr("priority", 0, "want <0> to <191>, got "+quote(s[:min(len(s), 6)]))
 		}
 		m.HasPriority = true
 		m.Facility, m.Severity = Facility(pri>>3), Severity(pri&7)
@@ -270,7 +278,7 @@ func parseSyslog(m *Syslog, line string, p *SyslogParser) error {
 		}
 		if j < len(s) && s[j] == ' ' {
 			if s[i:j] != "1" {
-				return syslogErr("version", i, "want version 1 of RFC 5424, got "+quote(s[i:j]))
+				return 0, syslogErr("version", i, "want version 1 of RFC 5424, got "+quote(s[i:j]))
 			}
 			m.Format = RFC5424
 			return parse5424(m, s, j+1)
@@ -281,10 +289,10 @@ func parseSyslog(m *Syslog, line string, p *SyslogParser) error {
 }
 
 // parse3164 reads a BSD line from s[i:], after its priority.
-func parse3164(m *Syslog, s string, i int, p *SyslogParser) error {
+func parse3164(m *Syslog, s string, i int, p *SyslogParser) (int, error) {
 	var err error
 	if i, err = bsdTime(m, s, i, p); err != nil {
-		return err
+		return 0, err
 	}
 	// The host, unless the word is already the tag.
 	if i < len(s) && s[i] == ' ' {
@@ -305,6 +313,7 @@ func parse3164(m *Syslog, s string, i int, p *SyslogParser) error {
 		}
 	}
 	// The tag. Blanks before it are kept out ("host  -- root[2421]: ...").
+	body := i
 	t := i
 	for t < len(s) && s[t] == ' ' {
 		t++
@@ -339,7 +348,7 @@ func parse3164(m *Syslog, s string, i int, p *SyslogParser) error {
 		i++
 	}
 	m.Message = s[i:]
-	return nil
+	return body, nil
 }
 
 // bsdTime reads the timestamp of an RFC 3164 line from s[i:] into m.Time
@@ -493,54 +502,54 @@ func yearBefore(ref time.Time, month time.Month, day, hh, mi, ss int, loc *time.
 
 // parse5424 reads the rest of an RFC 5424 line from s[i:], after
 // "<PRI>1 ".
-func parse5424(m *Syslog, s string, i int) error {
+func parse5424(m *Syslog, s string, i int) (int, error) {
 	// TIMESTAMP
 	if i >= len(s) {
-		return syslogErr("time", i, "missing (a line cut short?)")
+		return 0, syslogErr("time", i, "missing (a line cut short?)")
 	}
 	if s[i] == '-' {
 		i++
 	} else {
 		t, n, why := rfc3339(s[i:], false)
 		if why != "" {
-			return syslogErr("time", i, why)
+			return 0, syslogErr("time", i, why)
 		}
 		m.Time = t
 		i += n
 	}
 	var err error
 	if i, err = sp5424(s, i, "time"); err != nil {
-		return err
+		return 0, err
 	}
 	if m.Host, i, err = field5424(s, i, "host", 255); err != nil {
-		return err
+		return 0, err
 	}
 	if m.App, i, err = field5424(s, i, "app", 48); err != nil {
-		return err
+		return 0, err
 	}
 	if m.PID, i, err = field5424(s, i, "procid", 128); err != nil {
-		return err
+		return 0, err
 	}
 	if m.MsgID, i, err = field5424(s, i, "msgid", 32); err != nil {
-		return err
+		return 0, err
 	}
 	// STRUCTURED-DATA
 	if i >= len(s) {
-		return syslogErr("structured data", i, "missing (a line cut short?)")
+		return 0, syslogErr("structured data", i, "missing (a line cut short?)")
 	}
 	if s[i] == '-' {
 		i++
 	} else {
 		n, err := checkSD(s, i)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		m.StructuredData = StructuredData(s[i:n])
 		i = n
 	}
 	if i < len(s) {
 		if s[i] != ' ' {
-			return syslogErr("structured data", i, "want a space or the end after it, got "+quote(s[i:]))
+			return 0, syslogErr("structured data", i, "want a space or the end after it, got "+quote(s[i:]))
 		}
 		i++
 	}
@@ -549,7 +558,7 @@ func parse5424(m *Syslog, s string, i int) error {
 		msg = msg[3:]
 	}
 	m.Message = msg
-	return nil
+	return len(s) - len(msg), nil
 }
 
 // sp5424 reads the space after a field of the header.
