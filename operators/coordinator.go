@@ -111,7 +111,7 @@ func (c *coordinator) run(ctx context.Context) error {
 			c.abandon("the job stopped")
 			return nil
 		case a := <-c.acks:
-			done, err := c.onAck(a)
+			done, err := c.onAck(ctx, a)
 			if err != nil {
 				return err
 			}
@@ -188,7 +188,7 @@ func (c *coordinator) trigger() error {
 	return nil
 }
 
-func (c *coordinator) onAck(a ack) (done bool, err error) {
+func (c *coordinator) onAck(ctx context.Context, a ack) (done bool, err error) {
 	if a.id == finalCheckpoint {
 		if !c.finished[a.task] {
 			c.finished[a.task] = true
@@ -204,7 +204,7 @@ func (c *coordinator) onAck(a ack) (done bool, err error) {
 		if c.nfinished < c.ntasks {
 			return false, nil
 		}
-		return true, c.finish()
+		return true, c.finish(ctx)
 	}
 	if c.txn == nil || a.id != c.cur || c.acked[a.task] {
 		return false, nil // a checkpoint already abandoned
@@ -277,10 +277,14 @@ func (c *coordinator) abandon(why string) {
 }
 
 // finish writes the final checkpoint: every task's state at its end. A
-// failure is retried as the tolerable failures allow; the tasks' states
-// stay in memory meanwhile.
-func (c *coordinator) finish() error {
+// failure is retried as the tolerable failures allow, when a checkpoint
+// would be due (an interval after the last attempt started, and at least
+// the minimum pause after it ended); the tasks' states stay in memory
+// meanwhile. When ctx is done first, finish gives up and returns nil (the
+// job stops with ctx's error).
+func (c *coordinator) finish(ctx context.Context) error {
 	for {
+		c.started = time.Now()
 		err := c.tryFinish()
 		if err == nil {
 			return nil
@@ -288,7 +292,14 @@ func (c *coordinator) finish() error {
 		if ferr := c.failed(err); ferr != nil {
 			return ferr
 		}
-		time.Sleep(c.cfg.MinPause)
+		t := time.NewTimer(c.untilNext())
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			c.log.Debug("braid: final checkpoint abandoned", "checkpoint", c.cur, "reason", "the job stopped")
+			return nil
+		}
 	}
 }
 
