@@ -356,3 +356,31 @@ func TestFaultsInTheSinkPreCommit(t *testing.T) {
 		})
 	}
 }
+
+// A disk that never recovers, with any number of failures tolerated: the
+// job retries its final checkpoint again and again, and stops, its
+// goroutines with it, when its context is done.
+func TestFaultsToleratedForeverStopWithTheContext(t *testing.T) {
+	disk := &faultyDisk{fail: func(op errorfs.Op) bool { return isWrite(op.Kind) && checkpointOf(op.Path) >= 1 }}
+	log, logs := newLog(slog.LevelInfo)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		// No rate: the input ends at once, and the final checkpoint is
+		// what fails.
+		done <- job(run{fs: errorfs.Wrap(vfs.NewMem(), disk), interval: 2 * time.Millisecond, log: log,
+			opts: []stream.CheckpointOption{stream.TolerableCheckpointFailures(-1)}}).Execute(ctx)
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("the job ended with %v, want the context's error", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("Execute did not return 9 s after its context was done\nlog:\n%s", logs.tail(2000))
+	}
+	if n := len(logs.lines(`msg="braid: checkpoint failed"`, "final checkpoint", "no space left on device")); n < 2 {
+		t.Errorf("%d failures of the final checkpoint logged, want it retried", n)
+	}
+}
