@@ -88,11 +88,12 @@ func isSync(k errorfs.OpKind) bool {
 	return k == errorfs.OpFileSync || k == errorfs.OpFileSyncData || k == errorfs.OpFileSyncTo
 }
 
-// completedIDs lists, from a debug log, the checkpoints that completed.
+// completedIDs lists, from a debug log, the checkpoints that completed,
+// the final one included.
 func completedIDs(logs *logBuf) []int64 {
 	var ids []int64
 	re := regexp.MustCompile(`checkpoint=(\d+)`)
-	for _, l := range logs.lines(`msg="braid: checkpoint complete"`) {
+	for _, l := range logs.lines(`checkpoint complete"`) {
 		if m := re.FindStringSubmatch(l); m != nil {
 			id, _ := strconv.ParseInt(m[1], 10, 64)
 			ids = append(ids, id)
