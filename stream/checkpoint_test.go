@@ -181,7 +181,7 @@ func TestRestartAfterPanic(t *testing.T) {
 func TestCheckpointsRefuseUnencodableState(t *testing.T) {
 	type acc struct {
 		n  int64
-		ch chan int
+		ch chan int // checkpoints cannot encode a channel
 	}
 	var read atomic.Int64
 	env := stream.NewEnv(stream.WithLogger(quiet()),
@@ -189,7 +189,7 @@ func TestCheckpointsRefuseUnencodableState(t *testing.T) {
 	src := stream.Generate(env, func(i int64) int64 { read.Add(1); return i }, stream.Limit(1000))
 	ws := stream.KeyBy(src, func(i int64) int64 { return i % 3 }).Window(window.Tumbling(time.Second))
 	stream.Aggregate(ws, stream.AggregateFunc[int64, acc, int64]{
-		Init:   func() acc { return acc{} },
+		Init:   func() acc { return acc{ch: make(chan int)} },
 		Add:    func(a acc, _ int64) acc { return acc{n: a.n + 1} },
 		Merge:  func(a, b acc) acc { return acc{n: a.n + b.n} },
 		Result: func(a acc) int64 { return a.n },
