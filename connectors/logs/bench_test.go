@@ -1,6 +1,7 @@
 package logs
 
 import (
+	"encoding/json"
 	"syscall"
 	"testing"
 	"time"
@@ -105,4 +106,25 @@ var benchNetfilter = []string{
 func BenchmarkNetfilter(b *testing.B) {
 	p := NetfilterParser{Syslog: SyslogParser{Year: 2024}}
 	benchLines(b, benchNetfilter, p.Parse)
+}
+
+// BenchmarkAccessOneLine parses the one nginx line that
+// examples/accesslogs' BenchmarkParse/format=combined parses, to compare
+// with it run for run.
+func BenchmarkAccessOneLine(b *testing.B) {
+	benchLines(b, []string{accessLines[2].line}, ParseAccess)
+}
+
+// BenchmarkK8sAudit parses the events of testdata/audit.jsonl (0.5 to
+// 2.9 kB, one with request and response bodies); BenchmarkK8sAuditEncodingJSON
+// reads the same fields with encoding/json into a struct, the baseline
+// that made fastjson worth its dependency.
+func BenchmarkK8sAudit(b *testing.B) { benchLines(b, auditLines(b), ParseK8sAudit) }
+
+func BenchmarkK8sAuditEncodingJSON(b *testing.B) {
+	benchLines(b, auditLines(b), func(s string) (Audit, error) {
+		var j auditJSON
+		err := json.Unmarshal([]byte(s), &j)
+		return j.audit(), err
+	})
 }
