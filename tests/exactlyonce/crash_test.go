@@ -69,15 +69,16 @@ func (s *crashStats) add(p crashPoint, took time.Duration, err error) {
 	}
 }
 
-// enough reports whether the crash points taken meet the test's bounds.
-func (s *crashStats) enough(queued map[string]int, total int) bool {
+// enough reports whether the crash points taken, by phase, meet the
+// test's bounds.
+func enough(taken map[string]int, total int) bool {
 	for _, ph := range requiredPhases {
-		if queued[ph] < minPerPhase {
+		if taken[ph] < minPerPhase {
 			return false
 		}
 	}
 	restores := 0
-	for ph, n := range queued {
+	for ph, n := range taken {
 		if strings.HasPrefix(ph, restorePrefix) {
 			restores += n
 		}
@@ -133,7 +134,7 @@ func TestCrashPoints(t *testing.T) {
 	dups := 0
 	seen := map[[32]byte]bool{} // the fingerprints of the clones taken
 	var againMu sync.Mutex      // guards taken, total, dups and seen while restores run
-	for ; !stats.enough(taken, total) && runs < 60; runs++ {
+	for ; !enough(taken, total) && runs < 60; runs++ {
 		// One run, uninterrupted, taking crash clones as it goes; the
 		// clones are cheap and taken under the filesystem's lock, so the
 		// run goes on about as it would (the restores come after it, so
@@ -175,7 +176,7 @@ func TestCrashPoints(t *testing.T) {
 			workers.Go(func() {
 				rng := rand.New(rand.NewPCG(seed, uint64(runs)<<8|uint64(w)))
 				for p := range points {
-					if again := restore(t, p, want, rng, stats); again != nil {
+					if again := restore(p, want, rng, stats); again != nil {
 						fp := fingerprint(again.fs)
 						againMu.Lock()
 						dup := seen[fp]
@@ -188,7 +189,7 @@ func TestCrashPoints(t *testing.T) {
 						}
 						againMu.Unlock()
 						if !dup {
-							restore(t, *again, want, nil, stats)
+							restore(*again, want, nil, stats)
 						}
 					}
 				}
@@ -254,7 +255,7 @@ func TestCrashPoints(t *testing.T) {
 // output. With rng, one restore in five is crashed again at a random
 // operation, and that crash point is returned (its clone taken, not yet
 // restored).
-func restore(t *testing.T, p crashPoint, want []string, rng *rand.Rand, stats *crashStats) *crashPoint {
+func restore(p crashPoint, want []string, rng *rand.Rand, stats *crashStats) *crashPoint {
 	var again *crashPoint
 	var fs vfs.FS = p.fs
 	if rng != nil && rng.IntN(5) == 0 {
