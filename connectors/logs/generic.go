@@ -13,6 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 )
 
 // JSON returns a parser of JSON lines (one value a line, as JSON Lines and
@@ -60,7 +61,7 @@ func JSONStrict[T any]() func(string) (T, error) {
 }
 
 func jsonErr(err error) error {
-	pe := &ParseError{Format: "json", Field: "line", Pos: -1, Reason: err.Error(), Err: err}
+	pe := &ParseError{Format: "json", Field: "line", Pos: -1, Reason: shortError(err), Err: err}
 	var se *json.SyntaxError
 	var te *json.UnmarshalTypeError
 	switch {
@@ -199,10 +200,10 @@ func (p *csvParser[T]) parse(line string) (T, error) {
 		if line == "" {
 			return v, &ParseError{Format: "csv", Field: "line", Pos: 0, Reason: "empty"}
 		}
-		pe := &ParseError{Format: "csv", Field: "line", Pos: -1, Reason: err.Error(), Err: err}
+		pe := &ParseError{Format: "csv", Field: "line", Pos: -1, Reason: shortError(err), Err: err}
 		var ce *csv.ParseError
 		if errors.As(err, &ce) {
-			pe.Pos, pe.Reason = ce.Column-1, ce.Err.Error()
+			pe.Pos, pe.Reason = ce.Column-1, shortError(ce.Err)
 		}
 		return v, pe
 	}
@@ -231,7 +232,7 @@ func (p *csvParser[T]) parse(line string) (T, error) {
 			_, col := lr.r.FieldPos(i)
 			lr.drain()
 			var zero T
-			return zero, &ParseError{Format: "csv", Field: m.names[i], Pos: col - 1, Reason: err.Error() + ": " + quote(s), Err: err}
+			return zero, &ParseError{Format: "csv", Field: m.names[i], Pos: col - 1, Reason: shortError(err) + ": " + quote(s), Err: err}
 		}
 	}
 	if lr.drain() > 0 { // a quoted newline, or a newline in the "line"
@@ -369,4 +370,19 @@ func csvSetter(t reflect.Type) func(reflect.Value, string) error {
 		}
 	}
 	return nil
+}
+
+// shortError is err's message, cut to a readable length: the errors of
+// time.Time and other TextUnmarshalers quote all of their input.
+func shortError(err error) string {
+	const max = 120
+	msg := err.Error()
+	if len(msg) <= max {
+		return msg
+	}
+	cut := max
+	for cut > 0 && !utf8.RuneStart(msg[cut]) {
+		cut--
+	}
+	return msg[:cut] + "..."
 }

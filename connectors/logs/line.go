@@ -1,10 +1,3 @@
-// Package logs parses what systems write into their logs (web access
-// logs, syslog, sshd, netfilter, Kubernetes audit events) into typed
-// events, and carries each line with where it came from, so that a line
-// that does not parse is reported with its place and the job goes on.
-//
-// Each parser takes the text of one line and returns an event or an
-// error that says what was wrong; none panics, whatever the input.
 package logs
 
 import (

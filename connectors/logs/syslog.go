@@ -637,7 +637,7 @@ func checkSD(s string, i int) (int, error) {
 			i += 2
 			for {
 				if i >= len(s) {
-					return i, syslogErr("structured data", i, "no closing \" of a parameter's value (a line cut short?)")
+					return i, syslogErr("structured data", len(s), "no closing \" of a parameter's value (a line cut short?)")
 				}
 				c := s[i]
 				if c == '"' {
