@@ -1,0 +1,84 @@
+package evolve_test
+
+import (
+	"errors"
+	"flag"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/braidstream/braid/stream"
+	"github.com/braidstream/braid/window"
+)
+
+var siblings = flag.Bool("evolve.siblings", false,
+	"run TestSiblings, which fails today: derived ids follow declaration order among operators with the same name and input")
+
+// Stream.Uid documents that a derived id "derives from the operator's name
+// and what feeds it, so adding or removing an unrelated operator keeps
+// it". It does not hold for an operator that shares its name and input
+// with others (several events.Filter, two windows of one kind on one keyed
+// stream): operators/restore.go numbers those in declaration order, and
+// the number is part of the id, of the operator and of everything
+// downstream. So adding or removing one such operator before another
+// changes the other's id:
+//   - twin: a window added before an existing one with the same name and
+//     input takes the existing one's state; the existing one starts
+//     empty. Both give wrong results, and nothing says so (the log names
+//     the existing window as starting empty).
+//   - filter: removing a stateless branch that began with events.Filter
+//     changes the ids of the stateful operators under every later
+//     events.Filter: the job refuses to resume (ErrUnmappedState naming
+//     the join, the interval join and the co-process), though nothing
+//     about them changed.
+//
+// The test states what the documentation promises; it fails until ids or
+// the documentation change, so it runs only with -evolve.siblings.
+func TestSiblings(t *testing.T) {
+	if !*siblings {
+		t.Skip("fails today (see the comment); run with -evolve.siblings")
+	}
+	want := reference(t, job{par: 2})
+	hold := int64(nEvents / 2)
+	t.Run("twin", func(t *testing.T) {
+		twin := func(env *stream.Env, events *stream.Stream[ev]) []*stream.Stream[string] {
+			// Sums of squares per second: a "window tumbling 1s sum" fed by
+			// the same timestamps as the tumbling branch's.
+			sq := stream.Sum(stream.KeyBy(events, key).Window(window.Tumbling(time.Second)), func(e ev) int64 { return e.Val * e.Val })
+			return []*stream.Stream[string]{results("twin", sq)}
+		}
+		fromHold := newSource()
+		fromHold.from = hold
+		wantTwin := reference(t, job{par: 2, branches: []string{}, extra: twin, src: fromHold})
+		fs, _ := held(t, job{par: 2}, hold)
+		if _, err := then(t, job{par: 2, extra: twin, first: true}, fs); err != nil {
+			// Refusing would be a fair answer too, if it said why.
+			if !errors.Is(err, stream.ErrUnmappedState) || !strings.Contains(err.Error(), "window tumbling 1s sum") {
+				t.Fatalf("refused with %v, want ErrUnmappedState naming the window", err)
+			}
+			return
+		}
+		gotTwin, gotOld := split(published(t, fs), "twin")
+		if !slices.Equal(gotOld, want) {
+			t.Errorf("the old operators' results: %s", diff(gotOld, want))
+		}
+		if !slices.Equal(gotTwin, wantTwin) {
+			t.Errorf("the added window's results: %s", diff(gotTwin, wantTwin))
+		}
+	})
+	t.Run("filter", func(t *testing.T) {
+		big := func(env *stream.Env, events *stream.Stream[ev]) []*stream.Stream[string] {
+			return []*stream.Stream[string]{stream.Map(events.Filter(func(e ev) bool { return e.Val > 95 }),
+				func(e ev) string { return "big " + time.UnixMilli(e.At).UTC().Format(time.StampMilli) })}
+		}
+		fs, _ := held(t, job{par: 2, extra: big, first: true}, hold)
+		if _, err := then(t, job{par: 2}, fs); err != nil {
+			t.Fatalf("without a stateless branch: %v", err)
+		}
+		_, got := split(published(t, fs), "big")
+		if !slices.Equal(got, want) {
+			t.Errorf("without a stateless branch: %s", diff(got, want))
+		}
+	})
+}
