@@ -87,7 +87,8 @@ type AuditStatus struct {
 //	 "requestReceivedTimestamp":"2024-03-01T12:00:01.000001Z","stageTimestamp":"2024-03-01T12:00:01.001534Z",
 //	 "annotations":{"authorization.k8s.io/decision":"forbid","authorization.k8s.io/reason":""}}
 //
-// Keys are matched exactly, as the API server writes them and as
+// Strings are unescaped; bytes that are not UTF-8 are kept as they are
+// (encoding/json would make U+FFFD of them). Keys are matched exactly, as the API server writes them and as
 // Kubernetes reads them (sigs.k8s.io/json), not regardless of case as
 // encoding/json matches them. The fields of Audit are read; the others (requestObject and
 // responseObject, the bodies a RequestResponse level logs, user.extra,

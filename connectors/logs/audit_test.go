@@ -115,6 +115,10 @@ func TestParseK8sAudit(t *testing.T) {
 		!slicesEqual(a.SourceIPs, []string{"203.0.113.50", "10.0.0.1"}) || !slicesEqual(a.User.Groups, []string{"dev", "system:authenticated"}) {
 		t.Errorf("the forbidden event: %+v", a)
 	}
+	a, err := ParseK8sAudit("{\"auditID\":\"x\",\"user\":{\"username\":\"\xff\xfeadmin\"}}")
+	if err != nil || a.User.Username != "\xff\xfeadmin" {
+		t.Errorf("invalid UTF-8 in a user name: %q, %v", a.User.Username, err)
+	}
 	a, _ = ParseK8sAudit(lines[6])
 	if a.AuditID != "eé中-😀" || a.UserAgent != `probe "x" \ /` || a.ResponseStatus.Code != 500 {
 		t.Errorf("the event with escapes: %+v", a)

@@ -123,7 +123,8 @@ func (k SSHDKind) String() string {
 // A message that begins as one of the kinds and then does not fit ("Failed
 // password for root from" cut short, a port that is no number) returns
 // the zero SSHD and a *ParseError naming the field and its byte offset in
-// the message. ParseSSHD never panics and never allocates (an IPv6 address
+// the message. Bytes that are not UTF-8 (in a user name an attacker sent)
+// are kept as they are. ParseSSHD never panics and never allocates (an IPv6 address
 // with a zone is the exception: netip interns the zone).
 func ParseSSHD(msg string) (SSHD, error) {
 	var e SSHD

@@ -103,6 +103,7 @@ var sshdMessages = []struct {
 	{"authentication failure; logname= uid=0 euid=0 tty=NODEVssh ruser= rhost=220-135-151-1.hinet-ip.hinet.net  user=root",
 		SSHD{Kind: SSHDPAMAuthFailure, User: "root", Host: "220-135-151-1.hinet-ip.hinet.net", Count: 1}},
 	{"session opened for user cyrus by (uid=0)", SSHD{Kind: SSHDSessionOpened, User: "cyrus", Count: 1}},
+	{"Invalid user \xff\xfe from 203.0.113.7", SSHD{Kind: SSHDInvalidUser, User: "\xff\xfe", InvalidUser: true, Host: "203.0.113.7", Addr: ip4, Count: 1}},
 	// Other messages: no kind, no error.
 	{"input_userauth_request: invalid user webmaster [preauth]", SSHD{}},
 	{"pam_unix(sshd:auth): check pass; user unknown", SSHD{}},
