@@ -649,8 +649,8 @@ func TestCancelWithClients(t *testing.T) {
 func TestCheckpointsRefused(t *testing.T) {
 	env := stream.NewEnv(stream.WithCheckpointing(t.TempDir(), time.Second))
 	listen.TCPLines(env, "127.0.0.1:0").ForEach(func(logs.Line) error { return nil })
-	err := env.Execute(context.Background())
-	if err == nil || !strings.Contains(err.Error(), "cannot replay") || !strings.Contains(err.Error(), "listen tcp 127.0.0.1:0") {
+	err := env.Execute(guarded(t))
+	if err == nil || !strings.Contains(err.Error(), "listen tcp 127.0.0.1:0 cannot replay") || !strings.Contains(err.Error(), "without WithCheckpointing") {
 		t.Fatalf("Execute = %v", err)
 	}
 }
@@ -661,7 +661,7 @@ func TestBadOptions(t *testing.T) {
 	env := stream.NewEnv()
 	listen.TCPLines(env, "127.0.0.1:0", listen.MaxLineBytes(0), listen.MaxConns(-1), listen.RateLimit(0, 0), listen.IdleTimeout(-time.Second)).
 		ForEach(func(logs.Line) error { return nil })
-	err := env.Execute(context.Background())
+	err := env.Execute(guarded(t))
 	for _, s := range []string{"MaxLineBytes(0)", "MaxConns(-1)", "the rate must", "the burst must", "IdleTimeout(-1s)"} {
 		if err == nil || !strings.Contains(err.Error(), s) {
 			t.Errorf("Execute = %v: does not say %q", err, s)
@@ -669,7 +669,15 @@ func TestBadOptions(t *testing.T) {
 	}
 	env = stream.NewEnv()
 	listen.Syslog(env, "sctp", "127.0.0.1:0").ForEach(func(logs.Line) error { return nil })
-	if err := env.Execute(context.Background()); err == nil || !strings.Contains(err.Error(), `"sctp"`) {
+	if err := env.Execute(guarded(t)); err == nil || !strings.Contains(err.Error(), `"sctp"`) {
 		t.Errorf("Execute = %v", err)
 	}
+}
+
+// guarded is a context that ends the job after guard, for a test whose job
+// must not run at all: if it does, the test fails instead of hanging.
+func guarded(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), guard)
+	t.Cleanup(cancel)
+	return ctx
 }

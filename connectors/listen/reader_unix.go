@@ -379,9 +379,9 @@ func (r *reader) accept() {
 	}
 	if len(r.conns) >= r.cfg.maxConns {
 		peer := nc.RemoteAddr().String()
-		nc.Close()
 		r.refused++
-		r.cfg.stats.Refused.Add(1)
+		r.cfg.stats.Refused.Add(1) // counted before the client can see the close
+		nc.Close()
 		if r.refused&(r.refused-1) == 0 { // 1, 2, 4, 8, ...: not one line per refusal
 			r.cfg.logger.Warn("braid: listen: refused a connection over MaxConns", "source", r.name, "peer", peer,
 				"max_conns", r.cfg.maxConns, "refused_so_far", r.refused)
@@ -599,12 +599,12 @@ func (r *reader) closeConn(c *conn) {
 		return
 	}
 	c.closed = true
+	r.cfg.stats.Open.Add(-1) // before the client can see the close
 	c.nc.Close()
 	if c.hold != nil {
 		r.free = append(r.free, c.hold)
 		c.hold, c.pend = nil, nil
 	}
-	r.cfg.stats.Open.Add(-1)
 	r.dirty = true
 }
 
