@@ -203,7 +203,9 @@ func (s *Stats) String() string {
 //
 // Backpressure: the sockets are read only when the job asks for more, so
 // when the job is slow the kernel's buffers fill and TCP makes the clients
-// wait; nothing is dropped.
+// wait; nothing is dropped. Memory: a connection holds at most its line
+// in progress (MaxLineBytes) and one 64 KiB read buffer, the latter only
+// while what it read waits to be delivered.
 //
 // A listener cannot replay what it received before a failure: a job with
 // checkpoints (stream.WithCheckpointing) refuses it when it starts, saying
@@ -225,7 +227,8 @@ func TCPLines(env *stream.Env, addr string, opts ...Option) *stream.Stream[logs.
 // removed and its text left whole for logs.ParseSyslog (RFC 3164 or 5424),
 // as a logs.Line: Source the sender's address, Offset -1, Number the
 // message's number in its connection (TCP) or from its address and port
-// (UDP), from 1.
+// (UDP), from 1. (The source remembers up to 4096 UDP senders; past that
+// it forgets them all and their numbers, and rate buckets, start again.)
 //
 //   - UDP: one message per datagram (RFC 5426), a trailing "\n" or "\r\n"
 //     dropped. Empty datagrams are skipped.
