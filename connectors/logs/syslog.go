@@ -553,10 +553,7 @@ func parse5424(m *Syslog, s string, i int) (int, error) {
 		}
 		i++
 	}
-	msg := s[i:]
-	if strings.HasPrefix(msg, "\xEF\xBB\xBF") { // the BOM of MSG-UTF8
-		msg = msg[3:]
-	}
+	msg := strings.TrimPrefix(s[i:], "\xEF\xBB\xBF") // the BOM of MSG-UTF8
 	m.Message = msg
 	return len(s) - len(msg), nil
 }
