@@ -1,0 +1,230 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestMain runs main itself when a test re-executes the test binary with
+// AUDIT_ARGS set (the arguments, one a line), so that exit statuses are
+// tested without building the command.
+func TestMain(m *testing.M) {
+	if args, ok := os.LookupEnv("AUDIT_ARGS"); ok {
+		os.Args = append([]string{"audit"}, strings.Split(args, "\n")...)
+		if args == "" {
+			os.Args = os.Args[:1]
+		}
+		main()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// runMain runs the command with args and returns its exit status and
+// output.
+func runMain(t *testing.T, args ...string) (status int, stdout, stderr string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "AUDIT_ARGS="+strings.Join(args, "\n"))
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err := cmd.Run()
+	if ee, ok := errors.AsType[*exec.ExitError](err); ok {
+		return ee.ExitCode(), o.String(), e.String()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return 0, o.String(), e.String()
+}
+
+// flags is the config of a command line, which must be good.
+func flags(t *testing.T, args ...string) config {
+	t.Helper()
+	var errOut bytes.Buffer
+	cfg, err := parseFlags(args, &errOut)
+	if err != nil {
+		t.Fatalf("%q: %v\n%s", args, err, errOut.String())
+	}
+	return cfg
+}
+
+// A result is what one run of the job wrote.
+type result struct {
+	out     string   // stdout
+	dead    []string // the dead-letter file's lines
+	summary []string // the lines of the summary, on stderr
+}
+
+// runJob runs the job with cfg, its dead letters into a file, and fails
+// the test if the job fails.
+func runJob(t *testing.T, cfg config) result {
+	t.Helper()
+	r, err := tryJob(t, cfg)
+	if err != nil {
+		t.Fatalf("the job failed: %v\nsummary:\n%s", err, strings.Join(r.summary, "\n"))
+	}
+	return r
+}
+
+func tryJob(t *testing.T, cfg config) (result, error) {
+	t.Helper()
+	if cfg.deadLetters == "" {
+		cfg.deadLetters = filepath.Join(t.TempDir(), "dead.txt")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var out, errOut bytes.Buffer
+	err := run(ctx, cfg, &out, &errOut)
+	var r result
+	r.out = out.String()
+	r.summary = lines(errOut.String())
+	b, rerr := os.ReadFile(cfg.deadLetters)
+	if rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
+		t.Fatal(rerr)
+	}
+	r.dead = lines(string(b))
+	return r, err
+}
+
+// lines splits s into lines, none for "".
+func lines(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(strings.TrimSuffix(s, "\n"), "\n")
+}
+
+// findings decodes the -json output into one map per finding.
+func findings(t *testing.T, out string) []map[string]any {
+	t.Helper()
+	var fs []map[string]any
+	for _, l := range lines(out) {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("output line %q: %v", l, err)
+		}
+		fs = append(fs, m)
+	}
+	return fs
+}
+
+// writeFile writes lines to name in a temporary directory, one a line,
+// and returns its path.
+func writeFile(t *testing.T, name string, ls ...string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, []byte(strings.Join(ls, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+var badFlags = []struct {
+	args []string
+	want string // in the message
+}{
+	{[]string{"-format", "apache", "x.log"}, `invalid value "apache" for flag -format`},
+	{[]string{"-format", "sshd"}, "-format needs a FILE"},
+	{[]string{"-follow"}, "-follow needs a FILE"},
+	{[]string{"-n", "10", "x.log"}, "-n and -seed are of the generated logs"},
+	{[]string{"-n", "0"}, "invalid value 0 for flag -n"},
+	{[]string{"-year", "-1", "x.log"}, "invalid value -1 for flag -year"},
+	{[]string{"-tz", "Mars/Olympus", "x.log"}, `invalid value "Mars/Olympus" for flag -tz`},
+	{[]string{"-bound", "-1s", "x.log"}, "invalid value -1s for flag -bound"},
+	{[]string{"-idle", "0s", "x.log"}, "invalid value 0s for flag -idle"},
+	{[]string{"-brute-force", "-3"}, "invalid value -3 for flag -brute-force"},
+	{[]string{"-allow", "10.0.0.0/33"}, `"10.0.0.0/33" is not a network`},
+	{[]string{"-allow", "10.0.0.0/8,nonsense"}, `"nonsense" is not a network`},
+	{[]string{"-deadletters", ""}, `invalid value "" for flag -deadletters`},
+	{[]string{"-checkpoint", ""}, `invalid value "" for flag -checkpoint`},
+	{[]string{"-checkpoint-every", "1s"}, "-checkpoint-every needs -checkpoint"},
+	{[]string{"-checkpoint", "/tmp/ck", "-checkpoint-every", "0s"}, "invalid value 0s for flag -checkpoint-every"},
+	{[]string{"-out", ""}, `invalid value "" for flag -out`},
+	{[]string{"-speedup", "60"}, "flag provided but not defined: -speedup"},
+	{[]string{""}, "an empty FILE name"},
+}
+
+func TestParseFlagsRejects(t *testing.T) {
+	for _, c := range badFlags {
+		var errOut bytes.Buffer
+		if _, err := parseFlags(c.args, &errOut); err == nil {
+			t.Errorf("%q accepted", c.args)
+		} else if !strings.Contains(errOut.String(), c.want) || !strings.Contains(errOut.String(), "Usage of audit") {
+			t.Errorf("%q: reported %q, want %q and the usage", c.args, errOut.String(), c.want)
+		}
+	}
+}
+
+func TestParseFlagsAccepts(t *testing.T) {
+	cfg := flags(t)
+	if len(cfg.files) != 0 || cfg.format != "auto" || cfg.n != 20_000 || cfg.bruteForce != 10 || len(cfg.allow) != 6 || cfg.tz != time.UTC {
+		t.Fatalf("no flags: %+v", cfg)
+	}
+	cfg = flags(t, "-format", "k8s", "-follow", "-allow", "", "-tz", "Europe/Paris", "-year", "2015", "a.log", "b.log")
+	if len(cfg.files) != 2 || cfg.format != "k8s" || !cfg.follow || len(cfg.allow) != 0 || cfg.tz.String() != "Europe/Paris" || cfg.year != 2015 {
+		t.Fatalf("%+v", cfg)
+	}
+}
+
+// The command exits with status 2 and says why on a bad command line;
+// with 1 when no line of its input can be read or a file cannot be
+// opened or told; with 0 after a good run, whose summary counts the
+// lines.
+func TestMainExitStatus(t *testing.T) {
+	for _, i := range []int{0, 1, 10} {
+		c := badFlags[i]
+		status, stdout, stderr := runMain(t, c.args...)
+		if status != 2 || stdout != "" || !strings.Contains(stderr, c.want) {
+			t.Errorf("%q: status %d, stdout %q, stderr %q; want 2 and %q", c.args, status, stdout, stderr, c.want)
+		}
+	}
+	garbage := writeFile(t, "garbage.log", "not a log line", "nor this one")
+	empty := writeFile(t, "empty.log")
+	if err := os.WriteFile(empty, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cron := writeFile(t, "cron.log", "Dec 10 06:55:46 host CRON[1]: (root) CMD (run-parts /etc/cron.hourly)")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-format", "sshd", garbage}, "no line could be read: all 2 were dead letters"},
+		{[]string{"-format", "k8s", garbage}, "no line could be read: all 2 were dead letters"},
+		{[]string{"-format", "sshd", empty}, "no line could be read: the input had no lines"},
+		{[]string{empty}, "is empty, so its format cannot be told: give -format"},
+		{[]string{garbage}, "cannot tell the format of " + garbage + " from its first 2 lines"},
+		{[]string{cron}, "cannot tell the format"},
+		{[]string{filepath.Join(t.TempDir(), "missing.log")}, "no such file or directory"},
+		{[]string{t.TempDir()}, "is a directory"},
+	} {
+		status, stdout, stderr := runMain(t, c.args...)
+		if status != 1 || !strings.Contains(stderr, c.want) {
+			t.Errorf("%q: status %d, stderr %q; want 1 and %q", c.args, status, stderr, c.want)
+		}
+		if strings.Contains(stdout, "\n") && !strings.HasPrefix(stdout, "#") {
+			t.Errorf("%q: findings %q", c.args, stdout)
+		}
+	}
+	// A file of lines of no interest is read, and says so.
+	status, _, stderr := runMain(t, "-format", "sshd", cron)
+	if status != 0 || !strings.Contains(stderr, "1 lines, 0 events, 1 skipped, 0 dead letters") {
+		t.Errorf("cron lines as sshd: status %d, stderr %q", status, stderr)
+	}
+	status, stdout, stderr := runMain(t, "-n", "8000")
+	if status != 0 || !strings.Contains(stdout, "\nSCAN ") || !strings.Contains(stderr, "audit: generated sshd (sshd): 8000 lines") {
+		t.Errorf("the generator: status %d, stderr %q, stdout:\n%s", status, stderr, stdout)
+	}
+	if status, _, _ := runMain(t, "-h"); status != 0 {
+		t.Errorf("-h: status %d, want 0", status)
+	}
+}
