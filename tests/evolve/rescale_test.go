@@ -195,7 +195,7 @@ func TestRescalePublishesWhatTheCheckpointStaged(t *testing.T) {
 			first := job{par: c.p, fs: fs, clock: clockBefore, src: newSource()}
 			first.src.hold.Store(nEvents / 2)
 			first.src.onHold = func() { fs.stall.Store(true) }
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			ctx, cancel := context.WithTimeout(context.Background(), runLimit)
 			defer cancel()
 			stopped := make(chan struct{})
 			go func() {
