@@ -77,11 +77,17 @@ type collector struct {
 	lines []logs.Line
 	dead  []stream.DeadLetter[logs.Line]
 	count map[int]int // by line number; bad lines under -1
+	// gate, when set, is called with each line before it is kept, outside
+	// the lock: it may wait (holding the job back).
+	gate func(i int)
 }
 
 func newCollector() *collector { return &collector{count: map[int]int{}} }
 
 func (c *collector) add(l logs.Line) error {
+	if c.gate != nil {
+		c.gate(number(l.Text))
+	}
 	c.mu.Lock()
 	c.lines = append(c.lines, l)
 	c.count[number(l.Text)]++
@@ -157,7 +163,14 @@ type job struct {
 // until stop.
 func follow(t *testing.T, glob string, poll time.Duration, opts ...tail.Option) *job {
 	t.Helper()
+	return followGated(t, glob, poll, nil, opts...)
+}
+
+// followGated is follow with a gate on the sink (collector.gate).
+func followGated(t *testing.T, glob string, poll time.Duration, gate func(int), opts ...tail.Option) *job {
+	t.Helper()
 	j := &job{done: make(chan error, 1), got: newCollector(), prog: &tail.Progress{}}
+	j.got.gate = gate
 	env := stream.NewEnv(stream.WithLogger(quiet()), stream.WithBatchSize(64))
 	opts = append([]tail.Option{tail.Follow(poll), tail.Logger(quiet()), tail.WithProgress(j.prog)}, opts...)
 	src := tail.Lines(env, glob, opts...)

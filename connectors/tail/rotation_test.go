@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -365,4 +366,48 @@ func TestFollowNewFileAppears(t *testing.T) {
 	j.settle(t, next)
 	j.stop(t)
 	j.got.exactly(t, next)
+}
+
+// A copy-truncate while the reader is far behind: the lines it had not
+// read when the log was truncated are read from the copy, then the log
+// anew. The sink holds the job back at line 200 (so the reader, whose
+// read-ahead is bounded, is behind the 2000 lines written) until the
+// log was copied and truncated.
+func TestFollowCopyTruncateWhileBehind(t *testing.T) {
+	dir := t.TempDir()
+	w, err := newLogWriter(dir, "app.log", testseed.Seed(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.f.Close()
+	if err := w.write(2000); err != nil {
+		t.Fatal(err)
+	}
+	held, release := make(chan struct{}), make(chan struct{})
+	defer func() {
+		select {
+		case <-release:
+		default:
+			close(release) // a failure before the release must not leave the sink waiting
+		}
+	}()
+	var once sync.Once
+	gate := func(i int) {
+		if i == 200 {
+			once.Do(func() { close(held) })
+			<-release
+		}
+	}
+	j := followGated(t, filepath.Join(dir, "app.log*"), 5*time.Millisecond, gate)
+	<-held
+	if err := w.copyTruncate(); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.write(500); err != nil {
+		t.Fatal(err)
+	}
+	close(release)
+	j.settle(t, w.next)
+	j.stop(t)
+	j.got.exactly(t, w.next)
 }
