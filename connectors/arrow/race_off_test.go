@@ -1,0 +1,5 @@
+//go:build !race
+
+package arrow_test
+
+const raceEnabled = false
