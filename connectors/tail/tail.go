@@ -42,13 +42,20 @@
 //     says lines may be lost;
 //   - a file whose first bytes are those of a file read (a copy, a .gz of
 //     a rotated generation) is not read again;
+//   - a new file with a higher rotation number than the current one's (a
+//     generation rotated off by copy-truncate while the source was
+//     behind) is read before the current one goes on, from its offset;
+//   - a file read to its end that grows later (a writer still writing to
+//     a renamed log after it wrote to the new one, a copy or a .gz still
+//     being written) is read on from where it was left: nothing is lost,
+//     but those lines come after lines of the newer file;
 //   - a file left for a newer one that ends without a newline has its
 //     last piece sent to the dead letters as cut short (ErrLineCut).
 //
 // What it cannot see: a file truncated and written again with the same
-// first 512 bytes; lines written to a rotated file once a newer one has
-// bytes and the old one was read to its end (a writer that keeps writing
-// to a renamed log after it wrote to the new one; a warning says so).
+// first 512 bytes; a file created and deleted between two polls; a new
+// file whose first 512 bytes are those of a file read (taken for its
+// copy).
 //
 // Checkpoints. With stream.WithCheckpointing the source replays: a
 // checkpoint records the current file's identity (device and inode) and

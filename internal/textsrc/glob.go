@@ -142,9 +142,12 @@ var errPastEnd = errors.New("the text ends before the offset")
 //     recycled inode aside) is not read again.
 //
 // Files that appear are read after the current one, oldest first among
-// themselves. The reader follows one file at a time: lines a writer adds
-// to a file after a newer one has bytes and the old one was read to its
-// end are not read.
+// themselves, except those with a higher rotation number than the
+// current one's (generations a copy-truncate rotated off while the
+// reader was behind): those are read first, then the current one from
+// its offset. A file read to its end that grows later (a writer still
+// writing to a renamed log, a copy or .gz still being written) is read on
+// from where it was left, before the current one goes on.
 //
 // Limits: a file truncated and written again with the same first bytes
 // (up to 512) as before is not seen as truncated; a new file whose first
