@@ -199,8 +199,8 @@ func median(xs []float64) float64 {
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
-// cpMode is where the keyed tumbling job's checkpoints go: nowhere, a
-// directory on the real disk, or Pebble's in-memory filesystem.
+// cpMode is where a benchmark job's checkpoints go: nowhere, a directory
+// on the real disk, or Pebble's in-memory filesystem.
 type cpMode string
 
 const (
@@ -209,20 +209,20 @@ const (
 	cpMem  cpMode = "mem"
 )
 
-// tumbleRun is one run of the keyed tumbling count.
-type tumbleRun struct {
+// cpRun is one run of a job.
+type cpRun struct {
 	took time.Duration
 	cpu  time.Duration // user and system time of the process
 	res  windowSum
 	cps  []cpDone
 }
 
-// runTumbling runs BenchmarkKeyedTumblingCount's job (a keyed tumbling
-// count of 1 s over n events of 10,000 keys), checkpointed every second
-// as mode says. Its time includes opening and closing the checkpoint
-// store and the final checkpoint.
-func runTumbling(tb testing.TB, n int64, par int, mode cpMode, interval time.Duration) tumbleRun {
-	opts := []stream.Option{stream.WithParallelism(par)}
+// runCheckpointed runs job (which builds its Env with the options given
+// and executes it) with checkpoints every interval as mode says, and
+// times it. The time includes opening and closing the checkpoint store
+// and the final checkpoint.
+func runCheckpointed(tb testing.TB, mode cpMode, interval time.Duration, job func(opts ...stream.Option) windowSum) cpRun {
+	var opts []stream.Option
 	log := &cpLog{}
 	switch mode {
 	case cpDisk:
@@ -237,22 +237,32 @@ func runTumbling(tb testing.TB, n int64, par int, mode cpMode, interval time.Dur
 			stream.WithLogger(slog.New(log)))
 	}
 	start, cpu0 := time.Now(), cpuTime(tb)
-	env := stream.NewEnv(opts...)
-	src := stream.Generate(env, gen(tumbleKeys, tumbleStep), stream.Limit(n)).
-		WithTimestamps(ts, stream.MonotonousTimestamps())
-	var results, sum atomic.Int64
-	stream.Count(stream.KeyBy(src, func(e Event) int64 { return e.Key }).Window(window.Tumbling(time.Second))).
-		ForEach(func(r window.Result[int64, int64]) error {
-			results.Add(1)
-			sum.Add(r.Value)
-			return nil
-		})
-	if err := env.Execute(context.Background()); err != nil {
-		tb.Fatal(err)
-	}
+	res := job(opts...)
 	took, cpu := time.Since(start), cpuTime(tb)-cpu0
 	log.check(tb)
-	return tumbleRun{took, cpu, windowSum{results.Load(), sum.Load()}, log.completed()}
+	return cpRun{took, cpu, res, log.completed()}
+}
+
+// runTumbling runs BenchmarkKeyedTumblingCount's job (a keyed tumbling
+// count of 1 s over n events of 10,000 keys), checkpointed every interval
+// as mode says.
+func runTumbling(tb testing.TB, n int64, par int, mode cpMode, interval time.Duration) cpRun {
+	return runCheckpointed(tb, mode, interval, func(opts ...stream.Option) windowSum {
+		env := stream.NewEnv(append(opts, stream.WithParallelism(par))...)
+		src := stream.Generate(env, gen(tumbleKeys, tumbleStep), stream.Limit(n)).
+			WithTimestamps(ts, stream.MonotonousTimestamps())
+		var results, sum atomic.Int64
+		stream.Count(stream.KeyBy(src, func(e Event) int64 { return e.Key }).Window(window.Tumbling(time.Second))).
+			ForEach(func(r window.Result[int64, int64]) error {
+				results.Add(1)
+				sum.Add(r.Value)
+				return nil
+			})
+		if err := env.Execute(context.Background()); err != nil {
+			tb.Fatal(err)
+		}
+		return windowSum{results.Load(), sum.Load()}
+	})
 }
 
 // cpuTime is the user and system time the process has used: on a shared
@@ -265,60 +275,84 @@ func cpuTime(tb testing.TB) time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// tumbleRound alternates which of a pair runs first, from one call of
+// pairRound alternates which of a pair runs first, from one call of
 // b.Loop's body to the next (with -count, each count is one call).
-var tumbleRound int
+var pairRound int
+
+// benchPairs is the body of a benchmark that compares a job without
+// checkpoints and with them (run(mode)): each iteration runs the pair,
+// one after the other, the first of them alternating, and checks that
+// both emitted the same results. It reports the ratio of the checkpointed
+// run's time to the unchecked one's (1.05 is 5% slower), the same for the
+// process's CPU time, both modes' events/s (n events a run), the
+// checkpoints per run and their duration: medians over the iterations.
+func benchPairs(b *testing.B, n int64, mode cpMode, run func(cpMode) cpRun) {
+	var ratio, cpuRatio, noneTook, modeTook, cps, cpMs []float64
+	for b.Loop() {
+		pair := [2]cpMode{cpNone, mode}
+		if pairRound%2 == 1 {
+			pair[0], pair[1] = pair[1], pair[0]
+		}
+		pairRound++
+		runs := make(map[cpMode]cpRun)
+		for _, m := range pair {
+			runs[m] = run(m)
+		}
+		base, r := runs[cpNone], runs[mode]
+		if r.res != base.res {
+			b.Fatalf("with checkpoints: %+v, without: %+v", r.res, base.res)
+		}
+		if len(r.cps) < 2 {
+			b.Fatalf("%d checkpoints in a run of %v: too few to measure their cost", len(r.cps), r.took)
+		}
+		ratio = append(ratio, r.took.Seconds()/base.took.Seconds())
+		cpuRatio = append(cpuRatio, r.cpu.Seconds()/base.cpu.Seconds())
+		noneTook = append(noneTook, base.took.Seconds())
+		modeTook = append(modeTook, r.took.Seconds())
+		cps = append(cps, float64(len(r.cps)))
+		for _, c := range r.cps {
+			cpMs = append(cpMs, ms(c.dur))
+		}
+	}
+	b.ReportMetric(median(ratio), "ratio")
+	b.ReportMetric(median(cpuRatio), "cpu-ratio")
+	b.ReportMetric(float64(n)/median(noneTook), "none-events/s")
+	b.ReportMetric(float64(n)/median(modeTook), "checkpointed-events/s")
+	b.ReportMetric(median(cps), "checkpoints/run")
+	b.ReportMetric(median(cpMs), "ms/checkpoint")
+}
 
 // BenchmarkKeyedTumblingCheckpoints: the keyed tumbling count of
 // BenchmarkKeyedTumblingCount over 128M events (about 4 s, so that 3 or 4
 // checkpoints happen), without checkpoints and with one every second, on
-// the real disk (a temporary directory) or in memory (vfs.NewMem). Each
-// iteration runs the pair, one after the other, the first of them
-// alternating, and checks that both emitted the same results. Metrics:
-// the ratio of the checkpointed run's time to the unchecked one's (1.05 is
-// 5% slower), the same for the process's CPU time (user and system, less
-// disturbed by other processes on a shared machine), both modes'
-// events/s, the checkpoints per run and their duration from the barriers'
-// injection to the completion record (medians over the iterations: run
-// with -count 10 and compare medians, e.g. with benchstat).
+// the real disk (a temporary directory) or in memory (vfs.NewMem), in
+// pairs (see benchPairs). Run with -count 10 and compare medians (e.g.
+// with benchstat): the machine's noise is larger than the 5% asked for.
 func BenchmarkKeyedTumblingCheckpoints(b *testing.B) {
 	const n = 128_000_000
 	for _, par := range []int{1, 2} {
 		for _, mode := range []cpMode{cpDisk, cpMem} {
 			b.Run(fmt.Sprintf("keys=10000/parallelism=%d/fs=%s", par, mode), func(b *testing.B) {
-				var ratio, cpuRatio, noneTook, modeTook, cps, cpMs []float64
-				for b.Loop() {
-					pair := [2]cpMode{cpNone, mode}
-					if tumbleRound%2 == 1 {
-						pair[0], pair[1] = pair[1], pair[0]
-					}
-					tumbleRound++
-					runs := make(map[cpMode]tumbleRun)
-					for _, m := range pair {
-						runs[m] = runTumbling(b, n, par, m, time.Second)
-					}
-					base, r := runs[cpNone], runs[mode]
-					if r.res != base.res {
-						b.Fatalf("with checkpoints: %+v, without: %+v", r.res, base.res)
-					}
-					if len(r.cps) < 2 {
-						b.Fatalf("%d checkpoints in a run of %v: too few to measure their cost", len(r.cps), r.took)
-					}
-					ratio = append(ratio, r.took.Seconds()/base.took.Seconds())
-					cpuRatio = append(cpuRatio, r.cpu.Seconds()/base.cpu.Seconds())
-					noneTook = append(noneTook, base.took.Seconds())
-					modeTook = append(modeTook, r.took.Seconds())
-					cps = append(cps, float64(len(r.cps)))
-					for _, c := range r.cps {
-						cpMs = append(cpMs, ms(c.dur))
-					}
-				}
-				b.ReportMetric(median(ratio), "ratio")
-				b.ReportMetric(median(cpuRatio), "cpu-ratio")
-				b.ReportMetric(float64(n)/median(noneTook), "none-events/s")
-				b.ReportMetric(float64(n)/median(modeTook), "checkpointed-events/s")
-				b.ReportMetric(median(cps), "checkpoints/run")
-				b.ReportMetric(median(cpMs), "ms/checkpoint")
+				benchPairs(b, n, mode, func(m cpMode) cpRun { return runTumbling(b, n, par, m, time.Second) })
+			})
+		}
+	}
+}
+
+// BenchmarkKeyedProcessCheckpoints: the process function job of
+// BenchmarkKeyedProcess (a ValueState and a ListState per key, an event
+// timer per key and second) over 32M events (about 3 s), without
+// checkpoints and with one every second, in pairs (see benchPairs).
+func BenchmarkKeyedProcessCheckpoints(b *testing.B) {
+	const n = 32_000_000
+	for _, par := range []int{1, 2} {
+		for _, mode := range []cpMode{cpDisk, cpMem} {
+			b.Run(fmt.Sprintf("keys=10000/parallelism=%d/fs=%s", par, mode), func(b *testing.B) {
+				benchPairs(b, n, mode, func(m cpMode) cpRun {
+					return runCheckpointed(b, m, time.Second, func(opts ...stream.Option) windowSum {
+						return runProcess(b, n, tumbleKeys, tumbleStep, par, opts...)
+					})
+				})
 			})
 		}
 	}

@@ -16,8 +16,9 @@ import (
 // cleared by an event timer one second of event time after the key's
 // first element since the last firing), the sum emitted when the timer
 // fires. It returns how many results came and the sum of their values.
-func runProcess(tb testing.TB, n, keys, step int64, par int) windowSum {
-	env := stream.NewEnv(stream.WithParallelism(par))
+// opts are more options of the job's Env (checkpoints).
+func runProcess(tb testing.TB, n, keys, step int64, par int, opts ...stream.Option) windowSum {
+	env := stream.NewEnv(append(opts, stream.WithParallelism(par))...)
 	src := stream.Generate(env, gen(keys, step), stream.Limit(n)).
 		WithTimestamps(ts, stream.MonotonousTimestamps())
 	ks := stream.KeyBy(src, func(e Event) int64 { return e.Key })
