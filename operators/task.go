@@ -144,13 +144,25 @@ func (t *task) run(ctx context.Context) (err error) {
 			}
 			continue
 		case msgEnd:
-			if g.aligning != 0 {
-				// A sender has finished, so the checkpoint being aligned
-				// cannot complete: let everything flow.
-				g.unalign()
-			}
 			if m.batch != nil {
 				g.pos = m.batch // a source's final position
+			}
+			if t.cp != nil && g.aligning != 0 {
+				// A sender that ends during an alignment has sent all it
+				// ever will before the barrier it will never send: its end
+				// counts as that barrier (as Flink's end of partition), so
+				// that the checkpoint completes here as it does in the
+				// siblings that saw the end first, and no task downstream
+				// waits for ever on a barrier this one swallowed.
+				g.chans[m.ch].blocked = true
+				g.waiting--
+				if g.waiting == 0 {
+					id := g.aligning
+					g.unalign()
+					if err := t.checkpoint(id, g.pos); err != nil {
+						return t.stopped(ctx, err)
+					}
+				}
 			}
 		}
 		done, err := g.handle(m)
