@@ -42,7 +42,10 @@
 // rolls, and at the end of input); a job that fails leaves those
 // published and discards the file it was writing.
 //
-// One sink per format writes into a directory. All file operations go
+// One sink per format writes into a directory, and a job that starts
+// afresh (no checkpoint to resume from) should be given an empty one:
+// its files take the names an earlier run published (checkpoint ids
+// start again at 1) and would replace them. All file operations go
 // through the job's checkpoint filesystem (stream.CheckpointFS), the real
 // disk by default.
 //
