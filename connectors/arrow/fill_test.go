@@ -107,3 +107,29 @@ func TestFillMatchesTwin(t *testing.T) {
 		twin.Release()
 	}
 }
+
+// Appending a batch allocates per column (its buffers), never per row:
+// a batch of 4096 rows costs no more allocations than one of 64.
+func TestFillAllocatesPerBatchNotPerRow(t *testing.T) {
+	schema, bind, err := barrow.Filler[access](false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb := array.NewRecordBuilder(memory.DefaultAllocator, schema)
+	defer rb.Release()
+	fill := bind(rb)
+	allocs := func(n int) float64 {
+		in := accesses(n)
+		return testing.AllocsPerRun(20, func() {
+			if err := fill(in); err != nil {
+				t.Fatal(err)
+			}
+			rb.NewRecordBatch().Release()
+		})
+	}
+	small, large := allocs(64), allocs(4096)
+	t.Logf("allocations per batch: %v for 64 rows, %v for 4096", small, large)
+	if large > small+float64(schema.NumFields()) {
+		t.Fatalf("%v allocations for 4096 rows, %v for 64: allocations grow with the rows", large, small)
+	}
+}
