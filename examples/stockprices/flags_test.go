@@ -11,10 +11,10 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/braidstream/braid/internal/killtest"
 	"github.com/braidstream/braid/internal/testseed"
 )
 
@@ -162,40 +162,9 @@ func TestCheckpointedRunSurvivesKills(t *testing.T) {
 	ck, outDir := filepath.Join(dir, "ck"), filepath.Join(dir, "out")
 	args := []string{"-seed", "7", "-speedup", "3000", "-duration", "1h", "-checkpoint", ck, "-checkpoint-every", "20ms", "-out", outDir}
 	rng := rand.New(rand.NewPCG(testseed.Seed(t), 1))
-	kills := 0
-	for run := 0; ; run++ {
-		if run == 40 {
-			t.Fatalf("not done after %d runs", run)
-		}
-		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), "STOCKPRICES_ARGS="+strings.Join(args, "\n"))
-		var o, e bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &o, &e
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		var err error
-		if kills < 5 {
-			select {
-			case err = <-done:
-			case <-time.After(time.Duration(100+rng.IntN(200)) * time.Millisecond):
-				cmd.Process.Signal(syscall.SIGKILL)
-				<-done
-				kills++
-				continue
-			}
-		} else {
-			err = <-done
-		}
-		if err != nil {
-			t.Fatalf("run %d: %v, stderr %q", run, err, e.String())
-		}
-		if o.Len() > 0 {
-			t.Fatalf("with -out, stdout has %q", o.String())
-		}
-		break
+	kills, stdout := killtest.Run(t, "STOCKPRICES_ARGS", args, rng, 5)
+	if stdout != "" {
+		t.Fatalf("with -out, stdout has %q", stdout)
 	}
 	if kills == 0 {
 		t.Fatal("the job ended before the first kill: nothing was tested")
