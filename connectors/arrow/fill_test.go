@@ -129,7 +129,9 @@ func TestFillAllocatesPerBatchNotPerRow(t *testing.T) {
 	}
 	small, large := allocs(64), allocs(4096)
 	t.Logf("allocations per batch: %v for 64 rows, %v for 4096", small, large)
-	if large > small+float64(schema.NumFields()) {
+	// Slack for what other goroutines of the process allocate meanwhile;
+	// an allocation per row would add thousands.
+	if large > small+100 {
 		t.Fatalf("%v allocations for 4096 rows, %v for 64: allocations grow with the rows", large, small)
 	}
 }
