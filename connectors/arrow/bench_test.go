@@ -80,6 +80,7 @@ func BenchmarkSinks(b *testing.B) {
 		{"ipc-zstd", func(s *stream.Stream[access], dir string) { barrow.IPC(s, dir, barrow.Compression(barrow.Zstd)) }},
 		{"parquet-snappy", func(s *stream.Stream[access], dir string) { barrow.Parquet(s, dir) }},
 		{"parquet-zstd", func(s *stream.Stream[access], dir string) { barrow.Parquet(s, dir, barrow.Compression(barrow.Zstd)) }},
+		{"parquet-snappy-dict", func(s *stream.Stream[access], dir string) { barrow.Parquet(s, dir, barrow.Dictionary(true)) }},
 	}
 	for _, sk := range sinks {
 		b.Run("sink="+sk.name, func(b *testing.B) {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/cockroachdb/pebble/v2/vfs/errorfs"
 
@@ -394,5 +395,34 @@ func TestNonStructElements(t *testing.T) {
 	}
 	if want := []string{"1 a", "<nil> <nil>", "3 c"}; !slices.Equal(got, want) {
 		t.Fatalf("read back %q, want %q", got, want)
+	}
+}
+
+// Dictionary turns Parquet's dictionary encoding on; it is off by
+// default.
+func TestParquetDictionary(t *testing.T) {
+	for _, on := range []bool{false, true} {
+		fs := vfs.NewMem()
+		s := openSink(t, fs, "parquet", stream.SinkContext{}, nil, barrow.Dictionary(on))
+		must(t, s.Write(recs(0, 100)))
+		txn, err := s.PreCommit(stream.FinalCheckpoint)
+		must(t, err)
+		if txn != nil {
+			must(t, s.Commit(txn))
+		}
+		must(t, s.Close())
+		names := partFiles(t, fs, "/out", ".parquet")
+		r, done := openSection(t, fs, "/out/"+names[0])
+		pf, err := file.NewParquetReader(r)
+		must(t, err)
+		for c := range 2 {
+			cc, err := pf.MetaData().RowGroup(0).ColumnChunk(c)
+			must(t, err)
+			if cc.HasDictionaryPage() != on {
+				t.Errorf("Dictionary(%v): column %d has a dictionary page: %v", on, c, cc.HasDictionaryPage())
+			}
+		}
+		pf.Close()
+		done()
 	}
 }

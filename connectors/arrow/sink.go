@@ -143,7 +143,8 @@ var parquetFormat = &format{
 		props := parquet.NewWriterProperties(
 			parquet.WithCompression(parquetCodecs[c.codec]),
 			parquet.WithAllocator(memory.DefaultAllocator),
-			parquet.WithMaxRowGroupLength(int64(c.batchRows)))
+			parquet.WithMaxRowGroupLength(int64(c.batchRows)),
+			parquet.WithDictionaryDefault(c.dict))
 		// The Arrow schema goes into the file's metadata so that Arrow
 		// readers get back the types written (uint64, a timestamp's zone).
 		return pqarrow.NewFileWriter(schema, w, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
