@@ -10,7 +10,6 @@ import (
 	"net/netip"
 	"os"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/braidstream/braid/connectors/logs"
@@ -103,7 +102,7 @@ func isPacket(s string) bool { return strings.Contains(s, "IN=") && strings.Cont
 // (OpenSSH 9.8 and later), "sshd(pam_unix)" (older PAM).
 func isSSHD(app string) bool { return strings.HasPrefix(app, "sshd") }
 
-// A Kind is what an event reports.
+// A Kind is what a line reports.
 type Kind uint8
 
 const (
@@ -116,31 +115,104 @@ const (
 	kindAudit                   // Kubernetes: a request, at its last stage
 )
 
-// An Event is what the job keeps of a line that matters.
-type Event struct {
-	Kind Kind
-	Time time.Time
-	// File and Line are where it was read: a file and a line number, or a
-	// generator and the line's index from 1.
-	File string
-	Line int64
+var kindNames = [...]string{"none", "failed login", "invalid user", "no identification", "accepted login", "packet", "request"}
 
-	// sshd: Host is the client (an address, or a name), User the account
-	// tried, N the attempts the line stands for ("message repeated 3
-	// times" is 3). Kubernetes: Host is the first source address, User
-	// the user who asked.
-	Host string
-	User string
-	N    int64
+// A place is where an event was read, as in a logs.Line: a file, the
+// line's byte offset (-1 when not known) and its number, or a generator,
+// -1 and the line's index from 1.
+type place struct {
+	File   string
+	Offset int64
+	Line   int64
+}
 
-	// netfilter: the packet's source, destination port and protocol.
-	Addr  netip.Addr
-	Port  int
-	Proto string
+// where is the place as logs.Line.Where writes it.
+func (p place) where() string {
+	return logs.Line{Source: p.File, Offset: p.Offset, Number: p.Line}.Where()
+}
 
-	// Kubernetes: the verb, the object and the answer.
-	Verb, Resource, Subresource, Namespace, Name string
-	Code                                         int
+func placeOf(l logs.Line) place { return place{l.Source, l.Offset, l.Number} }
+
+// The events of each format: what the job keeps of a line that matters.
+// A zero Time marks a line of no interest, which the parser returns
+// rather than an error, to be filtered out.
+type (
+	// An SSHEvent is a login tried, refused or accepted, by sshd.
+	SSHEvent struct {
+		Kind Kind
+		Time time.Time
+		// Host is the client (an address, or a name), User the account
+		// tried, N the attempts the line stands for ("message repeated 3
+		// times" is 3).
+		Host string
+		User string
+		N    int64
+		At   place
+	}
+	// A Packet is a packet that netfilter logged: its source,
+	// destination port (0 for ICMP and the like) and protocol.
+	Packet struct {
+		Time  time.Time
+		Src   netip.Addr
+		Port  int
+		Proto string
+		At    place
+	}
+	// A Request is a request to a Kubernetes API server at its last
+	// stage: who asked (User, from Host, the first source address), what
+	// (Verb, the object), and the answer (Code).
+	Request struct {
+		Time                                         time.Time
+		User, Host                                   string
+		Verb, Resource, Subresource, Namespace, Name string
+		Code                                         int
+		At                                           place
+	}
+	// A syslogEvent is an event of a syslog file that holds both sshd's
+	// lines and packets: one or the other.
+	syslogEvent struct {
+		SSH      SSHEvent
+		Packet   Packet
+		IsPacket bool
+	}
+)
+
+func (e SSHEvent) when() time.Time { return e.Time }
+func (e Packet) when() time.Time   { return e.Time }
+func (e Request) when() time.Time  { return e.Time }
+func (e syslogEvent) when() time.Time {
+	if e.IsPacket {
+		return e.Packet.Time
+	}
+	return e.SSH.Time
+}
+
+func (e SSHEvent) place() place { return e.At }
+func (e Packet) place() place   { return e.At }
+func (e Request) place() place  { return e.At }
+func (e syslogEvent) place() place {
+	if e.IsPacket {
+		return e.Packet.At
+	}
+	return e.SSH.At
+}
+
+func (e SSHEvent) what() string { return kindNames[e.Kind] }
+func (e Packet) what() string   { return "packet" }
+func (e Request) what() string  { return e.Verb + " " + e.Resource + " request" }
+func (e syslogEvent) what() string {
+	if e.IsPacket {
+		return e.Packet.what()
+	}
+	return e.SSH.what()
+}
+
+// An event is any of the events above.
+type event interface {
+	SSHEvent | Packet | Request | syslogEvent
+	when() time.Time
+	place() place
+	what() string
 }
 
 // errNoTime is the error of a line without a timestamp: event time cannot
@@ -160,10 +232,11 @@ type parser struct {
 // no interest, and dead letters (lines the parser could not read), all
 // counted by the parser; and rejected, what the source could not deliver
 // (a line over 1 MiB) and events whose time event time cannot hold,
-// counted by the sinks of those dead letters.
+// counted by the sink of the dead letters. Each count has one writer, a
+// subtask of the job: read them after Execute.
 type inputCounts struct {
 	lines, events, skipped, dead int64
-	rejected                     atomic.Int64
+	rejected                     int64
 }
 
 // newParser returns the parser of an input in format f. The year of BSD
@@ -173,59 +246,67 @@ func newParser(f format, year int, ref time.Time, tz *time.Location, c *inputCou
 	return &parser{format: f, syslog: logs.SyslogParser{Year: year, Reference: ref, Location: tz}, count: c}
 }
 
-// parse reads one line. An event of kindNone is a line of no interest.
-// An error is the line's dead letter.
-func (p *parser) parse(l logs.Line) (Event, error) {
-	p.count.lines++
-	var e Event
-	var err error
-	if p.format == formatK8s {
-		e, err = parseAudit(l.Text)
-	} else {
-		e, err = p.parseSyslog(l.Text)
+// parsing makes a parser of one format a MapErr function that counts the
+// lines and places the events.
+func parsing[T event](p *parser, parse func(string) (T, error), setPlace func(*T, place)) func(logs.Line) (T, error) {
+	return func(l logs.Line) (T, error) {
+		p.count.lines++
+		e, err := parse(l.Text)
+		switch {
+		case err != nil:
+			p.count.dead++
+		case e.when().IsZero():
+			p.count.skipped++
+		default:
+			p.count.events++
+			setPlace(&e, placeOf(l))
+		}
+		return e, err
 	}
-	switch {
-	case err != nil:
-		p.count.dead++
-		return Event{}, err
-	case e.Kind == kindNone:
-		p.count.skipped++
-	default:
-		p.count.events++
-		e.File, e.Line = l.Source, l.Number
-	}
-	return e, nil
 }
 
-// parseSyslog reads a syslog line for sshd's messages, packets, or both.
-func (p *parser) parseSyslog(text string) (Event, error) {
+// sshd reads a syslog line for sshd's messages.
+func (p *parser) sshd(text string) (SSHEvent, error) {
+	e, err := p.parseSyslog(text)
+	return e.SSH, err
+}
+
+// packet reads a syslog line for packets.
+func (p *parser) packet(text string) (Packet, error) {
+	e, err := p.parseSyslog(text)
+	return e.Packet, err
+}
+
+// parseSyslog reads a syslog line for sshd's messages, packets, or both,
+// as p's format says.
+func (p *parser) parseSyslog(text string) (syslogEvent, error) {
 	m, err := p.syslog.Parse(text)
 	if err != nil {
 		if p.format&formatNetfilter != 0 && isPacket(text) {
 			// A bare kernel line (dmesg): a packet, but when?
 			if _, perr := logs.ParseNetfilter(text); perr != nil {
-				return Event{}, perr
+				return syslogEvent{}, perr
 			}
-			return Event{}, errNoTime
+			return syslogEvent{}, errNoTime
 		}
-		return Event{}, err
+		return syslogEvent{}, err
 	}
 	if m.Time.IsZero() {
-		return Event{}, errNoTime
+		return syslogEvent{}, errNoTime
 	}
 	switch {
 	case p.format&formatNetfilter != 0 && isPacket(m.Message):
 		pk, err := logs.ParseNetfilter(m.Message)
 		if err != nil {
-			return Event{}, err
+			return syslogEvent{}, err
 		}
-		return Event{Kind: kindPacket, Time: m.Time, Addr: pk.Src, Port: pk.DstPort, Proto: pk.Proto}, nil
+		return syslogEvent{IsPacket: true, Packet: Packet{Time: m.Time, Src: pk.Src, Port: pk.DstPort, Proto: pk.Proto}}, nil
 	case p.format&formatSSHD != 0 && isSSHD(m.App):
 		s, err := logs.ParseSSHD(m.Message)
 		if err != nil {
-			return Event{}, err
+			return syslogEvent{}, err
 		}
-		e := Event{Time: m.Time, Host: s.Host, User: s.User, N: int64(s.Count)}
+		e := SSHEvent{Time: m.Time, Host: s.Host, User: s.User, N: int64(s.Count)}
 		switch s.Kind {
 		case logs.SSHDFailed:
 			e.Kind = kindFailed
@@ -236,35 +317,34 @@ func (p *parser) parseSyslog(text string) (Event, error) {
 		case logs.SSHDAccepted:
 			e.Kind = kindAccepted
 		default:
-			return Event{}, nil
+			return syslogEvent{}, nil
 		}
 		if e.Host == "" {
-			return Event{}, nil // no client to count it against
+			return syslogEvent{}, nil // no client to count it against
 		}
-		return e, nil
+		return syslogEvent{SSH: e}, nil
 	}
-	return Event{}, nil
+	return syslogEvent{}, nil
 }
 
-// parseAudit reads a Kubernetes audit event. Only the last stage of a
-// request counts (ResponseComplete, or Panic), so that each request is
-// one event.
-func parseAudit(text string) (Event, error) {
+// audit reads a Kubernetes audit event. Only the last stage of a request
+// counts (ResponseComplete, or Panic), so that each request is one event.
+func (p *parser) audit(text string) (Request, error) {
 	a, err := logs.ParseK8sAudit(text)
 	if err != nil {
-		return Event{}, err
+		return Request{}, err
 	}
 	if a.Stage != "ResponseComplete" && a.Stage != "Panic" {
-		return Event{}, nil
+		return Request{}, nil
 	}
 	t := a.StageTime
 	if t.IsZero() {
 		t = a.RequestReceived
 	}
 	if t.IsZero() {
-		return Event{}, errNoTime
+		return Request{}, errNoTime
 	}
-	e := Event{Kind: kindAudit, Time: t, User: a.User.Username, Verb: a.Verb,
+	e := Request{Time: t, User: a.User.Username, Verb: a.Verb,
 		Resource: a.ObjectRef.Resource, Subresource: a.ObjectRef.Subresource,
 		Namespace: a.ObjectRef.Namespace, Name: a.ObjectRef.Name, Code: a.ResponseStatus.Code}
 	if len(a.SourceIPs) > 0 {

@@ -44,12 +44,16 @@
 // months go from December to January); the zone is -tz (default UTC).
 // Kubernetes events are placed at their stageTimestamp, the order in which
 // the log is written. Lines may come out of order by up to -bound: event
-// time is, per file, the latest time seen so far minus -bound. An event
-// later than that for its window is late: it is written to the dead
+// time is, per file, the latest time seen so far minus -bound, moved on
+// once a minute of it (so findings of sliding windows and sessions come
+// up to a minute of event time later than they could). An event whose
+// windows have all closed by then is late: it is written to the dead
 // letters (below) as late and not counted. Since the files are merged,
 // event time is that of the file furthest behind: a file that ended no
 // longer holds the others back, and with -follow one that has been quiet
-// for -idle does not either.
+// for -idle does not either. With several files, which events are late
+// can also depend on how fast each file was read; with one, only on the
+// order of its lines.
 //
 // Of Kubernetes events only those of stage ResponseComplete (or Panic)
 // count, so that each request counts once.

@@ -25,7 +25,11 @@ func TestMain(m *testing.M) {
 		main()
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	if benchLog.dir != "" {
+		os.RemoveAll(benchLog.dir)
+	}
+	os.Exit(code)
 }
 
 // runMain runs the command with args and returns its exit status and
@@ -60,9 +64,10 @@ func flags(t *testing.T, args ...string) config {
 
 // A result is what one run of the job wrote.
 type result struct {
-	out     string   // stdout
-	dead    []string // the dead-letter file's lines
-	summary []string // the lines of the summary, on stderr
+	deadPath string   // the dead-letter file
+	out      string   // stdout
+	dead     []string // the dead-letter file's lines
+	summary  []string // the lines of the summary, on stderr
 }
 
 // runJob runs the job with cfg, its dead letters into a file, and fails
@@ -85,8 +90,7 @@ func tryJob(t *testing.T, cfg config) (result, error) {
 	defer cancel()
 	var out, errOut bytes.Buffer
 	err := run(ctx, cfg, &out, &errOut)
-	var r result
-	r.out = out.String()
+	r := result{deadPath: cfg.deadLetters, out: out.String()}
 	r.summary = lines(errOut.String())
 	b, rerr := os.ReadFile(cfg.deadLetters)
 	if rerr != nil && !errors.Is(rerr, os.ErrNotExist) {

@@ -8,8 +8,8 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/braidstream/braid/connectors/filesink"
@@ -38,6 +38,9 @@ func inputs(cfg config) ([]*input, error) {
 	}
 	var ins []*input
 	for _, path := range cfg.files {
+		if strings.HasSuffix(path, ".gz") {
+			return nil, fmt.Errorf("%s: compressed logs are not read yet: decompress it first (zcat %s > %s)", path, path, strings.TrimSuffix(path, ".gz"))
+		}
 		fi, err := os.Stat(path)
 		if err != nil {
 			return nil, err
@@ -80,7 +83,6 @@ func run(ctx context.Context, cfg config, out, errOut io.Writer) error {
 		dlw = f
 	}
 	dead := &deadLetters{w: &lockedWriter{w: dlw}, json: cfg.json}
-	out = &lockedWriter{w: out}
 
 	var opts []stream.Option
 	if cfg.batchSize > 0 {
@@ -90,23 +92,13 @@ func run(ctx context.Context, cfg config, out, errOut io.Writer) error {
 		opts = append(opts, stream.WithCheckpointing(cfg.checkpoint, cfg.checkpointEvery))
 	}
 	env := stream.NewEnv(opts...)
-	var events *stream.Stream[Event]
-	for _, in := range ins {
-		s := readInput(env, cfg, in, dead)
-		if events == nil {
-			events = s
-		} else {
-			events = events.Merge(s)
-		}
+	var all streams
+	for i, in := range ins {
+		readInput(env, cfg, i, in, dead, &all)
 	}
-	f := finder{cfg}
-	found := f.findings(events, func(s *stream.Stream[Event], what string) {
-		s.ForEach(func(e Event) error {
-			dead.late.Add(1)
-			return dead.write(fmt.Sprintf("%s:%d", e.File, e.Line), fmt.Sprintf("late event (%s at %s): its %s had closed", kindNames[e.Kind],
-				e.Time.Format(time.RFC3339Nano), what), "")
-		})
-	})
+	f := finder{cfg: cfg, dead: dead}
+	found := f.findings(all)
+	dead.sink(ins)
 	sorted := stream.Process(stream.KeyBy(found[0].Merge(found[1:]...), func(Line) int { return 0 }), sortLines).Name("sort findings")
 	text := func(l Line) string {
 		if cfg.json {
@@ -132,7 +124,7 @@ func run(ctx context.Context, cfg config, out, errOut io.Writer) error {
 	var total inputCounts
 	for _, in := range ins {
 		c := &in.count
-		lines, dead := c.lines+c.rejected.Load(), c.dead+c.rejected.Load()
+		lines, dead := c.lines+c.rejected, c.dead+c.rejected
 		fmt.Fprintf(errOut, "audit: %s (%s): %d lines, %d events, %d skipped, %d dead letters\n", in.name, in.format, lines, c.events, c.skipped, dead)
 		total.lines += lines
 		total.dead += dead
@@ -141,7 +133,7 @@ func run(ctx context.Context, cfg config, out, errOut io.Writer) error {
 	if cfg.deadLetters != "" {
 		where = "in " + cfg.deadLetters
 	}
-	fmt.Fprintf(errOut, "audit: %d dead letters and %d late events %s\n", dead.n.Load(), dead.late.Load(), where)
+	fmt.Fprintf(errOut, "audit: %d dead letters and %d late events %s\n", dead.n, dead.late, where)
 	if total.lines == total.dead && (err == nil || errors.Is(err, context.Canceled)) {
 		if total.lines == 0 {
 			return errors.New("no line could be read: the input had no lines")
@@ -151,11 +143,9 @@ func run(ctx context.Context, cfg config, out, errOut io.Writer) error {
 	return err
 }
 
-var kindNames = [...]string{"none", "failed login", "invalid user", "no identification", "accepted login", "packet", "audit event"}
-
-// readInput is the stream of one input's events, in event time. Lines it
-// cannot read go to dead.
-func readInput(env *stream.Env, cfg config, in *input, dead *deadLetters) *stream.Stream[Event] {
+// readInput adds the events of one input, in event time, to all. Lines
+// it cannot read go to dead.
+func readInput(env *stream.Env, cfg config, i int, in *input, dead *deadLetters, all *streams) {
 	var lines *stream.Stream[logs.Line]
 	if in.gen != nil {
 		gen, name := in.gen, in.name
@@ -163,32 +153,56 @@ func readInput(env *stream.Env, cfg config, in *input, dead *deadLetters) *strea
 			return logs.Line{Text: gen(i), Source: name, Offset: -1, Number: i + 1}
 		}, stream.Limit(cfg.n)).Name(in.name)
 	} else {
-		lines = fileLines(env, cfg, in, dead)
+		lines = fileLines(env, cfg, i, in, dead)
 	}
 	year := cfg.year
 	if in.gen != nil {
 		year = genStart.Year()
 	}
 	p := newParser(in.format, year, in.ref, cfg.tz, &in.count)
-	events, bad := stream.MapErr(lines, p.parse)
-	events.Name("parse " + in.name).SetParallelism(1) // p reads the lines in order
-	bad.ForEach(func(d stream.DeadLetter[logs.Line]) error {
-		return dead.letter(d.Value.Where(), d.Err.Error(), d.Value.Text)
-	})
+	switch in.format {
+	case formatSSHD:
+		merge(&all.ssh, inEventTime(cfg, i, in, dead, lines, parsing(p, p.sshd, func(e *SSHEvent, at place) { e.At = at })))
+	case formatNetfilter:
+		merge(&all.packets, inEventTime(cfg, i, in, dead, lines, parsing(p, p.packet, func(e *Packet, at place) { e.At = at })))
+	case formatK8s:
+		merge(&all.requests, inEventTime(cfg, i, in, dead, lines, parsing(p, p.audit, func(e *Request, at place) { e.At = at })))
+	case formatSyslog:
+		mixed := inEventTime(cfg, i, in, dead, lines, parsing(p, p.parseSyslog, func(e *syslogEvent, at place) { e.SSH.At, e.Packet.At = at, at }))
+		merge(&all.ssh, stream.Map(mixed.Filter(func(e syslogEvent) bool { return !e.IsPacket }), func(e syslogEvent) SSHEvent { return e.SSH }))
+		merge(&all.packets, stream.Map(mixed.Filter(func(e syslogEvent) bool { return e.IsPacket }), func(e syslogEvent) Packet { return e.Packet }))
+	}
+}
+
+// inEventTime is the events parse finds in lines, in event time. The
+// lines it cannot read go to dead.
+func inEventTime[T event](cfg config, i int, in *input, dead *deadLetters, lines *stream.Stream[logs.Line], parse func(logs.Line) (T, error)) *stream.Stream[T] {
+	events, bad := stream.MapErr(lines, parse)
+	events.Name("parse " + in.name).SetParallelism(1) // the parser reads the lines in order
+	dead.add(stream.Map(bad, func(d stream.DeadLetter[logs.Line]) report {
+		return report{Where: d.Value.Where(), Err: d.Err.Error(), Line: d.Value.Text, Input: -1} // the parser counted it
+	}))
 	idle := 0
 	if cfg.follow {
 		idle = max(1, int(cfg.idle/(200*time.Millisecond))) // the default watermark interval
 	}
-	events = events.Filter(func(e Event) bool { return e.Kind != kindNone }).
-		WithWatermarks(func(e Event) time.Time { return e.Time }, func() stream.WatermarkGenerator[Event] {
-			return &perEvent{bound: cfg.bound, step: watermarkStep, idle: idle}
+	events = events.Filter(func(e T) bool { return !e.when().IsZero() }).
+		WithWatermarks(func(e T) time.Time { return e.when() }, func() stream.WatermarkGenerator[T] {
+			return &perEvent[T]{bound: cfg.bound, step: watermarkStep, idle: idle}
 		})
 	// Times event time cannot hold (before 1678, after 2262).
-	stream.DeadLetters(events).ForEach(func(d stream.DeadLetter[Event]) error {
-		in.count.rejected.Add(1)
-		return dead.letter(fmt.Sprintf("%s:%d", d.Value.File, d.Value.Line), d.Err.Error(), "")
-	})
+	dead.add(stream.Map(stream.DeadLetters(events), func(d stream.DeadLetter[T]) report {
+		return report{Where: d.Value.place().where(), Err: d.Err.Error(), Input: i}
+	}))
 	return events
+}
+
+// reportLate reports the events of s, too late for what, to dead.
+func reportLate[T event](dead *deadLetters, s *stream.Stream[T], what string) {
+	dead.lates = append(dead.lates, stream.Map(s, func(e T) report {
+		return report{Where: e.place().where(), Err: fmt.Sprintf("late event (%s at %s): its %s had closed", e.what(),
+			e.when().Format(time.RFC3339Nano), what), Input: -1}
+	}).Name("late "+what))
 }
 
 // fileLines is the stream of a file's lines with their places. Lines the
@@ -199,12 +213,11 @@ func readInput(env *stream.Env, cfg config, in *input, dead *deadLetters) *strea
 // from a checkpoint they count from the line the run resumed at. (To be
 // replaced by connectors/tail, whose lines carry their file, offset and
 // number, and which follows rotations.)
-func fileLines(env *stream.Env, cfg config, in *input, dead *deadLetters) *stream.Stream[logs.Line] {
+func fileLines(env *stream.Env, cfg config, i int, in *input, dead *deadLetters) *stream.Stream[logs.Line] {
 	text := stream.TextFile(env, in.name, stream.Follow(cfg.follow))
-	stream.DeadLetters(text).ForEach(func(d stream.DeadLetter[string]) error {
-		in.count.rejected.Add(1)
-		return dead.letter(in.name, d.Err.Error(), d.Value)
-	})
+	dead.add(stream.Map(stream.DeadLetters(text), func(d stream.DeadLetter[string]) report {
+		return report{Where: in.name, Err: d.Err.Error(), Line: d.Value, Input: i}
+	}))
 	var n int64
 	name := in.name
 	return stream.Map(text, func(s string) logs.Line {
@@ -213,37 +226,65 @@ func fileLines(env *stream.Env, cfg config, in *input, dead *deadLetters) *strea
 	}).SetParallelism(1)
 }
 
-// deadLetters writes the job's dead letters, one a line: the place, the
-// error and the line (quoted), or with -json an object of the three.
+// A report is a dead letter (a line that could not be read, an event
+// whose time event time cannot hold) or an event too late for a window:
+// its place, what was wrong, and the line when there is one. Input is
+// the index of the input whose count of rejected lines it adds to, -1
+// when the parser counted it already.
+type report struct {
+	Where, Err, Line string
+	Input            int
+}
+
+// deadLetters gathers the job's reports into two sinks, one of the dead
+// letters and one of the late events (which are in event time: streams
+// of both kinds cannot merge), that write them to w, one a line: the
+// place, the error and the line (quoted), or with -json an object of the
+// three.
 type deadLetters struct {
-	w       io.Writer
-	json    bool
-	n, late atomic.Int64
+	w              io.Writer
+	json           bool
+	letters, lates []*stream.Stream[report]
+	n, late        int64 // written by the sinks' one subtask each; read after Execute
 }
 
-// letter writes and counts a dead letter.
-func (d *deadLetters) letter(where, err, text string) error {
-	d.n.Add(1)
-	return d.write(where, err, text)
-}
+// add adds the dead letters of s.
+func (d *deadLetters) add(s *stream.Stream[report]) { d.letters = append(d.letters, s) }
 
-func (d *deadLetters) write(where, err, text string) error {
-	var s string
-	if d.json {
-		b, _ := json.Marshal(struct {
-			Where string `json:"where"`
-			Error string `json:"error"`
-			Line  string `json:"line,omitempty"`
-		}{where, err, text})
-		s = string(b)
-	} else {
-		s = where + ": " + err
-		if text != "" {
-			s += ": " + strconv.Quote(text)
+// sink builds the sinks of the reports added.
+func (d *deadLetters) sink(ins []*input) {
+	d.sinkOf(d.letters, func(r report) {
+		d.n++
+		if r.Input >= 0 {
+			ins[r.Input].count.rejected++
 		}
+	})
+	d.sinkOf(d.lates, func(report) { d.late++ })
+}
+
+func (d *deadLetters) sinkOf(reports []*stream.Stream[report], count func(report)) {
+	if len(reports) == 0 {
+		return
 	}
-	_, werr := io.WriteString(d.w, s+"\n")
-	return werr
+	reports[0].Merge(reports[1:]...).ForEach(func(r report) error {
+		count(r)
+		var s string
+		if d.json {
+			b, _ := json.Marshal(struct {
+				Where string `json:"where"`
+				Error string `json:"error"`
+				Line  string `json:"line,omitempty"`
+			}{r.Where, r.Err, r.Line})
+			s = string(b)
+		} else {
+			s = r.Where + ": " + r.Err
+			if r.Line != "" {
+				s += ": " + strconv.Quote(r.Line)
+			}
+		}
+		_, err := io.WriteString(d.w, s+"\n")
+		return err
+	}).SetParallelism(1)
 }
 
 // lockedWriter serialises the writes of the sinks that share a writer.

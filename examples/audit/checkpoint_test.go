@@ -1,0 +1,116 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/braidstream/braid/internal/testseed"
+)
+
+// A job killed with SIGKILL at random moments and run again with the same
+// command, until it ends, publishes with -checkpoint and -out exactly the
+// findings of a run that was never interrupted, each once.
+func TestCheckpointedRunSurvivesKills(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kills and restarts the job several times: not with -short")
+	}
+	dir := t.TempDir()
+	status, want, stderr := runMain(t, "-n", "60000", "-deadletters", filepath.Join(dir, "dead-uninterrupted.txt"))
+	if status != 0 {
+		t.Fatalf("uninterrupted run: status %d, stderr %q", status, stderr)
+	}
+	want = strings.TrimLeft(strings.Join(func() (ls []string) {
+		for _, l := range strings.SplitAfter(want, "\n") {
+			if !strings.HasPrefix(l, "#") {
+				ls = append(ls, l)
+			}
+		}
+		return ls
+	}(), ""), "\n")
+	ck, outDir := filepath.Join(dir, "ck"), filepath.Join(dir, "out")
+	args := []string{"-n", "60000", "-checkpoint", ck, "-checkpoint-every", "20ms", "-out", outDir, "-deadletters", filepath.Join(dir, "dead.txt")}
+	rng := rand.New(rand.NewPCG(testseed.Seed(t), 1))
+	kills, resumed := 0, 0
+	for run := 0; ; run++ {
+		if run == 40 {
+			t.Fatalf("not done after %d runs", run)
+		}
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), "AUDIT_ARGS="+strings.Join(args, "\n"))
+		var o, e bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &o, &e
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		var err error
+		if kills < 4 {
+			select {
+			case err = <-done:
+			case <-time.After(time.Duration(100+rng.IntN(300)) * time.Millisecond):
+				cmd.Process.Signal(syscall.SIGKILL)
+				err = <-done
+				kills++
+			}
+		} else {
+			err = <-done
+		}
+		if strings.Contains(e.String(), "braid: resuming from checkpoint") {
+			resumed++
+		}
+		if ee, ok := errors.AsType[*exec.ExitError](err); ok && ee.ProcessState.Sys().(syscall.WaitStatus).Signaled() {
+			continue
+		}
+		if err != nil {
+			t.Fatalf("run %d: %v, stderr %q", run, err, e.String())
+		}
+		if o.Len() > 0 {
+			t.Fatalf("with -out, stdout has %q", o.String())
+		}
+		break
+	}
+	if kills == 0 || resumed == 0 {
+		t.Fatalf("%d kills, %d runs resumed from a checkpoint: nothing was tested", kills, resumed)
+	}
+	var got strings.Builder
+	parts, _ := filepath.Glob(filepath.Join(outDir, "part-*"))
+	for _, p := range parts {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got.Write(b)
+	}
+	if got.String() != want {
+		t.Fatalf("after %d kills the published findings differ from an uninterrupted run's:\n%s", kills, firstDiff(got.String(), want))
+	}
+	t.Logf("%d kills, %d runs resumed, %d findings, %d part files", kills, resumed, strings.Count(want, "\n"), len(parts))
+}
+
+// firstDiff shows the first line where got and want differ.
+func firstDiff(got, want string) string {
+	g, w := strings.Split(got, "\n"), strings.Split(want, "\n")
+	for i := range max(len(g), len(w)) {
+		var a, b string
+		if i < len(g) {
+			a = g[i]
+		}
+		if i < len(w) {
+			b = w[i]
+		}
+		if a != b {
+			return fmt.Sprintf("line %d: got %q, want %q (%d lines got, %d want)", i+1, a, b, len(g), len(w))
+		}
+	}
+	return "equal"
+}
