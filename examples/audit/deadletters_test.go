@@ -17,7 +17,7 @@ import (
 // too late for its windows is reported as late, with its place, and not
 // counted. The summary counts each file's lines.
 func TestDeadLettersWithTheirPlace(t *testing.T) {
-	sshd := writeFile(t, "auth.log",
+	sshdLines := []string{
 		"Dec 10 06:55:46 LabSZ sshd[1]: Failed password for root from 1.2.3.4 port 22 ssh2",
 		"Dec 10 06:55:47 LabSZ sshd[1]: Failed password for root from",
 		"\xff\xfe not a syslog line",
@@ -25,35 +25,38 @@ func TestDeadLettersWithTheirPlace(t *testing.T) {
 		"Dec 10 06:55:49 LabSZ sshd[1]: Failed password for invalid user bob from 1.2.3.4 port 22 ssh2",
 		"Dec 10 06:55:50 LabSZ CRON[2]: (root) CMD (true)",
 		"Dec 10 06:55:51 LabSZ sshd[1]: Failed password for root from 1.2.3.4 port 22 ssh2",
-	)
+	}
+	sshd := writeFile(t, "auth.log", sshdLines...)
 	packet := "IN=eth0 OUT= MAC=52:54:00:12:34:56:52:54:00:65:43:21:08:00 SRC=%s DST=192.0.2.10 LEN=60 TOS=0x00 PREC=0x00 TTL=51 ID=1 DF PROTO=TCP SPT=1 DPT=%d WINDOW=64240 RES=0x00 SYN URGP=0"
-	kern := writeFile(t, "kern.log",
-		"Dec 10 06:55:46 gw kernel: [1.000000] "+fmt.Sprintf(packet, "198.51.100.7", 111),
+	kernLines := []string{
+		"Dec 10 06:55:46 gw kernel: [1.000000] " + fmt.Sprintf(packet, "198.51.100.7", 111),
 		fmt.Sprintf(packet, "198.51.100.7", 112),
-		"Dec 10 06:55:47 gw kernel: [2.000000] "+fmt.Sprintf(packet, "198.51.100", 113),
+		"Dec 10 06:55:47 gw kernel: [2.000000] " + fmt.Sprintf(packet, "198.51.100", 113),
 		"Dec 10 06:55:48 gw kernel: [3.000000] e1000e: eth1 NIC Link is Up",
-		"Dec 10 06:55:49 gw kernel: [4.000000] "+fmt.Sprintf(packet, "198.51.100.7", 2049),
-	)
+		"Dec 10 06:55:49 gw kernel: [4.000000] " + fmt.Sprintf(packet, "198.51.100.7", 2049),
+	}
+	kern := writeFile(t, "kern.log", kernLines...)
 	event := `{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"%s","stage":"%s","verb":"get",` +
 		`"user":{"username":"eve"},"sourceIPs":["203.0.113.9"],"objectRef":{"resource":"secrets","namespace":"prod","name":"db"},` +
 		`"responseStatus":{"code":403},"requestReceivedTimestamp":"2015-12-10T06:55:4%dZ","stageTimestamp":"2015-12-10T06:55:4%dZ"}`
-	audit := writeFile(t, "audit.log",
+	auditLines := []string{
 		fmt.Sprintf(event, "a1", "ResponseComplete", 6, 6),
 		`{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"a2","stage":`,
 		`{"kind":"Event","apiVersion":"audit.k8s.io/v1","stage":"ResponseComplete"}`,
 		fmt.Sprintf(event, "a4", "RequestReceived", 7, 7),
 		fmt.Sprintf(event, "a5", "ResponseComplete", 8, 8),
-	)
+	}
+	audit := writeFile(t, "audit.log", auditLines...)
 	cfg := flags(t, "-year", "2015", "-brute-force", "0", "-invalid-users", "0", "-session-attempts", "0", "-denied", "0", sshd, kern, audit)
 	r := runJob(t, cfg)
 
 	want := []struct{ where, err, line string }{
-		{sshd + " line 2", `sshd: `, "Dec 10 06:55:47 LabSZ sshd[1]: Failed password for root from"},
-		{sshd + " line 3", `syslog: `, "\xff\xfe not a syslog line"},
-		{kern + " line 2", "the line has no timestamp", fmt.Sprintf(packet, "198.51.100.7", 112)},
-		{kern + " line 3", `netfilter: SRC at byte `, "Dec 10 06:55:47 gw kernel: [2.000000] " + fmt.Sprintf(packet, "198.51.100", 113)},
-		{audit + " line 2", "audit event: ", `{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"a2","stage":`},
-		{audit + " line 3", "audit event: ", `{"kind":"Event","apiVersion":"audit.k8s.io/v1","stage":"ResponseComplete"}`},
+		{lineAt(sshd, sshdLines, 2), `sshd: `, sshdLines[1]},
+		{lineAt(sshd, sshdLines, 3), `syslog: `, sshdLines[2]},
+		{lineAt(kern, kernLines, 2), "the line has no timestamp", kernLines[1]},
+		{lineAt(kern, kernLines, 3), `netfilter: SRC at byte `, kernLines[2]},
+		{lineAt(audit, auditLines, 2), "audit event: ", auditLines[1]},
+		{lineAt(audit, auditLines, 3), "audit event: ", auditLines[2]},
 	}
 	got := slices.Clone(r.dead)
 	slices.Sort(got)
@@ -99,18 +102,19 @@ func TestDeadLettersWithTheirPlace(t *testing.T) {
 // event time of several files is the least of theirs, so which events are
 // late then also depends on how fast each file is read.)
 func TestLateEventsAreReported(t *testing.T) {
-	path := writeFile(t, "auth.log",
+	ls := []string{
 		"Dec 10 06:55:46 LabSZ sshd[1]: Failed password for root from 1.2.3.4 port 22 ssh2",
 		"Dec 10 06:55:45 LabSZ sshd[1]: Failed password for root from 1.2.3.4 port 22 ssh2", // within -bound
 		"Dec 10 06:50:00 LabSZ sshd[1]: Failed password for root from 1.2.3.4 port 2222 ssh2",
 		"Dec 10 06:55:51 LabSZ sshd[1]: Failed password for root from 1.2.3.4 port 22 ssh2",
-	)
+	}
+	path := writeFile(t, "auth.log", ls...)
 	cfg := flags(t, "-year", "2015", "-brute-force", "0", "-json", path)
 	r := runJob(t, cfg)
 	var reasons []string
 	for _, d := range r.dead {
 		var v struct{ Where, Error string }
-		if err := json.Unmarshal([]byte(d), &v); err != nil || v.Where != path+" line 3" {
+		if err := json.Unmarshal([]byte(d), &v); err != nil || v.Where != lineAt(path, ls, 3) {
 			t.Fatalf("dead letter %q (%v): want one of line 3", d, err)
 		}
 		reasons = append(reasons, v.Error)
@@ -131,14 +135,25 @@ func TestLateEventsAreReported(t *testing.T) {
 	}
 }
 
+// lineAt is the place of line n (from 1) of the file of lines at path,
+// as the dead letters name it: "path:n (byte offset)".
+func lineAt(path string, lines []string, n int) string {
+	off := 0
+	for _, l := range lines[:n-1] {
+		off += len(l) + 1
+	}
+	return fmt.Sprintf("%s:%d (byte %d)", path, n, off)
+}
+
 // A line over the sources' limit (1 MiB) is a dead letter naming its
 // line, not the end of the job: the lines after it are read.
 func TestLongLineIsADeadLetter(t *testing.T) {
 	ok := "Dec 10 06:55:46 LabSZ sshd[1]: Failed password for root from 1.2.3.4 port 22 ssh2"
-	path := writeFile(t, "auth.log", ok, "Dec 10 06:55:47 LabSZ sshd[1]: "+strings.Repeat("x", 3<<20), ok)
+	ls := []string{ok, "Dec 10 06:55:47 LabSZ sshd[1]: " + strings.Repeat("x", 3<<20), ok}
+	path := writeFile(t, "auth.log", ls...)
 	cfg := flags(t, "-year", "2015", "-format", "sshd", "-brute-force", "1", path)
 	r := runJob(t, cfg)
-	if len(r.dead) != 1 || !strings.HasPrefix(r.dead[0], path+": ") || !strings.Contains(r.dead[0], "line 2") || len(r.dead[0]) > 2000 {
+	if len(r.dead) != 1 || !strings.HasPrefix(r.dead[0], lineAt(path, ls, 2)+": ") || !strings.Contains(r.dead[0], "over the line limit") || len(r.dead[0]) > 2000 {
 		t.Fatalf("dead letters %.300q", r.dead)
 	}
 	if !strings.Contains(r.out, "  1.2.3.4              2 failed logins") {

@@ -19,29 +19,38 @@
 // Run it:
 //
 //	go run ./examples/audit                                   # the generator: every kind of finding
-//	go run ./examples/audit /var/log/auth.log                 # sshd
+//	go run ./examples/audit '/var/log/auth.log*'              # sshd: auth.log.2.gz, auth.log.1, auth.log
 //	go run ./examples/audit -follow /var/log/auth.log /var/log/kern.log /var/log/kubernetes/audit.log
 //	go run ./examples/audit -json -brute-force 20 ../shared/data/loghub/OpenSSH_2k.log
 //
+// Each FILE is a glob (filepath.Match syntax, quoted for the shell): the
+// files it matches are one log, read oldest first as logrotate numbers
+// them, compressed generations (.gz) too, with connectors/tail; with
+// -follow the newest is followed as tail -F follows it, through
+// rotations, until the job is interrupted (Ctrl-C).
+//
 // # Formats
 //
-// Each file is read as one of: sshd (the sshd lines of a syslog file:
+// Each FILE is read as one of: sshd (the sshd lines of a syslog file:
 // auth.log, secure; other programs' lines are skipped), netfilter (the
 // packet lines of a syslog or journal file: kern.log, syslog; other lines
 // are skipped), syslog (both, as in /var/log/syslog or messages), k8s
 // (audit.k8s.io Event objects, one JSON object a line, as the API
 // server's log backend writes them). Without -format (or with -format
-// auto), the first 1000 lines of each file decide: a JSON object of kind
-// Event is k8s; lines with IN= and SRC= are netfilter; syslog lines of
-// sshd are sshd; both kinds of syslog line, syslog.
+// auto), the first 1000 lines of the first file of each glob that has
+// lines decide: a JSON object of kind Event is k8s; lines with IN= and
+// SRC= are netfilter; syslog lines of sshd are sshd; both kinds of syslog
+// line, syslog. A glob that matches no file yet (with -follow) needs
+// -format.
 //
 // # Time
 //
 // Findings are in event time, the time each line carries. Syslog's BSD
 // timestamps ("Dec 10 06:55:46") have no year and no zone: the year is
-// -year, or else the one that puts the file's first line no later than a
-// day after the file's modification time (and it goes up by one when the
-// months go from December to January); the zone is -tz (default UTC).
+// -year, or else the one that puts the first line no later than a day
+// after the modification time of the newest file of its glob (and it goes
+// up by one when the months go from December to January); the zone is
+// -tz (default UTC).
 // Kubernetes events are placed at their stageTimestamp, the order in which
 // the log is written. Lines may come out of order by up to -bound: event
 // time is, per file, the latest time seen so far minus -bound, moved on
@@ -62,9 +71,10 @@
 //
 // A line that cannot be read (a broken syslog header, an sshd message or
 // a packet line cut short, JSON that is not an audit event, a line over
-// 1 MiB) is a dead letter: its place (file and line), the error and the
-// line itself are written to -deadletters (default stderr), one a line,
-// and the job goes on. Lines that are well formed but of no interest here
+// 1 MiB, a line a rotation cut short) is a dead letter: its place (file,
+// line number and byte offset: "auth.log.1:52 (byte 4810)"), the error
+// and the line itself (its first 256 bytes for a long one) are written to
+// -deadletters (default stderr), one a line, and the job goes on. Lines that are well formed but of no interest here
 // (a cron line in auth.log, an sshd "Server listening") are skipped. At
 // the end a summary goes to stderr: per file, its format, lines read,
 // events kept, lines skipped and dead letters; then the dead letters and
@@ -76,8 +86,8 @@
 // # Checkpoints
 //
 // With -checkpoint DIR the job checkpoints every -checkpoint-every (the
-// windows, the sessions, the joins, each file's position or the
-// generators') and, run again with the same arguments on the same DIR
+// windows, the sessions, the joins, each glob's file and offset or the
+// generators' positions) and, run again with the same arguments on the same DIR
 // after a kill, resumes from the last complete checkpoint. Findings on
 // stdout are then at least once (what followed the checkpoint is printed
 // again); with -out OUTDIR they go instead into part files there, each

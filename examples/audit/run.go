@@ -1,19 +1,21 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/braidstream/braid/connectors/filesink"
 	"github.com/braidstream/braid/connectors/logs"
+	"github.com/braidstream/braid/connectors/tail"
 	"github.com/braidstream/braid/stream"
 )
 
@@ -27,7 +29,9 @@ type input struct {
 }
 
 // inputs finds the inputs of cfg: its files, each with its format, or the
-// generated logs.
+// generated logs. A FILE is a glob (filepath.Match syntax): the files it
+// matches are read as one log, oldest first (see connectors/tail), and
+// its format is told from the first of them that tells it.
 func inputs(cfg config) ([]*input, error) {
 	if len(cfg.files) == 0 {
 		var ins []*input
@@ -37,26 +41,72 @@ func inputs(cfg config) ([]*input, error) {
 		return ins, nil
 	}
 	var ins []*input
-	for _, path := range cfg.files {
-		if strings.HasSuffix(path, ".gz") {
-			return nil, fmt.Errorf("%s: compressed logs are not read yet: decompress it first (zcat %s > %s)", path, path, strings.TrimSuffix(path, ".gz"))
-		}
-		fi, err := os.Stat(path)
+	for _, pattern := range cfg.files {
+		files, err := globFiles(pattern, cfg.follow)
 		if err != nil {
 			return nil, err
 		}
-		if fi.IsDir() {
-			return nil, fmt.Errorf("%s is a directory, not a log", path)
+		in := &input{name: pattern}
+		for _, f := range files {
+			if f.ModTime().After(in.ref) {
+				in.ref = f.ModTime() // no line of any of them is later
+			}
 		}
-		in := &input{name: path, ref: fi.ModTime()}
-		if cfg.format != "auto" {
+		switch {
+		case cfg.format != "auto":
 			in.format = formatNames[cfg.format]
-		} else if in.format, err = detect(path); err != nil {
-			return nil, err
+		case len(files) == 0:
+			return nil, fmt.Errorf("%s: no file yet, so its format cannot be told: give -format", pattern)
+		default:
+			var first error
+			for _, f := range files {
+				if in.format, err = detect(f.path); err == nil {
+					break
+				}
+				first = cmp.Or(first, err)
+			}
+			if in.format == 0 {
+				return nil, first
+			}
 		}
 		ins = append(ins, in)
 	}
 	return ins, nil
+}
+
+// A file is a file a glob matched.
+type file struct {
+	path string
+	os.FileInfo
+}
+
+// globFiles are the regular files that pattern matches. None is an error
+// unless following (the file may come), and so is a pattern that names a
+// directory.
+func globFiles(pattern string, follow bool) ([]file, error) {
+	paths, err := filepath.Glob(pattern)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", pattern, err)
+	}
+	var files []file
+	for _, p := range paths {
+		fi, err := os.Stat(p)
+		if err != nil {
+			continue // gone since
+		}
+		if fi.Mode().IsRegular() {
+			files = append(files, file{p, fi})
+		} else if p == pattern && fi.IsDir() {
+			return nil, fmt.Errorf("%s is a directory, not a log", p)
+		}
+	}
+	if len(files) == 0 && !follow {
+		if _, err := os.Stat(pattern); err != nil {
+			return nil, err // names the file and why: no such file, permission denied
+		}
+		return nil, fmt.Errorf("%s: no log file matches", pattern)
+	}
+	return files, nil
 }
 
 // run builds and executes the job: findings go to out (or into part files
@@ -205,25 +255,20 @@ func reportLate[T event](dead *deadLetters, s *stream.Stream[T], what string) {
 	}).Name("late "+what))
 }
 
-// fileLines is the stream of a file's lines with their places. Lines the
-// source cannot deliver (over 1 MiB) go to dead.
-//
-// It reads with stream.TextFile, whose lines carry no place: the numbers
-// are counted here, from 1 at the start of each run, so after a resume
-// from a checkpoint they count from the line the run resumed at. (To be
-// replaced by connectors/tail, whose lines carry their file, offset and
-// number, and which follows rotations.)
+// fileLines is the stream of a glob's lines with their places (file,
+// byte offset, line number), read with connectors/tail: oldest file first,
+// through rotations when following. Lines the source cannot deliver (over
+// 1 MiB, or cut short by a rotation) go to dead.
 func fileLines(env *stream.Env, cfg config, i int, in *input, dead *deadLetters) *stream.Stream[logs.Line] {
-	text := stream.TextFile(env, in.name, stream.Follow(cfg.follow))
-	dead.add(stream.Map(stream.DeadLetters(text), func(d stream.DeadLetter[string]) report {
-		return report{Where: in.name, Err: d.Err.Error(), Line: d.Value, Input: i}
+	var opts []tail.Option
+	if cfg.follow {
+		opts = append(opts, tail.Follow(0))
+	}
+	lines := tail.Lines(env, in.name, opts...)
+	dead.add(stream.Map(stream.DeadLetters(lines), func(d stream.DeadLetter[logs.Line]) report {
+		return report{Where: d.Value.Where(), Err: d.Err.Error(), Line: d.Value.Text, Input: i}
 	}))
-	var n int64
-	name := in.name
-	return stream.Map(text, func(s string) logs.Line {
-		n++
-		return logs.Line{Text: s, Source: name, Offset: -1, Number: n}
-	}).SetParallelism(1)
+	return lines
 }
 
 // A report is a dead letter (a line that could not be read, an event
