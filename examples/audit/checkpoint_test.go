@@ -19,12 +19,19 @@ import (
 // A job killed with SIGKILL at random moments and run again with the same
 // command, until it ends, publishes with -checkpoint and -out exactly the
 // findings of a run that was never interrupted, each once.
+// Both with the generator and with files (the generated lines, written
+// out), whose positions the checkpoints keep.
 func TestCheckpointedRunSurvivesKills(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kills and restarts the job several times: not with -short")
 	}
+	t.Run("generator", func(t *testing.T) { survivesKills(t, "-n", "60000") })
+	t.Run("files", func(t *testing.T) { survivesKills(t, writeGenerated(t, 60000)...) })
+}
+
+func survivesKills(t *testing.T, input ...string) {
 	dir := t.TempDir()
-	status, want, stderr := runMain(t, "-n", "60000", "-deadletters", filepath.Join(dir, "dead-uninterrupted.txt"))
+	status, want, stderr := runMain(t, append([]string{"-deadletters", filepath.Join(dir, "dead-uninterrupted.txt")}, input...)...)
 	if status != 0 {
 		t.Fatalf("uninterrupted run: status %d, stderr %q", status, stderr)
 	}
@@ -37,7 +44,7 @@ func TestCheckpointedRunSurvivesKills(t *testing.T) {
 		return ls
 	}(), ""), "\n")
 	ck, outDir := filepath.Join(dir, "ck"), filepath.Join(dir, "out")
-	args := []string{"-n", "60000", "-checkpoint", ck, "-checkpoint-every", "20ms", "-out", outDir, "-deadletters", filepath.Join(dir, "dead.txt")}
+	args := append([]string{"-checkpoint", ck, "-checkpoint-every", "20ms", "-out", outDir, "-deadletters", filepath.Join(dir, "dead.txt")}, input...)
 	rng := rand.New(rand.NewPCG(testseed.Seed(t), 1))
 	kills, resumed := 0, 0
 	for run := 0; ; run++ {

@@ -4,7 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -251,5 +254,60 @@ func TestTextAgreesWithJSON(t *testing.T) {
 		if !seen[s] || !legend[s] {
 			t.Errorf("section %s: printed %v, in the legend %v", s, seen[s], legend[s])
 		}
+	}
+}
+
+// writeGenerated writes the first n lines of each generated log to a file
+// of a temporary directory and returns their paths.
+func writeGenerated(t *testing.T, n int64) []string {
+	t.Helper()
+	dir := t.TempDir()
+	var paths []string
+	for _, g := range generators(1) {
+		var b strings.Builder
+		for i := range n {
+			b.WriteString(g.line(i))
+			b.WriteByte('\n')
+		}
+		path := filepath.Join(dir, g.name+".log")
+		if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, path)
+	}
+	return paths
+}
+
+// The generated lines written to files (told apart by their first lines)
+// make the same findings as the generator, and the same dead letters, at
+// the same line numbers.
+func TestGeneratedFilesFindTheSame(t *testing.T) {
+	gen := runJob(t, flags(t, "-json"))
+	files := writeGenerated(t, 20_000)
+	r := runJob(t, flags(t, append([]string{"-json", "-year", strconv.Itoa(genStart.Year())}, files...)...))
+	if got, want := records(t, r.out), records(t, gen.out); !slices.Equal(got, want) {
+		t.Fatalf("the files' findings differ from the generator's: %s", diff(got, want))
+	}
+	lineOf := func(d string) string { // "...sshd.log:12 (byte 345)" or "generated sshd line 12": "sshd 12"
+		var v struct{ Where string }
+		json.Unmarshal([]byte(d), &v)
+		w := strings.TrimPrefix(v.Where, "generated ")
+		if i := strings.LastIndex(w, "/"); i >= 0 {
+			w = strings.Replace(w[i+1:], ".log:", " line ", 1)
+			w = w[:strings.Index(w, " (byte")]
+		}
+		return w
+	}
+	var got, want []string
+	for _, d := range r.dead {
+		got = append(got, lineOf(d))
+	}
+	for _, d := range gen.dead {
+		want = append(want, lineOf(d))
+	}
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) || len(got) == 0 {
+		t.Fatalf("dead letters differ: %s", diff(got, want))
 	}
 }
