@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -117,6 +118,23 @@ func inAny(cfg config, addr netip.Addr) bool {
 	return false
 }
 
+// generated is the run of the job over the generated logs with -json and
+// the default flags, which several tests read: made once.
+var generated struct {
+	once sync.Once
+	r    result
+	err  error
+}
+
+func generatedJSON(t *testing.T) result {
+	t.Helper()
+	generated.once.Do(func() { generated.r, generated.err = tryJob(t, flags(t, "-json")) })
+	if generated.err != nil {
+		t.Fatal(generated.err)
+	}
+	return generated.r
+}
+
 // The built-in generator's logs make every kind of finding, and the job
 // finds exactly what the generated events (not their lines) say it
 // should: the windows, sessions and pairs recomputed by brute force here.
@@ -126,7 +144,7 @@ func inAny(cfg config, addr netip.Addr) bool {
 // line is a dead letter at its place, the lines around it read.
 func TestGeneratedFindings(t *testing.T) {
 	cfg := flags(t, "-json")
-	r := runJob(t, cfg)
+	r := generatedJSON(t)
 	want, dead := expectedGenerated(cfg)
 	got := records(t, r.out)
 	if !slices.Equal(got, want) {
@@ -197,8 +215,8 @@ func TestGeneratedFindings(t *testing.T) {
 // The text and the -json output say the same, line for line, in event
 // time order, and the legend names every section.
 func TestTextAgreesWithJSON(t *testing.T) {
-	js := runJob(t, flags(t, "-json", "-n", "14000"))
-	text := runJob(t, flags(t, "-n", "14000"))
+	js := generatedJSON(t)
+	text := runJob(t, flags(t))
 	var texts []string
 	legend := map[string]bool{}
 	for _, l := range lines(text.out) {
@@ -282,7 +300,7 @@ func writeGenerated(t *testing.T, n int64) []string {
 // make the same findings as the generator, and the same dead letters, at
 // the same line numbers.
 func TestGeneratedFilesFindTheSame(t *testing.T) {
-	gen := runJob(t, flags(t, "-json"))
+	gen := generatedJSON(t)
 	files := writeGenerated(t, 20_000)
 	r := runJob(t, flags(t, append([]string{"-json", "-year", strconv.Itoa(genStart.Year())}, files...)...))
 	if got, want := records(t, r.out), records(t, gen.out); !slices.Equal(got, want) {
