@@ -88,17 +88,19 @@ func BenchmarkKeyedTumblingCount(b *testing.B) {
 	for _, par := range []int{1, 2} {
 		b.Run(fmt.Sprintf("keys=10000/parallelism=%d", par), func(b *testing.B) {
 			b.ReportAllocs()
+			cpu := CPUTime()
 			for b.Loop() {
 				runCount(b, tumbleN, tumbleKeys, tumbleStep, par, window.Tumbling(time.Second), false)
 			}
-			b.ReportMetric(float64(tumbleN)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+			reportCPU(b, tumbleN, CPUTime()-cpu)
 		})
 	}
 	b.Run("keys=10000/handloop", func(b *testing.B) {
+		cpu := CPUTime()
 		for b.Loop() {
 			handLoop(tumbleN, tumbleKeys, tumbleStep, int64(time.Second))
 		}
-		b.ReportMetric(float64(tumbleN)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+		reportCPU(b, tumbleN, CPUTime()-cpu)
 	})
 }
 
