@@ -32,6 +32,8 @@ import (
 	"syscall"
 	"time"
 
+	beamsdk "github.com/apache/beam/sdks/v2/go/pkg/beam"
+
 	"github.com/braidstream/braid/benchmarks/peers/workload"
 )
 
@@ -73,6 +75,7 @@ func main() {
 		verbose = flag.Bool("v", false, "log each child's stderr")
 	)
 	flag.Parse()
+	beamsdk.Init() // the Beam peer's worker runs in this process (loopback)
 	cfg := config{workload: *wl, keys: *keys, n: *n, window: *window}
 	if *wl != "tumble" {
 		fatalf("unknown workload %q", *wl)

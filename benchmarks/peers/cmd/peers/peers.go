@@ -1,6 +1,10 @@
 package main
 
 import (
+	"context"
+
+	"github.com/braidstream/braid/benchmarks/peers/beam"
+	"github.com/braidstream/braid/benchmarks/peers/benthos"
 	"github.com/braidstream/braid/benchmarks/peers/gostreams"
 	"github.com/braidstream/braid/benchmarks/peers/workload"
 )
@@ -28,6 +32,13 @@ var peers = map[string]peer{
 	}},
 	"go-streams-unkeyed": {1, processingTime, func(c config) (workload.Digest, error) {
 		d, _, err := gostreams.TumbleUnkeyed(tumble(c), c.window)
+		return d, err
+	}},
+	"beam-prism": {2, eventTime, func(c config) (workload.Digest, error) {
+		return beam.Tumble(context.Background(), tumble(c))
+	}},
+	"benthos": {3, processingTime, func(c config) (workload.Digest, error) {
+		d, _, err := benthos.Tumble(context.Background(), tumble(c), benthos.Options{Window: c.window})
 		return d, err
 	}},
 }
