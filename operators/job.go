@@ -154,6 +154,7 @@ type plan struct {
 	chanIndex map[*Edge][][]int32
 	metrics   []*opMetrics
 	uid       map[*Node]string
+	ranked    map[*Node][]*Node        // nodes told apart from their twins by rank (see uids)
 	readers   map[*Node][]readerRunner // with checkpoints: each source subtask's reader
 	closers   closers
 }

@@ -11,24 +11,31 @@ import (
 	"strings"
 )
 
-// uids gives every node its operator id: Node.UID when set, else a hash
-// of its name, its inputs' ids and its rank among the nodes that share
-// both, so that the id of an operator depends on what feeds it, not on
-// what else the job holds.
+// uids gives every node its operator id: Node.UID when set, else one
+// derived from its name and what feeds it, so that the id of an operator
+// does not depend on what else the job holds. Operators that share a name
+// and an input (two filters of one stream, two sums on one keyed window)
+// cannot be told apart that way: each of them is given its rank among
+// them and their number, in the order the program declared them. Adding
+// or removing one changes the number, so the state of all of them is
+// refused at the next restore (ErrUnmappedState) rather than handed to
+// the wrong one; what they feed derives its id from what they share, so
+// it keeps its state. p.ranked holds the nodes so numbered.
 func (p *plan) uids() {
-	p.uid = make(map[*Node]string, len(p.nodes))
-	seen := make(map[string]int)
-	var uidOf func(n *Node) string
-	uidOf = func(n *Node) string {
-		if u, ok := p.uid[n]; ok {
-			return u
+	// key is the id a node would have if it had no twin: its name and
+	// its inputs' keys.
+	key := make(map[*Node]string, len(p.nodes))
+	var keyOf func(n *Node) string
+	keyOf = func(n *Node) string {
+		if k, ok := key[n]; ok {
+			return k
 		}
-		var u string
+		var k string
 		switch {
 		case n.UID != "":
-			u = n.UID
+			k = n.UID
 		case n.SideOf != nil:
-			u = uidOf(n.SideOf) + "/" + n.Name
+			k = keyOf(n.SideOf) + "/" + n.Name
 		default:
 			var b strings.Builder
 			b.WriteString(n.Name)
@@ -36,16 +43,35 @@ func (p *plan) uids() {
 			for _, e := range n.Inputs {
 				b.WriteString(strconv.Itoa(e.Input))
 				b.WriteByte(':')
-				b.WriteString(uidOf(e.From))
+				b.WriteString(keyOf(e.From))
 				b.WriteByte(',')
 			}
-			base := b.String()
-			rank := seen[base]
-			seen[base]++
-			h := fnv.New64a()
-			h.Write([]byte(base))
-			h.Write([]byte{'#', byte(rank), byte(rank >> 8)})
-			u = fmt.Sprintf("%016x", h.Sum64())
+			k = hashID(b.String())
+		}
+		key[n] = k
+		return k
+	}
+	twins := make(map[string][]*Node)
+	for _, n := range p.nodes {
+		k := keyOf(n)
+		if n.UID == "" && n.SideOf == nil {
+			twins[k] = append(twins[k], n)
+		}
+	}
+	p.uid = make(map[*Node]string, len(p.nodes))
+	p.ranked = make(map[*Node][]*Node)
+	var uidOf func(n *Node) string
+	uidOf = func(n *Node) string {
+		if u, ok := p.uid[n]; ok {
+			return u
+		}
+		u := key[n]
+		switch tw := twins[u]; {
+		case n.SideOf != nil:
+			u = uidOf(n.SideOf) + "/" + n.Name
+		case len(tw) > 1:
+			p.ranked[n] = tw
+			u = hashID(fmt.Sprintf("%s#%d/%d", u, slices.Index(tw, n), len(tw)))
 		}
 		p.uid[n] = u
 		return u
@@ -53,6 +79,13 @@ func (p *plan) uids() {
 	for _, n := range p.nodes {
 		uidOf(n)
 	}
+}
+
+// hashID is a derived operator id: a hash of what identifies the operator.
+func hashID(s string) string {
+	h := fnv.New64a()
+	h.Write([]byte(s))
+	return fmt.Sprintf("%016x", h.Sum64())
 }
 
 // validateUIDs refuses two operators with the same user-given id.
@@ -135,11 +168,19 @@ func (p *plan) stateful() []operatorID {
 		}
 	}
 	var ops []operatorID
+	var ranked []string
 	for _, n := range p.nodes {
 		u := p.uid[n]
 		if n.source != nil || has[u] {
 			ops = append(ops, operatorID{UID: u, Name: n.Name, Parallelism: p.parallelism(n), Source: n.source != nil})
+			if tw := p.ranked[n]; tw != nil {
+				ranked = append(ranked, fmt.Sprintf("%q (%d of %d)", n.Name, slices.Index(tw, n)+1, len(tw)))
+			}
 		}
+	}
+	if len(ranked) > 0 {
+		p.cfg.Logger.Warn("braid: operators with state share a name and an input with others, so checkpoints tell their state apart only by the order the program declares them in; give them Uids (Stream.Uid) or distinct names (Stream.Name) to keep it across changes to the job",
+			"operators", strings.Join(ranked, ", "))
 	}
 	return ops
 }
@@ -237,12 +278,20 @@ func restoreOne(s Snapshotter, r *StateReader) (err error) {
 }
 
 func (p *plan) nameOf(uid string) string {
-	for n, u := range p.uid {
-		if u == uid {
-			return n.Name
-		}
+	if n := p.nodeOf(uid); n != nil {
+		return n.Name
 	}
 	return uid
+}
+
+// nodeOf is the node of an operator id, or nil.
+func (p *plan) nodeOf(uid string) *Node {
+	for n, u := range p.uid {
+		if u == uid {
+			return n
+		}
+	}
+	return nil
 }
 
 // ErrUnmappedState marks the error of a job that resumes from a checkpoint
@@ -276,7 +325,14 @@ func (p *plan) mapState(meta *checkpointMeta, cp restoredCheckpoint, ops []opera
 	}
 	if len(unmapped) > 0 {
 		if !p.cfg.Checkpoint.DropUnmappedState {
-			errs = append(errs, fmt.Errorf("%w: checkpoint %d has state of %s; give the operators their old UID, or set DropUnmappedState to run without that state", ErrUnmappedState, meta.ID, strings.Join(unmapped, ", ")))
+			hint := ""
+			for _, op := range ops {
+				if n := p.nodeOf(op.UID); n != nil && p.ranked[n] != nil && slices.ContainsFunc(meta.Operators, func(o operatorID) bool { return o.Name == op.Name && o.UID != op.UID }) {
+					hint = fmt.Sprintf(" (%d operators named %q now share an input, so none keeps the id it had: give them Uids)", len(p.ranked[n]), op.Name)
+					break
+				}
+			}
+			errs = append(errs, fmt.Errorf("%w: checkpoint %d has state of %s%s; give the operators their old UID, or set DropUnmappedState to run without that state", ErrUnmappedState, meta.ID, strings.Join(unmapped, ", "), hint))
 		} else {
 			p.cfg.Logger.Warn("braid: dropping state the job has no operator for", "checkpoint", meta.ID, "operators", strings.Join(unmapped, ", "))
 		}

@@ -42,9 +42,16 @@ func (s *Stream[T]) SetParallelism(n int) *Stream[T] { s.node.Parallelism = n; r
 // Uid fixes the id under which checkpoints keep the state of the operator
 // that produces the stream. Without one, the id derives from the
 // operator's name and what feeds it, so adding or removing an unrelated
-// operator keeps it, but changing what feeds it does not: give stateful
-// operators a Uid to keep their state across such changes. Uids must be
-// unique in a job.
+// operator keeps it, but renaming it or changing what feeds it does not.
+// Operators that share a name and an input (two Sums over one window,
+// two Filters of one stream) are told apart only by the order the program
+// declares them in, and by their number: adding or removing one of them
+// changes the ids of all of them (a restore then refuses their state with
+// ErrUnmappedState rather than give it to the wrong one), and swapping
+// two of them swaps their state. A job with checkpoints logs a warning
+// for such operators with state. Give stateful operators a Uid (or
+// distinct names) to keep their state across changes to the job. Uids
+// must be unique in a job.
 func (s *Stream[T]) Uid(uid string) *Stream[T] { s.node.UID = uid; return s }
 
 func edge(from *operators.Node) operators.Edge {

@@ -2,7 +2,6 @@ package evolve_test
 
 import (
 	"errors"
-	"flag"
 	"slices"
 	"strings"
 	"testing"
@@ -12,33 +11,17 @@ import (
 	"github.com/braidstream/braid/window"
 )
 
-var siblings = flag.Bool("evolve.siblings", false,
-	"run TestSiblings, which fails today: derived ids follow declaration order among operators with the same name and input")
-
-// Stream.Uid documents that a derived id "derives from the operator's name
-// and what feeds it, so adding or removing an unrelated operator keeps
-// it". It does not hold for an operator that shares its name and input
-// with others (several events.Filter, two windows of one kind on one keyed
-// stream): operators/restore.go numbers those in declaration order, and
-// the number is part of the id, of the operator and of everything
-// downstream. So adding or removing one such operator before another
-// changes the other's id:
+// Operators that share a name and an input (several events.Filter, two
+// windows of one kind on one keyed stream) are told apart in checkpoints
+// by their rank among them and their number (operators/restore.go):
 //   - twin: a window added before an existing one with the same name and
-//     input takes the existing one's state; the existing one starts
-//     empty. Both give wrong results, and nothing says so (the log names
-//     the existing window as starting empty).
+//     input must not take the existing one's state; the existing one
+//     must not start empty while nothing says so. Resuming gives both
+//     their right state or refuses, naming the window.
 //   - filter: removing a stateless branch that began with events.Filter
-//     changes the ids of the stateful operators under every later
-//     events.Filter: the job refuses to resume (ErrUnmappedState naming
-//     the join, the interval join and the co-process), though nothing
-//     about them changed.
-//
-// The test states what the documentation promises; it fails until ids or
-// the documentation change, so it runs only with -evolve.siblings.
+//     must not change the ids of the stateful operators under the other
+//     events.Filter: the job resumes and its results are exact.
 func TestSiblings(t *testing.T) {
-	if !*siblings {
-		t.Skip("fails today (see the comment); run with -evolve.siblings")
-	}
 	want := reference(t, job{par: 2})
 	hold := int64(nEvents / 2)
 	t.Run("twin", func(t *testing.T) {
@@ -57,6 +40,7 @@ func TestSiblings(t *testing.T) {
 			if !errors.Is(err, stream.ErrUnmappedState) || !strings.Contains(err.Error(), "window tumbling 1s sum") {
 				t.Fatalf("refused with %v, want ErrUnmappedState naming the window", err)
 			}
+			t.Logf("refused: %v", err)
 			return
 		}
 		gotTwin, gotOld := split(published(t, fs), "twin")
