@@ -20,6 +20,11 @@ type Sink struct{ node *operators.Node }
 // Name names the sink.
 func (k *Sink) Name(name string) *Sink { k.node.Name = name; return k }
 
+// Uid fixes the id under which checkpoints keep the sink's state (a
+// two-phase sink's pending transactions, see SinkTo), as Stream.Uid does
+// for an operator. Uids must be unique in a job.
+func (k *Sink) Uid(uid string) *Sink { k.node.UID = uid; return k }
+
 // SetParallelism sets the number of the sink's subtasks; by default it has
 // the parallelism of the job (its input's, for WriteTo and Print).
 func (k *Sink) SetParallelism(n int) *Sink { k.node.Parallelism = n; return k }
