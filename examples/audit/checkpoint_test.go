@@ -1,18 +1,14 @@
 package main
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
+	"github.com/braidstream/braid/internal/killtest"
 	"github.com/braidstream/braid/internal/testseed"
 )
 
@@ -46,46 +42,11 @@ func survivesKills(t *testing.T, input ...string) {
 	ck, outDir := filepath.Join(dir, "ck"), filepath.Join(dir, "out")
 	args := append([]string{"-checkpoint", ck, "-checkpoint-every", "20ms", "-out", outDir, "-deadletters", filepath.Join(dir, "dead.txt")}, input...)
 	rng := rand.New(rand.NewPCG(testseed.Seed(t), 1))
-	kills, resumed := 0, 0
-	for run := 0; ; run++ {
-		if run == 40 {
-			t.Fatalf("not done after %d runs", run)
-		}
-		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), "AUDIT_ARGS="+strings.Join(args, "\n"))
-		var o, e bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &o, &e
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		var err error
-		if kills < 4 {
-			select {
-			case err = <-done:
-			case <-time.After(time.Duration(100+rng.IntN(300)) * time.Millisecond):
-				cmd.Process.Signal(syscall.SIGKILL)
-				err = <-done
-				kills++
-			}
-		} else {
-			err = <-done
-		}
-		if strings.Contains(e.String(), "braid: resuming from checkpoint") {
-			resumed++
-		}
-		if ee, ok := errors.AsType[*exec.ExitError](err); ok && ee.ProcessState.Sys().(syscall.WaitStatus).Signaled() {
-			continue
-		}
-		if err != nil {
-			t.Fatalf("run %d: %v, stderr %q", run, err, e.String())
-		}
-		if o.Len() > 0 {
-			t.Fatalf("with -out, stdout has %q", o.String())
-		}
-		break
+	r := killtest.Runs(t, "AUDIT_ARGS", args, rng, 4, ck)
+	if r.Stdout != "" {
+		t.Fatalf("with -out, stdout has %q", r.Stdout)
 	}
+	kills, resumed := r.Killed, r.Resumed
 	if kills == 0 || resumed == 0 {
 		t.Fatalf("%d kills, %d runs resumed from a checkpoint: nothing was tested", kills, resumed)
 	}

@@ -165,12 +165,13 @@ func TestCheckpointedRunSurvivesKills(t *testing.T) {
 	ck, outDir := filepath.Join(dir, "ck"), filepath.Join(dir, "out")
 	args := []string{"-seed", "7", "-speedup", "3000", "-duration", "1h", "-checkpoint", ck, "-checkpoint-every", "20ms", "-out", outDir}
 	rng := rand.New(rand.NewPCG(testseed.Seed(t), 1))
-	kills, stdout := killtest.Run(t, "STOCKPRICES_ARGS", args, rng, 5)
-	if stdout != "" {
-		t.Fatalf("with -out, stdout has %q", stdout)
+	r := killtest.Runs(t, "STOCKPRICES_ARGS", args, rng, 5, ck)
+	if r.Stdout != "" {
+		t.Fatalf("with -out, stdout has %q", r.Stdout)
 	}
-	if kills == 0 {
-		t.Fatal("the job ended before the first kill: nothing was tested")
+	kills := r.Killed
+	if kills == 0 || r.Resumed == 0 {
+		t.Fatalf("%d kills, %d runs resumed from a checkpoint: nothing was tested", kills, r.Resumed)
 	}
 	var got strings.Builder
 	parts, _ := filepath.Glob(filepath.Join(outDir, "part-*"))

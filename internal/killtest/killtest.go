@@ -9,7 +9,9 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -22,6 +24,25 @@ import (
 // t if the command fails, or has not ended after 40 runs.
 func Run(t *testing.T, env string, args []string, rng *rand.Rand, kills int) (killed int, stdout string) {
 	t.Helper()
+	r := Runs(t, env, args, rng, kills, "")
+	return r.Killed, r.Stdout
+}
+
+// Result is what Runs saw.
+type Result struct {
+	Killed  int    // runs killed
+	Resumed int    // runs whose stderr says they resumed from a checkpoint
+	Stdout  string // the last run's
+}
+
+// Runs is Run, but when ckDir is not empty each kill comes 0-200 ms after
+// the run has completed a checkpoint in ckDir (a chk-N directory with its
+// COMPLETE record, newer than those there when the run started), so that
+// on a slow machine the runs still resume from checkpoints; a run that has
+// completed none after 20 s is killed anyway.
+func Runs(t *testing.T, env string, args []string, rng *rand.Rand, kills int, ckDir string) Result {
+	t.Helper()
+	var r Result
 	for run := 0; ; run++ {
 		if run == 40 {
 			t.Fatalf("not done after %d runs", run)
@@ -30,18 +51,28 @@ func Run(t *testing.T, env string, args []string, rng *rand.Rand, kills int) (ki
 		cmd.Env = append(os.Environ(), env+"="+strings.Join(args, "\n"))
 		var o, e bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &o, &e
+		before := completed(ckDir)
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		var kill *time.Timer
-		if killed < kills {
-			kill = time.AfterFunc(time.Duration(100+rng.IntN(200))*time.Millisecond, func() { cmd.Process.Signal(syscall.SIGKILL) })
+		k := &killer{proc: cmd.Process}
+		if r.Killed < kills {
+			delay := time.Duration(rng.IntN(200)) * time.Millisecond
+			if ckDir == "" {
+				time.AfterFunc(100*time.Millisecond+delay, k.kill)
+			} else {
+				k.afterCheckpoint(ckDir, before, time.Now().Add(20*time.Second), delay)
+			}
 		}
 		err := cmd.Wait()
-		if kill != nil && !kill.Stop() {
+		signaled := k.exited()
+		if strings.Contains(e.String(), "braid: resuming from checkpoint") {
+			r.Resumed++
+		}
+		if signaled {
 			if ee, ok := err.(*exec.ExitError); ok {
 				if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL {
-					killed++
+					r.Killed++
 					continue
 				}
 			}
@@ -49,6 +80,69 @@ func Run(t *testing.T, env string, args []string, rng *rand.Rand, kills int) (ki
 		if err != nil {
 			t.Fatalf("run %d: %v, stderr %q", run, err, e.String())
 		}
-		return killed, o.String()
+		r.Stdout = o.String()
+		return r
 	}
+}
+
+// A killer kills a process once, unless it has exited.
+type killer struct {
+	proc     *os.Process
+	mu       sync.Mutex
+	done     bool // the process was waited for
+	signaled bool
+}
+
+func (k *killer) kill() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if !k.done && !k.signaled {
+		k.signaled = k.proc.Signal(syscall.SIGKILL) == nil
+	}
+}
+
+// afterCheckpoint kills the process delay after dir holds a complete
+// checkpoint newer than before, or at deadline, polling with timers.
+func (k *killer) afterCheckpoint(dir string, before int64, deadline time.Time, delay time.Duration) {
+	k.mu.Lock()
+	done := k.done
+	k.mu.Unlock()
+	switch {
+	case done:
+	case completed(dir) > before || time.Now().After(deadline):
+		time.AfterFunc(delay, k.kill)
+	default:
+		time.AfterFunc(5*time.Millisecond, func() { k.afterCheckpoint(dir, before, deadline, delay) })
+	}
+}
+
+// exited records that the process was waited for and says whether it was
+// signaled.
+func (k *killer) exited() bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.done = true
+	return k.signaled
+}
+
+// completed is the greatest id of a complete checkpoint in dir, or -1.
+func completed(dir string) int64 {
+	if dir == "" {
+		return -1
+	}
+	done, _ := filepath.Glob(filepath.Join(dir, "chk-*", "COMPLETE"))
+	best := int64(-1)
+	for _, d := range done {
+		var id int64
+		name := filepath.Base(filepath.Dir(d))
+		for _, c := range strings.TrimPrefix(name, "chk-") {
+			if c < '0' || c > '9' {
+				id = -1
+				break
+			}
+			id = id*10 + int64(c-'0')
+		}
+		best = max(best, id)
+	}
+	return best
 }
