@@ -641,3 +641,56 @@ func TestCheckpointsBackgroundFailure(t *testing.T) {
 	hooked.hook = func(string, string) {}
 	expectLatest(t, c, 4, m)
 }
+
+// Each checkpoint flushes a table into L0 whose keys span the state, and
+// an L0 compaction rewrites the whole state to fold them in: the live
+// database lets L0 grow to 8 sublevels (half of L0CompactionThreshold)
+// before it compacts, not Pebble's 2. A checkpoint of 10,000 keys and 6
+// of two changes each at the ends of the key space set off no compaction;
+// the next one does.
+func TestCheckpointsCompactL0Late(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	c := mustOpen(t, vfs.NewMem(), CheckpointOptions{})
+	defer c.Close()
+	if err := c.Fresh(); err != nil {
+		t.Fatal(err)
+	}
+	const keys = 10_000
+	full := make([]op, keys)
+	for i := range full {
+		full[i] = op{key: testKey(0, i), val: fmt.Sprintf("v%d", i)}
+	}
+	commitOps(t, c, 1, full)
+	ends := func(id uint64) []op {
+		return []op{{key: testKey(0, 0), val: fmt.Sprint(id)}, {key: testKey(0, keys-1), val: fmt.Sprint(id)}}
+	}
+	const depth = 8 // half of l0Compaction
+	for id := uint64(2); id < depth; id++ {
+		commitOps(t, c, id, ends(id))
+	}
+	settle(t, c)
+	m := c.live.db.Metrics()
+	if n, got := m.Compact.Count, m.Levels[0].Sublevels; n != 0 || got != depth-1 {
+		t.Fatalf("after %d checkpoints: %d compactions, L0 of %d sublevels; want none and one sublevel each", depth-1, n, got)
+	}
+	commitOps(t, c, depth, ends(depth))
+	settle(t, c)
+	if n := c.live.db.Metrics().Compact.Count; n == 0 {
+		t.Fatalf("no compaction after %d checkpoints, each a sublevel", depth)
+	}
+}
+
+// commitOps writes ops as checkpoint id and commits it.
+func commitOps(t testing.TB, c *Checkpoints, id uint64, ops []op) {
+	t.Helper()
+	w, err := c.Begin(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := applyParts(w, [][]op{ops}, 1000, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Commit(metaOf(id)); err != nil {
+		t.Fatal(err)
+	}
+}
