@@ -101,10 +101,18 @@ func Tumble(ctx context.Context, t workload.Tumble) (workload.Digest, error) {
 	keys := beam.ParDo(s, &genFn{N: t.N, Keys: t.Keys, Step: t.Step}, beam.CreateList(s, shards))
 	windowed := beam.WindowInto(s, window.NewFixedWindows(time.Duration(t.Size)), keys)
 	beam.ParDo0(s, &collectFn{Run: run}, stats.Count(s, windowed))
-	if _, err := prism.Execute(ctx, p); err != nil {
-		return workload.Digest{}, fmt.Errorf("beam: prism: %w", err)
+	if err := execute(ctx, p); err != nil {
+		return workload.Digest{}, err
 	}
 	runs.Lock()
 	defer runs.Unlock()
 	return *runs.m[run], nil
+}
+
+// execute runs p on prism, in this process.
+func execute(ctx context.Context, p *beam.Pipeline) error {
+	if _, err := prism.Execute(ctx, p); err != nil {
+		return fmt.Errorf("beam: prism: %w", err)
+	}
+	return nil
 }

@@ -30,3 +30,32 @@ func TestTumbleExact(t *testing.T) {
 		t.Errorf("digest %+v, want %+v", got, want)
 	}
 }
+
+// q5's hot items in every sliding window, exactly, on a small made-up input
+// whose hottest auction changes over time and ties: 3,000 events 10 ms
+// apart, two in three of them bids; first on two auctions in turn, then on
+// one of 7 with a hot one that moves.
+func TestQ5Exact(t *testing.T) {
+	q := workload.Q5{N: 3000, Size: workload.Q5Size, Slide: workload.Q5Slide, Bid: func(i int64) (workload.Bid, bool) {
+		if i%3 == 2 {
+			return workload.Bid{}, false
+		}
+		a := (i * 5) % 7
+		switch {
+		case i < 1000:
+			a = i % 2 // two auctions tied in the first 10 s
+		case i%4 == 0:
+			a = i / 700 // then a hot auction that changes every 7 s
+		}
+		return workload.Bid{Auction: a, Ts: i * 10_000_000}, true
+	}}
+	got, err := Q5(context.Background(), q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := q.Expected()
+	if got != want {
+		t.Errorf("digest %+v, want %+v", got, want)
+	}
+	t.Logf("%d hot items", want.Results)
+}

@@ -77,3 +77,27 @@ func TestDigestSeesOneChange(t *testing.T) {
 		t.Error("swapped counts gave the same digest")
 	}
 }
+
+// Q5's expected results on a hand-made input: windows of 10 every 2 (in ns,
+// for short), bids at the times given.
+func TestQ5ExpectedByHand(t *testing.T) {
+	bids := []Bid{{1, 1}, {2, 3}, {2, 4}, {1, 11}, {3, 11}, {3, 12}}
+	q := Q5{N: int64(len(bids)), Size: 10, Slide: 2, Bid: func(i int64) (Bid, bool) { return bids[i], true }}
+	var want Digest
+	// [-8,2): 1 once. [-6,4): 1, 2 once each. [-4,6), [-2,8), [0,10): 2 twice.
+	// [2,12): 2 twice, 3 once, 1 once -> 2. [4,14): 3 twice (2 at 4 once, 1 once).
+	// [6,16), [8,18), [10,20): 3 twice. [12,22): 3 once.
+	want.Add(-8, 1, 1)
+	want.Add(-6, 1, 1)
+	want.Add(-6, 2, 1)
+	for _, w := range []int64{-4, -2, 0, 2} {
+		want.Add(w, 2, 2)
+	}
+	for _, w := range []int64{4, 6, 8, 10} {
+		want.Add(w, 3, 2)
+	}
+	want.Add(12, 3, 1)
+	if got := q.Expected(); got != want {
+		t.Errorf("Expected() = %+v, want %+v", got, want)
+	}
+}
