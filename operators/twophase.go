@@ -24,11 +24,16 @@ import (
 //     recorded it is complete. It must be idempotent: after a crash,
 //     transactions the restored checkpoint recorded are committed again,
 //     and some may have been published already.
-//   - Recover is called once, before any Write, when the job resumes from
-//     a checkpoint: pending are the transactions it recorded, which the
-//     sink commits (as Commit); anything else the sink had staged (the
-//     open transaction of the run that crashed, transactions of
-//     checkpoints that never completed) it discards.
+//   - Recover is called once, before any Write, when the job runs with
+//     checkpoints. When it resumes from one, pending are the transactions
+//     the checkpoint recorded, which the sink commits (as Commit); on a
+//     fresh start pending is empty. Anything else the sink finds staged
+//     by this subtask in an earlier run (the open transaction of a run
+//     that crashed, transactions of checkpoints that never completed) it
+//     discards. After a change of parallelism, subtask k also answers for
+//     the old subtasks j >= parallelism with j mod parallelism = k: their
+//     pending transactions are among k's, and their leftovers are k's to
+//     discard.
 //   - Abort discards the open transaction when the job stops without
 //     finishing (cancelled, failed). Pre-committed transactions are not
 //     aborted: a restore may still commit them.
@@ -54,6 +59,22 @@ type twoPhase[T any] struct {
 	par      int
 	pending  []pendingTxn // pre-committed, not yet committed, oldest first
 	finished bool
+	// recovered is set once Recover was called: by Restore, or before
+	// the first use on a fresh start with checkpoints.
+	recovered bool
+}
+
+// recoverFresh calls Recover with no transactions on a fresh start with
+// checkpoints, so the sink discards what earlier runs left staged.
+func (o *twoPhase[T]) recoverFresh() error {
+	if o.recovered || !o.cp {
+		return nil
+	}
+	o.recovered = true
+	if err := o.sink.Recover(nil); err != nil {
+		return fmt.Errorf("starting afresh: %w", err)
+	}
+	return nil
 }
 
 type pendingTxn struct {
@@ -71,9 +92,17 @@ func NewTwoPhase[T any](sink TwoPhaseSink[T], bc *BuildContext) Input[T] {
 	return o
 }
 
-func (o *twoPhase[T]) Push(b *Batch[T]) error { return o.sink.Write(b.Values) }
-func (o *twoPhase[T]) Watermark(int64) error  { return nil }
-func (o *twoPhase[T]) Idle(bool) error        { return nil }
+func (o *twoPhase[T]) Push(b *Batch[T]) error {
+	if !o.recovered {
+		if err := o.recoverFresh(); err != nil {
+			return err
+		}
+	}
+	return o.sink.Write(b.Values)
+}
+
+func (o *twoPhase[T]) Watermark(int64) error { return nil }
+func (o *twoPhase[T]) Idle(bool) error       { return nil }
 
 // Finish ends the input. With checkpoints the final snapshot pre-commits
 // what remains, and it is committed once the final checkpoint is durable;
@@ -91,6 +120,9 @@ func (o *twoPhase[T]) Finish() error {
 }
 
 func (o *twoPhase[T]) Snapshot(w *StateWriter) error {
+	if err := o.recoverFresh(); err != nil {
+		return err
+	}
 	txn, err := o.sink.PreCommit(w.Checkpoint())
 	if err != nil {
 		return fmt.Errorf("pre-committing for checkpoint %d: %w", w.Checkpoint(), err)
@@ -121,6 +153,7 @@ func (o *twoPhase[T]) Committed(id int64) error {
 // checkpoint is complete. After a change of parallelism, subtask k takes
 // the old subtasks j with j mod parallelism = k.
 func (o *twoPhase[T]) Restore(r *StateReader) error {
+	o.recovered = true
 	all, err := r.OperatorAll("pending")
 	if err != nil {
 		return err

@@ -28,6 +28,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
@@ -49,6 +50,7 @@ type sink[T any] struct {
 	fs      vfs.FS
 	dir     string
 	sub     int
+	par     int
 	format  func(T) string
 	f       vfs.File // the open transaction's file, or nil
 	w       *bufio.Writer
@@ -66,7 +68,7 @@ func open[T any](c stream.SinkContext, dir string, format func(T) string) (*sink
 	if err := mkdirAllDurably(c.FS, c.FS.PathJoin(dir, staging)); err != nil {
 		return nil, fmt.Errorf("braid: file sink: creating %s: %w", dir, err)
 	}
-	return &sink[T]{fs: c.FS, dir: dir, sub: c.Subtask, format: format}, nil
+	return &sink[T]{fs: c.FS, dir: dir, sub: c.Subtask, par: max(c.Parallelism, 1), format: format}, nil
 }
 
 func (s *sink[T]) stagingPath(name string) string { return s.fs.PathJoin(s.dir, staging, name) }
@@ -149,7 +151,9 @@ func (s *sink[T]) Commit(txn []byte) error {
 }
 
 // Recover publishes what the restored checkpoint staged and deletes what
-// else this subtask left in .staging.
+// else this subtask left in .staging, and what the subtasks it answers for
+// after a change of parallelism left (old subtask j, for j mod the
+// parallelism = this subtask).
 func (s *sink[T]) Recover(pending [][]byte) error {
 	keep := map[string]bool{}
 	for _, p := range pending {
@@ -162,9 +166,8 @@ func (s *sink[T]) Recover(pending [][]byte) error {
 	if err != nil {
 		return fmt.Errorf("braid: file sink: %w", err)
 	}
-	mine := []string{fmt.Sprintf("part-%04d-", s.sub), fmt.Sprintf("open-%04d-", s.sub)}
 	for _, n := range names {
-		if keep[n] || !strings.HasPrefix(n, mine[0]) && !strings.HasPrefix(n, mine[1]) {
+		if keep[n] || !s.answersFor(n) {
 			continue
 		}
 		if err := s.fs.Remove(s.stagingPath(n)); err != nil && !missing(s.fs, s.stagingPath(n)) {
@@ -172,6 +175,24 @@ func (s *sink[T]) Recover(pending [][]byte) error {
 		}
 	}
 	return nil
+}
+
+// answersFor reports whether a name in .staging is a file of a subtask
+// this one answers for: part-SSSS-... or open-SSSS-... with SSSS mod the
+// parallelism equal to this subtask.
+func (s *sink[T]) answersFor(name string) bool {
+	rest, ok := strings.CutPrefix(name, "part-")
+	if !ok {
+		if rest, ok = strings.CutPrefix(name, "open-"); !ok {
+			return false
+		}
+	}
+	num, _, ok := strings.Cut(rest, "-")
+	if !ok {
+		return false
+	}
+	j, err := strconv.Atoi(num)
+	return err == nil && j >= 0 && j%s.par == s.sub
 }
 
 // Abort discards the open file.

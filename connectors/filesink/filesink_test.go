@@ -143,3 +143,71 @@ type syncs struct{}
 
 func (syncs) Evaluate(op errorfs.Op) bool { return op.Kind == errorfs.OpFileSync }
 func (syncs) String() string              { return "syncs" }
+
+// Files an earlier run left in .staging (an open file of a run that
+// crashed, a part staged for a checkpoint that never completed) are
+// deleted, not published: on a fresh start, and after the sink's
+// parallelism went down, for subtasks that no longer exist.
+func TestStagingLeftoversAreDeleted(t *testing.T) {
+	const n = 30_000
+	leftovers := func(t *testing.T, fs vfs.FS, subtasks ...int) {
+		t.Helper()
+		if err := fs.MkdirAll("/out/.staging", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range subtasks {
+			for _, name := range []string{fmt.Sprintf("open-%04d-1-1", s), fmt.Sprintf("part-%04d-%020d", s, 1<<40)} {
+				f, err := fs.Create(fs.PathJoin("/out/.staging", name), vfs.WriteCategoryUnspecified)
+				if err != nil {
+					t.Fatal(err)
+				}
+				f.Write([]byte("stale\n"))
+				f.Close()
+			}
+		}
+	}
+	check := func(t *testing.T, fs vfs.FS) {
+		t.Helper()
+		lines, _ := published(t, fs, "/out")
+		seen := make(map[string]int, n)
+		for _, l := range lines {
+			seen[l]++
+		}
+		if len(lines) != n || len(seen) != n || seen["stale"] != 0 {
+			t.Fatalf("%d lines published, %d distinct, %d stale: want each of %d once", len(lines), len(seen), seen["stale"], n)
+		}
+		if st, err := fs.List("/out/.staging"); err != nil || len(st) != 0 {
+			t.Fatalf("staging left %v (%v)", st, err)
+		}
+	}
+	t.Run("fresh", func(t *testing.T) {
+		fs := vfs.NewMem()
+		leftovers(t, fs, 0, 1, 5)
+		if err := job(fs, n, 2).Execute(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		check(t, fs)
+	})
+	t.Run("rescaled", func(t *testing.T) {
+		fs := vfs.NewMem()
+		for stopAt := 5 * time.Millisecond; ; stopAt *= 2 {
+			ctx, cancel := context.WithTimeout(context.Background(), stopAt)
+			err := job(fs, n, 4).Execute(ctx)
+			cancel()
+			if err == nil {
+				t.Fatal("the first run ended before it was stopped: the test needs a partial run")
+			}
+			if !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatal(err)
+			}
+			if ck, _ := fs.List("/ck"); slices.ContainsFunc(ck, func(s string) bool { return strings.HasPrefix(s, "chk-") }) {
+				break
+			}
+		}
+		leftovers(t, fs, 2, 3)
+		if err := job(fs, n, 2).Execute(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		check(t, fs)
+	})
+}
