@@ -1,6 +1,7 @@
 package nexmark
 
 import (
+	"math"
 	"testing"
 	"time"
 
@@ -151,4 +152,27 @@ func TestGeneratorAllocs(t *testing.T) {
 		t.Errorf("Event allocates %v times", a)
 	}
 	_ = sink
+}
+
+// TestPrices: the interpolated table is within 2 ppm of 100 * 10^(6u), and
+// prices spread over the reference's range, a sixth of them in each decade.
+func TestPrices(t *testing.T) {
+	r := rng{s: testseed.Seed(t)}
+	var decades [6]int
+	const n = 60_000
+	for range n {
+		x := r
+		p := nextPrice(&r)
+		u := float64(x.next()) / (1 << 64)
+		want := math.Pow(10, 6*u) * 100
+		if math.Abs(float64(p)-want) > 2e-6*want+0.5 {
+			t.Fatalf("price %d for u=%v, want %.1f", p, u, want)
+		}
+		decades[min(int(math.Log10(float64(p)/100)), 5)]++
+	}
+	for d, c := range decades {
+		if c < n/6*9/10 || c > n/6*11/10 {
+			t.Errorf("%d prices in [10^%d, 10^%d) dollars, want about %d", c, d, d+1, n/6)
+		}
+	}
 }
