@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/braidstream/braid/connectors/arrow"
 	"github.com/braidstream/braid/connectors/filesink"
@@ -211,7 +212,8 @@ const (
 // deadLetters gathers the job's reports into two sinks, one of the dead
 // letters and one of the late requests (in event time: streams of both
 // kinds cannot merge), that write them to w, one a line: the place, the
-// error and the line (quoted), or with -json an object of the three.
+// error and the line (quoted), or with -json an object of the three
+// (and the line's bytes in base64 when it is not UTF-8).
 type deadLetters struct {
 	w        io.Writer
 	json     bool
@@ -245,11 +247,18 @@ func (d *deadLetters) sink(ins []*input) {
 func (d *deadLetters) write(r report) error {
 	var s string
 	if d.json {
+		// JSON strings are UTF-8: a line that is not keeps its bytes in
+		// line_base64 too.
+		var raw []byte
+		if !utf8.ValidString(r.Line) {
+			raw = []byte(r.Line)
+		}
 		b, _ := json.Marshal(struct {
 			Where string `json:"where"`
 			Error string `json:"error"`
 			Line  string `json:"line,omitempty"`
-		}{r.Where, r.Err, r.Line})
+			Raw   []byte `json:"line_base64,omitempty"`
+		}{r.Where, r.Err, r.Line, raw})
 		s = string(b)
 	} else {
 		s = r.Where + ": " + r.Err

@@ -1,0 +1,102 @@
+package main
+
+import (
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/braidstream/braid/internal/killtest"
+	"github.com/braidstream/braid/internal/testseed"
+)
+
+// writeGenerated writes the generated log's first n lines into two
+// generations, access.log.1 and access.log, and returns their glob.
+func writeGenerated(t *testing.T, n int) string {
+	t.Helper()
+	dir := t.TempDir()
+	gen := generate(5)
+	var b strings.Builder
+	for i := range n {
+		b.WriteString(gen(int64(i)))
+		b.WriteByte('\n')
+		if i == n/2 {
+			if err := os.WriteFile(filepath.Join(dir, "access.log.1"), []byte(b.String()), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			b.Reset()
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "access.log"), []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Join(dir, "access.log*")
+}
+
+// A job killed with SIGKILL at random moments and run again with the same
+// command until it ends publishes, with -checkpoint and -out, exactly the
+// results of a run that was never interrupted, each once: over files,
+// whose positions (file, offset) the checkpoints keep, and over the
+// generator.
+func TestCheckpointedRunSurvivesKills(t *testing.T) {
+	t.Run("files", func(t *testing.T) {
+		n := 200_000
+		if testing.Short() {
+			n = 60_000
+		}
+		survivesKills(t, writeGenerated(t, n))
+	})
+	t.Run("generator", func(t *testing.T) {
+		if testing.Short() {
+			t.Skip("the files' run covers the checkpoints with -short")
+		}
+		survivesKills(t, "-n", "200000")
+	})
+}
+
+func survivesKills(t *testing.T, input ...string) {
+	ref := runJob(t, flags(t, input...)) // in process: its time is not limited
+	want := lines(ref.out)
+	slices.Sort(want)
+	dir := t.TempDir()
+	outDir := filepath.Join(dir, "out")
+	args := append([]string{"-checkpoint", filepath.Join(dir, "ck"), "-checkpoint-every", "20ms", "-out", outDir,
+		"-deadletters", filepath.Join(dir, "dead.txt")}, input...)
+	rng := rand.New(rand.NewPCG(testseed.Seed(t), 2))
+	kills, stdout := killtest.Run(t, "ACCESSLOGS_ARGS", args, rng, 3)
+	if stdout != "" {
+		t.Fatalf("with -out, stdout has %q", stdout)
+	}
+	if kills == 0 {
+		t.Fatal("the job ended before the first kill: nothing was tested")
+	}
+	var got []string
+	parts, _ := filepath.Glob(filepath.Join(outDir, "part-*"))
+	for _, p := range parts {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, lines(string(b))...)
+	}
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Fatalf("after %d kills, %d lines published, want the %d of an uninterrupted run: %s", kills, len(got), len(want), firstDiff(got, want))
+	}
+	// Dead letters are at least once: each of the uninterrupted run's is
+	// there.
+	b, err := os.ReadFile(filepath.Join(dir, "dead.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range ref.dead {
+		if !strings.Contains(string(b), d+"\n") {
+			t.Fatalf("dead letter %q missing after the kills", d)
+		}
+	}
+	t.Logf("%d kills, %d results, %d part files, %d dead letters (%s written)", kills, len(want), len(parts), len(ref.dead),
+		strconv.Itoa(strings.Count(string(b), "\n")))
+}
