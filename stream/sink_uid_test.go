@@ -22,7 +22,8 @@ func TestSinkUidKeepsStateAcrossRename(t *testing.T) {
 	run := func(t *testing.T, sink *memTwoPhase, fs vfs.FS, name, uid string, stop bool) error {
 		env := stream.NewEnv(stream.WithLogger(quiet()), stream.WithParallelism(2),
 			stream.WithCheckpointing("/ck", 5*time.Millisecond, stream.CheckpointFS(fs)))
-		src := stream.Generate(env, func(i int64) int64 { return i }, stream.Limit(n), stream.Rate(1_000_000))
+		// A second at this rate: time for checkpoints on a loaded machine.
+		src := stream.Generate(env, func(i int64) int64 { return i }, stream.Limit(n), stream.Rate(100_000))
 		k := stream.Map(src, func(x int64) string { return strconv.FormatInt(x, 10) }).SinkTo(name, sink.open)
 		if uid != "" {
 			k.Uid(uid)
