@@ -6,8 +6,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -244,5 +246,35 @@ func TestFollowThroughRotation(t *testing.T) {
 	}
 	if s := errOut.String(); !strings.Contains(s, ": 7 lines, 7 requests, 0 dead letters") {
 		t.Errorf("summary %q", s)
+	}
+}
+
+// With -progress on, a bounded read draws a progress bar on stderr that
+// ends at the files' total size, with the lines read; the summary follows
+// it. (With auto, the default, only when stderr is a terminal: not here.)
+func TestProgressBar(t *testing.T) {
+	glob := writeGenerated(t, 3000)
+	files, _ := filepath.Glob(glob)
+	var total int64
+	for _, f := range files {
+		fi, err := os.Stat(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		total += fi.Size()
+	}
+	r := runJob(t, flags(t, "-progress", "on", glob))
+	stderr := strings.Join(r.summary, "\n")
+	// The bar's last state: all bytes read ("100%", "(580/580 kB"), and the
+	// lines.
+	m := regexp.MustCompile(` 100% \|[^|]*\| \(([\d.]+)/([\d.]+) kB, [^)]*\) 3000 lines, \d+ lines/s\n`).FindStringSubmatch(stderr)
+	if m == nil || m[1] != m[2] || m[1] != strconv.Itoa(int(math.Round(float64(total)/1000))) {
+		t.Errorf("no final bar of %d bytes and 3000 lines on stderr:\n%q", total, stderr)
+	}
+	if !strings.HasSuffix(stderr, "dead letters and 0 late requests in "+r.deadPath) {
+		t.Errorf("the summary is not last: %q", stderr)
+	}
+	if r = runJob(t, flags(t, glob)); strings.Contains(strings.Join(r.summary, "\n"), "lines/s") {
+		t.Errorf("a progress bar on stderr that is no terminal: %q", r.summary)
 	}
 }

@@ -185,6 +185,25 @@ func TestResultsMatchTwin(t *testing.T) {
 		want, wantLate, wantDead := twin(ls, 2*time.Second, 0.05, 20)
 		checkAgainstTwin(t, args(len(ls)), 1, want, wantLate, wantDead)
 	})
+	// A log whose alert is followed by its recovery (see generatedArgs).
+	t.Run("seed=11", func(t *testing.T) {
+		gen := generate(11)
+		ls := make([]string, 12_000)
+		for i := range ls {
+			ls[i] = gen(int64(i))
+		}
+		want, wantLate, wantDead := twin(ls, 2*time.Second, 0.05, 20)
+		rising := map[bool]int{}
+		for _, l := range want {
+			if kindOf(t, l) == "alert" {
+				rising[strings.Contains(l, `"rising":true`)]++
+			}
+		}
+		if rising[true] == 0 || rising[false] == 0 {
+			t.Fatalf("alerts rising and falling: %v; the test needs both", rising)
+		}
+		checkAgainstTwin(t, flags(t, append([]string{"-json"}, generatedArgs...)...), 256, want, wantLate, wantDead)
+	})
 	// Without a bound, every request behind the latest one across a minute
 	// boundary is late.
 	t.Run("bound=0", func(t *testing.T) {
