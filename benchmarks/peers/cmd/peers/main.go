@@ -65,10 +65,10 @@ type config struct {
 
 func main() {
 	var (
-		wl      = flag.String("workload", "tumble", "workload: tumble")
-		keys    = flag.Int64("keys", 10_000, "number of keys (tumble: 100, 10000 or 1000000 in the report)")
-		n       = flag.Int64("n", 2_000_000, "number of events")
-		peer    = flag.String("peer", "all", "peer to run: "+strings.Join(peerNames(), ", ")+", or all")
+		wl      = flag.String("workload", "tumble", "workload: tumble (keyed tumbling count) or q5 (Nexmark hot items)")
+		keys    = flag.Int64("keys", 10_000, "tumble: number of keys (100, 10000 or 1000000 in the report)")
+		n       = flag.Int64("n", 2_000_000, "number of events (q5: Nexmark events, of which 46 in 50 are bids)")
+		peer    = flag.String("peer", "all", "peer to run: "+strings.Join(peerNames(), ", ")+", or all (those that run the workload)")
 		runs    = flag.Int("runs", 1, "runs of each peer, each in its own process")
 		window  = flag.Duration("ptwindow", time.Second, "window size of the processing-time peers (go-streams, benthos)")
 		child   = flag.Bool("child", false, "internal: run one peer in this process and print its record with its digest")
@@ -77,10 +77,13 @@ func main() {
 	flag.Parse()
 	beamsdk.Init() // the Beam peer's worker runs in this process (loopback)
 	cfg := config{workload: *wl, keys: *keys, n: *n, window: *window}
-	if *wl != "tumble" {
+	if *wl != "tumble" && *wl != "q5" {
 		fatalf("unknown workload %q", *wl)
 	}
-	if *keys <= 0 || *n <= 0 {
+	if *wl == "q5" {
+		cfg.keys = 0 // not a parameter of q5
+	}
+	if (*wl == "tumble" && *keys <= 0) || *n <= 0 {
 		fatalf("-keys and -n must be positive")
 	}
 	if *child {
@@ -91,11 +94,14 @@ func main() {
 		return
 	}
 
-	names := []string{*peer}
-	if *peer == "all" {
-		names = peerNames()
-	} else if _, ok := peers[*peer]; !ok {
-		fatalf("unknown peer %q (have %s)", *peer, strings.Join(peerNames(), ", "))
+	var names []string
+	for _, name := range peerNames() {
+		if (*peer == "all" || *peer == name) && peers[name].run(cfg.workload) != nil {
+			names = append(names, name)
+		}
+	}
+	if len(names) == 0 {
+		fatalf("no peer %q runs workload %s (have %s)", *peer, cfg.workload, strings.Join(peerNames(), ", "))
 	}
 	exp := map[string]workload.Digest{} // by semantics, computed once
 	failed := false
@@ -109,10 +115,7 @@ func main() {
 					want = expected(cfg, rec.Semantics)
 					exp[rec.Semantics] = want
 				}
-				rec.Correct = rec.Digest != nil && *rec.Digest == want
-				if !rec.Correct {
-					rec.Error = fmt.Sprintf("results %+v, expected %+v", rec.Digest, want)
-				}
+				check(&rec, want)
 			}
 			failed = failed || !rec.Correct
 			rec.Digest = nil
@@ -126,8 +129,24 @@ func main() {
 	}
 }
 
+// check sets rec.Correct: whether the digest its child sent is want, and
+// says how it differs if not.
+func check(rec *record, want workload.Digest) {
+	rec.Correct = rec.Digest != nil && *rec.Digest == want
+	if !rec.Correct {
+		var got any = "none"
+		if rec.Digest != nil {
+			got = *rec.Digest
+		}
+		rec.Error = fmt.Sprintf("results %+v, expected %+v", got, want)
+	}
+}
+
 // expected is the digest a correct peer of the given semantics produces.
 func expected(cfg config, semantics string) workload.Digest {
+	if cfg.workload == "q5" {
+		return q5(cfg).Expected()
+	}
 	t := tumble(cfg)
 	if semantics == processingTime {
 		return t.ExpectedTotals()
@@ -170,8 +189,8 @@ func spawn(cfg config, name string, verbose bool) record {
 func runChild(cfg config, name string) record {
 	rec := record{Peer: name, Workload: cfg.workload, Keys: cfg.keys, Events: cfg.n}
 	p, ok := peers[name]
-	if !ok {
-		rec.Error = "unknown peer " + name
+	if !ok || p.run(cfg.workload) == nil {
+		rec.Error = fmt.Sprintf("no peer %s for workload %s", name, cfg.workload)
 		return rec
 	}
 	rec.Semantics = p.semantics
@@ -180,7 +199,7 @@ func runChild(cfg config, name string) record {
 	runtime.ReadMemStats(&m0)
 	r0 := rusage()
 	start := time.Now()
-	d, err := p.tumble(cfg)
+	d, err := p.run(cfg.workload)(cfg)
 	wall := time.Since(start)
 	r1 := rusage()
 	runtime.ReadMemStats(&m1)
