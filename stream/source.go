@@ -167,6 +167,10 @@ func (r *seqReader[T]) Read(ctx context.Context, buf []T) (int, error) {
 			}
 			buf[k] = v
 			r.read++
+			if uint(k-k0)%pace.Check == pace.Check-1 && pace.Now()-t0 > pace.Budget {
+				k++
+				break
+			}
 		}
 		t1 := pace.Now()
 		r.pacer.Learn(k-k0, t1-t0)
@@ -312,6 +316,10 @@ func (r *genReader[T]) Read(ctx context.Context, buf []T) (int, error) {
 		for ; k < end && i < limit; k++ {
 			buf[k] = f(i)
 			i += step
+			if uint(k-k0)%pace.Check == pace.Check-1 && pace.Now()-t0 > pace.Budget {
+				k++
+				break
+			}
 		}
 		t1 := pace.Now()
 		r.pacer.Learn(k-k0, t1-t0)
