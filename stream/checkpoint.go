@@ -26,6 +26,21 @@ import (
 // least once: after a restore, what followed the checkpoint is processed
 // again. A two-phase sink (SinkTo; connectors/filesink) publishes each
 // checkpoint's output only when it completes, for results exactly once.
+//
+// A job resumed from a checkpoint may differ from the one that took it,
+// within rules checked before anything runs:
+//   - Operators other than sources may change parallelism (WithParallelism,
+//     Stream.SetParallelism): keyed state moves with its key groups,
+//     windows, timers and two-phase sinks' pending transactions with it.
+//   - A source keeps its parallelism: each subtask's position is its own
+//     and cannot be split anew.
+//   - The number of key groups (WithMaxParallelism) stays the same.
+//   - Operators are matched by id (Stream.Uid, Sink.Uid, or one derived
+//     from names and inputs, see Stream.Uid); state the job has no
+//     operator for is refused with ErrUnmappedState unless
+//     DropUnmappedState, and a new operator starts empty.
+//
+// A break of these rules is an error naming the operator and the rule.
 func WithCheckpointing(dir string, interval time.Duration, opts ...CheckpointOption) Option {
 	return optionFunc(func(e *Env) {
 		c := &operators.CheckpointConfig{Dir: dir, Interval: interval, TolerableFailures: 3}

@@ -50,7 +50,9 @@ func WithParallelism(n int) Option { return optionFunc(func(e *Env) { e.cfg.Para
 
 // WithMaxParallelism sets the number of key groups, the largest parallelism
 // a keyed operator can have, at most 32768. Default 128; 0 means the
-// default.
+// default. Keyed state is checkpointed by key group, so a job resumes
+// from a checkpoint only with the number it was taken with: choose it
+// for the largest parallelism the job will ever need.
 func WithMaxParallelism(n int) Option {
 	return optionFunc(func(e *Env) { e.cfg.MaxParallelism = n })
 }
