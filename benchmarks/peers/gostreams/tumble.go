@@ -36,7 +36,7 @@ type keyCount struct{ key, count int64 }
 // emitted.
 func TumbleKeyed(t workload.Tumble, window time.Duration) (workload.Digest, int64, error) {
 	if t.Keys > MaxKeyedKeys {
-		return workload.Digest{}, 0, fmt.Errorf("go-streams keyed: %d keys is more than the %d this peer runs (five goroutines per key)", t.Keys, MaxKeyedKeys)
+		return workload.Digest{}, 0, fmt.Errorf("go-streams keyed: %d keys is more than the %d this peer runs (five goroutines per key): %w", t.Keys, MaxKeyedKeys, workload.ErrNotRun)
 	}
 	keyed := flow.NewKeyed(func(e workload.Event) int64 { return e.Key },
 		func() streams.Flow { return flow.NewTumblingWindow[workload.Event](window) },

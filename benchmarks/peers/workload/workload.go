@@ -9,7 +9,14 @@
 // 64-bit hash collision), whatever order they arrived in.
 package workload
 
-import "time"
+import (
+	"errors"
+	"time"
+)
+
+// ErrNotRun marks a run a peer declines, such as more keys than it can hold:
+// the command reports it as skipped, not as wrong.
+var ErrNotRun = errors.New("peer does not run this size")
 
 // Event is one generated element: a key and an event time in nanoseconds.
 type Event struct {
