@@ -49,6 +49,38 @@ func TestCheckpointedRunSurvivesKills(t *testing.T) {
 		}
 		survivesKills(t, writeGenerated(t, n))
 	})
+	// -parquet's files, read back, hold the -json results, each once.
+	t.Run("parquet", func(t *testing.T) {
+		if testing.Short() {
+			t.Skip("the files' run covers the checkpoints with -short")
+		}
+		input := writeGenerated(t, 200_000)
+		ref := runJob(t, flags(t, "-json", input))
+		dir := t.TempDir()
+		args := []string{"-checkpoint", filepath.Join(dir, "ck"), "-checkpoint-every", "20ms", "-parquet", filepath.Join(dir, "pq"),
+			"-deadletters", filepath.Join(dir, "dead.txt"), input}
+		rng := rand.New(rand.NewPCG(testseed.Seed(t), 3))
+		kills, _ := killtest.Run(t, "ACCESSLOGS_ARGS", args, rng, 3)
+		if kills == 0 {
+			t.Fatal("the job ended before the first kill: nothing was tested")
+		}
+		want := lines(ref.out)
+		var got []string
+		for kind, sub := range map[string]string{"host": "hosts", "path": "paths", "top": "top", "alert": "alerts", "clients": "clients"} {
+			files, _ := filepath.Glob(filepath.Join(dir, "pq", sub, "part-*.parquet"))
+			for _, f := range files {
+				for _, row := range readParquet(t, f) {
+					got = append(got, rowJSON(t, kind, row))
+				}
+			}
+		}
+		slices.Sort(got)
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Fatalf("after %d kills, %d rows in Parquet, want the %d results of an uninterrupted run: %s", kills, len(got), len(want), firstDiff(got, want))
+		}
+		t.Logf("%d kills, %d rows", kills, len(got))
+	})
 	t.Run("generator", func(t *testing.T) {
 		if testing.Short() {
 			t.Skip("the files' run covers the checkpoints with -short")
