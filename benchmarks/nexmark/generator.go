@@ -23,7 +23,17 @@
 // recent (plus 10 ahead); prices are 100 * 10^U(0,6); auctions run for a
 // random time averaging the span in which 100 more auctions are made;
 // event i happens at BaseTime + i * 1e6/EventsPerSecond µs (in ms, as the
-// reference). Where it departs from the reference, it says so at the field.
+// reference).
+//
+// Where it departs from the reference, so that any event can be made on its
+// own and none allocates: each event draws from its own random sequence,
+// seeded from the seed and its id (the reference has one sequence per
+// generator, so its events depend on those before); strings are cut from
+// pools made once (item names, descriptions and extras as the reference's
+// lengths; e-mail addresses and credit-card numbers from 16,384 each);
+// 10^x is read from an interpolated table; and a bid's bidder gets
+// FirstPersonID added once (Beam's generator), not twice (the Flink port's).
+// No query here reads the strings.
 package nexmark
 
 import (
