@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"math/rand/v2"
 	"os"
 	"reflect"
@@ -179,6 +182,11 @@ func TestParseK8sAuditAllocs(t *testing.T) {
 		if n > want {
 			t.Errorf("event %d: %v allocations, want %v", i, n, want)
 		}
+		var p AuditParser
+		p.Parse(line)
+		if n := testing.AllocsPerRun(50, func() { p.Parse(line) }); n > want {
+			t.Errorf("event %d, AuditParser: %v allocations, want %v", i, n, want)
+		}
 	}
 }
 
@@ -319,5 +327,83 @@ func TestParseK8sAuditHugeLine(t *testing.T) {
 		if err == nil || len(err.Error()) > 400 {
 			t.Errorf("10 MB of %.8q...: error of %d bytes: %.400v", junk, len(fmt.Sprint(err)), err)
 		}
+	}
+}
+
+// An AuditParser's events hold none of its buffers: those of one line are
+// intact after the parser has read others (the bytes fastjson hands out
+// live in the buffer the next line overwrites).
+func TestAuditParserEventsOutliveNextParse(t *testing.T) {
+	lines := auditLines(t)
+	var p AuditParser
+	got := make([]Audit, len(lines))
+	for i, l := range lines {
+		a, err := p.Parse(l)
+		if err != nil {
+			t.Fatalf("event %d: %v", i, err)
+		}
+		got[i] = a
+	}
+	for i, l := range lines { // and once more, over the same buffers
+		if _, err := p.Parse(l); err != nil {
+			t.Fatalf("event %d: %v", i, err)
+		}
+	}
+	for i, l := range lines {
+		var j auditJSON
+		if err := json.Unmarshal([]byte(l), &j); err != nil {
+			t.Fatal(err)
+		}
+		if want := j.audit(); !auditEqual(got[i], want) {
+			t.Errorf("event %d after other lines:\n got %+v\nwant %+v", i, got[i], want)
+		}
+	}
+	if _, err := p.Parse(`{"auditID":`); err == nil {
+		t.Error("a line cut short: no error")
+	}
+	if a, err := p.Parse(lines[1]); err != nil || a.ResponseStatus.Code != 403 {
+		t.Errorf("after an error: %+v, %v", a, err)
+	}
+}
+
+// The constants of auditconst.go: each case returns the string it
+// matched, so a constant cannot give a field a value its line did not
+// hold (read from the source, so that no case is left out).
+func TestAuditConstantsMatch(t *testing.T) {
+	f, err := parser.ParseFile(token.NewFileSet(), "auditconst.go", nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := 0
+	ast.Inspect(f, func(n ast.Node) bool {
+		cc, ok := n.(*ast.CaseClause)
+		if !ok || len(cc.List) == 0 {
+			return true
+		}
+		lit, ok := cc.List[0].(*ast.BasicLit)
+		if !ok || lit.Kind != token.STRING {
+			return true // a case of the field's number
+		}
+		ret, ok := cc.Body[0].(*ast.ReturnStmt)
+		if len(cc.List) != 1 || len(cc.Body) != 1 || !ok || len(ret.Results) != 1 {
+			t.Errorf("case %s: want one string and a return of it", lit.Value)
+			return true
+		}
+		if r, ok := ret.Results[0].(*ast.BasicLit); !ok || r.Value != lit.Value {
+			t.Errorf("case %s returns %v", lit.Value, ret.Results[0])
+		}
+		cases++
+		return true
+	})
+	if cases < 100 {
+		t.Errorf("%d cases of strings found: the test reads auditconst.go wrong", cases)
+	}
+	// And through the parser: a constant is the value of its field.
+	a, err := ParseK8sAudit(`{"auditID":"x","verb":"deletecollection","stage":"Panic","level":"None","objectRef":{"resource":"clusterrolebindings","apiGroup":"rbac.authorization.k8s.io","subresource":"status","namespace":"kube-system","apiVersion":"v1"},"user":{"groups":["system:masters","x"]},"responseStatus":{"status":"Failure","reason":"NotFound"},"annotations":{"authorization.k8s.io/decision":"forbid"}}`)
+	if err != nil || a.Verb != "deletecollection" || a.Stage != "Panic" || a.Level != "None" || a.ObjectRef.Resource != "clusterrolebindings" ||
+		a.ObjectRef.APIGroup != "rbac.authorization.k8s.io" || a.ObjectRef.Subresource != "status" || a.ObjectRef.Namespace != "kube-system" ||
+		a.ObjectRef.APIVersion != "v1" || !slicesEqual(a.User.Groups, []string{"system:masters", "x"}) || a.ResponseStatus.Status != "Failure" ||
+		a.ResponseStatus.Reason != "NotFound" || a.Decision != "forbid" {
+		t.Errorf("%+v, %v", a, err)
 	}
 }

@@ -31,7 +31,7 @@
 //	ParseSyslog, SyslogParser       RFC 3164 (BSD, files of rsyslog and journalctl) and RFC 5424
 //	ParseSSHD                       the security events in the message of an sshd syslog line
 //	ParseNetfilter, NetfilterParser iptables/nftables LOG lines, bare or in syslog or journal lines
-//	ParseK8sAudit                   Kubernetes API-server audit events (audit.k8s.io/v1, JSON lines)
+//	ParseK8sAudit, AuditParser      Kubernetes API-server audit events (audit.k8s.io/v1, JSON lines)
 //	JSON, JSONStrict, CSV           JSON lines and CSV lines into a struct of one's own
 //
 // Each parser's doc says which formats and variants it accepts.
@@ -53,7 +53,9 @@
 //
 // Concurrency: the parsing functions are safe for concurrent use; a
 // SyslogParser or NetfilterParser (which follow the months of one stream
-// of lines to choose years) is not, and serves one stream.
+// of lines to choose years) is not, and serves one stream; nor is an
+// AuditParser (which keeps its buffers from line to line), one per
+// goroutine.
 //
 // Cost, measured by the benchmarks of this package on one core: some
 // hundreds of nanoseconds a line for access, syslog, sshd and netfilter
