@@ -1,7 +1,9 @@
 package operators
 
 import (
+	"cmp"
 	"math"
+	"slices"
 
 	"github.com/braidstream/braid/state"
 	"github.com/braidstream/braid/window"
@@ -188,4 +190,37 @@ func (d *timeDriven[T, R]) onTimer(now int64) error {
 		return err
 	}
 	return d.flush()
+}
+
+// sortBySlot returns s sorted stably by slot(e), a number from 0 to about
+// len(s) (a restore's slot numbers, which a pane gave its keys in arrival
+// order; after a change of parallelism several old subtasks' numbers
+// mix): a counting sort, which moves each element once, where a stable
+// comparison sort of a pane of a million keys merges and rotates them
+// dozens of times. Numbers far above len(s), or below 0, which only a
+// damaged checkpoint could hold, fall back to a comparison sort.
+func sortBySlot[E any](s []E, slot func(*E) int) []E {
+	top := 0
+	for i := range s {
+		n := slot(&s[i])
+		if n < 0 || n > 4*len(s)+64 {
+			slices.SortStableFunc(s, func(a, b E) int { return cmp.Compare(slot(&a), slot(&b)) })
+			return s
+		}
+		top = max(top, n)
+	}
+	at := make([]int, top+2)
+	for i := range s {
+		at[slot(&s[i])+1]++
+	}
+	for n := 1; n < len(at); n++ {
+		at[n] += at[n-1]
+	}
+	out := make([]E, len(s))
+	for i := range s {
+		n := slot(&s[i])
+		out[at[n]] = s[i]
+		at[n]++
+	}
+	return out
 }

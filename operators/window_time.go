@@ -1172,7 +1172,7 @@ func (o *TimeWindow[T, K, A, R]) Restore(r *StateReader) error {
 		return err
 	}
 	for at, slots := range panes {
-		slices.SortStableFunc(slots, func(a, b slot) int { return cmp.Compare(a.slot, b.slot) })
+		slots = sortBySlot(slots, func(s *slot) int { return s.slot })
 		p := &pane[K, A]{start: at.start, idx: make(map[K]int32, len(slots))}
 		p.width = uint64(o.slice - window.SinceStart(at.start, o.offset, o.slice))
 		p.dirty = make([]uint64, (len(slots)+63)/64)
