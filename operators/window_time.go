@@ -15,13 +15,13 @@ import (
 )
 
 // pane holds one slice's accumulators, one per key, in arrival order of
-// the keys: a map from key to slot and parallel slices of keys and
-// accumulators, so adding an element is one map lookup and firing walks
+// the keys: a table from key to slot and parallel slices of keys and
+// accumulators, so adding an element is one table lookup and firing walks
 // two slices in a deterministic order.
 type pane[K comparable, A any] struct {
 	start int64
-	width uint64 // the slice is [start, start+width): less than a slice when clipped at math.MinInt64
-	idx   map[K]int32
+	width uint64      // the slice is [start, start+width): less than a slice when clipped at math.MinInt64
+	tab   keyTable[K] // indexes keys (a restore fills keys alone: see keyTable.sync)
 	keys  []K
 	accs  []A
 
@@ -45,7 +45,7 @@ func resetPane[T any, K comparable, A any](p *pane[K, A], start int64, agg *Agg[
 	p.start = start
 	p.saved = 0
 	clear(p.dirty)
-	clear(p.idx)
+	p.tab.reset()
 	clear(p.keys) // drop references for the collector
 	if agg.Empty != nil {
 		for i := range p.accs {
@@ -132,6 +132,7 @@ type TimeWindow[T any, K comparable, A, R any] struct {
 	tumbling                   bool
 	bc                         *BuildContext
 	proc                       procTime
+	hash                       tableHasher[K] // of the panes' key tables
 
 	wm        int64   // event time reached: the watermark, or processing time
 	firedUpTo int64   // windows ending at or before this have fired; slices before it are sealed
@@ -158,7 +159,7 @@ func NewTimeWindow[T any, K comparable, A, R any](spec WindowSpec[T, K, A, R], b
 	a := spec.Assigner.(window.TimeWindows)
 	o := &TimeWindow[T, K, A, R]{
 		spec: spec, size: int64(a.Size), slide: int64(a.Slide), offset: int64(a.Offset), slice: a.SliceSize(),
-		tumbling: a.IsTumbling(), bc: bc,
+		tumbling: a.IsTumbling(), bc: bc, hash: newTableHasher(spec.Hash),
 		proc: procTime{bc.Clock}, wm: math.MinInt64, firedUpTo: math.MinInt64, next: noWin,
 		fired: make(map[int64]*pane[K, A]), keys: make(map[K]*slidingKey[K, A]),
 	}
@@ -309,10 +310,11 @@ func (o *TimeWindow[T, K, A, R]) Push(b *Batch[T]) error {
 	return o.flush()
 }
 
-// addRun folds a run of elements of one slice into its pane: one map
+// addRun folds a run of elements of one slice into its pane: one table
 // lookup per element, with the keys the sender computed when there are.
 func (o *TimeWindow[T, K, A, R]) addRun(p *pane[K, A], vals []T, keys []K) {
-	key, add := o.spec.Key, o.spec.Agg.Add
+	key, add, hash := o.spec.Key, o.spec.Agg.Add, o.hash
+	p.tab.sync(p.keys, hash)
 	accs := p.accs
 	saved := p.saved // 0 without checkpoints
 	for i := range vals {
@@ -322,14 +324,16 @@ func (o *TimeWindow[T, K, A, R]) addRun(p *pane[K, A], vals []T, keys []K) {
 		} else {
 			k = key(vals[i])
 		}
-		if j, ok := p.idx[k]; ok {
+		h := hash.of(k)
+		j, at := p.tab.find(k, h)
+		if j >= 0 {
 			accs[j] = add(accs[j], vals[i])
 			if j < saved {
 				p.dirty[j>>6] |= 1 << (j & 63)
 			}
 			continue
 		}
-		p.idx[k] = int32(len(p.keys))
+		p.tab.insert(at, k, h, int32(len(p.keys)))
 		p.keys = append(p.keys, k)
 		newAcc(p, &o.spec.Agg, vals[i])
 		accs = p.accs
@@ -359,7 +363,7 @@ func (o *TimeWindow[T, K, A, R]) paneFor(t int64) *pane[K, A] {
 	if n := len(o.pool); n > 0 {
 		p, o.pool = o.pool[n-1], o.pool[:n-1]
 	} else {
-		p = &pane[K, A]{idx: make(map[K]int32)}
+		p = &pane[K, A]{}
 	}
 	resetPane(p, s, &o.spec.Agg)
 	p.width = uint64(o.slice - window.SinceStart(s, o.offset, o.slice))
@@ -382,17 +386,19 @@ func (o *TimeWindow[T, K, A, R]) sealed(v T, t int64) error {
 	if o.tumbling {
 		p := o.fired[s]
 		if p == nil {
-			p = &pane[K, A]{idx: make(map[K]int32)}
+			p = &pane[K, A]{}
 			resetPane(p, s, &o.spec.Agg)
 			o.fired[s] = p
 		}
-		j, ok := p.idx[k]
-		if ok {
+		p.tab.sync(p.keys, o.hash)
+		h := o.hash.of(k)
+		j, at := p.tab.find(k, h)
+		if j >= 0 {
 			p.accs[j] = o.spec.Agg.Add(p.accs[j], v)
 			p.mark(j)
 		} else {
 			j = int32(len(p.keys))
-			p.idx[k] = j
+			p.tab.insert(at, k, h, j)
 			p.keys = append(p.keys, k)
 			newAcc(p, &o.spec.Agg, v)
 		}
@@ -1173,12 +1179,11 @@ func (o *TimeWindow[T, K, A, R]) Restore(r *StateReader) error {
 	}
 	for at, slots := range panes {
 		slots = sortBySlot(slots, func(s *slot) int { return s.slot })
-		p := &pane[K, A]{start: at.start, idx: make(map[K]int32, len(slots))}
+		p := &pane[K, A]{start: at.start}
 		p.width = uint64(o.slice - window.SinceStart(at.start, o.offset, o.slice))
 		p.dirty = make([]uint64, (len(slots)+63)/64)
 		p.saved = int32(len(slots))
 		for j, s := range slots {
-			p.idx[s.key] = int32(j)
 			p.keys = append(p.keys, s.key)
 			p.accs = append(p.accs, s.acc)
 			if s.slot != j {
