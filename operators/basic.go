@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 )
 
@@ -229,12 +230,11 @@ func unixNano(t time.Time) (int64, bool) {
 
 // Push implements Input.
 func (a *Timestamps[T]) Push(b *Batch[T]) error {
-	if err := a.stamp(b); err != nil {
+	maxTs, err := a.stamp(b)
+	if err != nil {
 		return err
 	}
-	for _, t := range a.buf.Times {
-		a.maxTs = max(a.maxTs, t)
-	}
+	a.maxTs = max(a.maxTs, maxTs)
 	if a.idleTimeout > 0 {
 		a.lastData = a.clock.Now().UnixNano()
 		if a.idle {
@@ -319,20 +319,29 @@ type stamper[T any] struct {
 }
 
 // stamp fills s.buf with b's elements and their timestamps, less those out
-// of range, which go to the dead letters.
-func (s *stamper[T]) stamp(b *Batch[T]) error {
-	times := s.buf.Times[:0]
-	bad := false
-	for _, v := range b.Values {
-		t, ok := unixNano(s.ts(v))
-		bad = bad || !ok
-		times = append(times, t)
+// of range, which go to the dead letters. It returns the largest timestamp
+// it kept (math.MinInt64 for none).
+func (s *stamper[T]) stamp(b *Batch[T]) (maxTs int64, err error) {
+	vals, ts := b.Values, s.ts
+	times := slices.Grow(s.buf.Times[:0], len(vals))[:len(vals)]
+	maxTs = math.MinInt64
+	good := true
+	for i := range vals {
+		t, ok := unixNano(ts(vals[i]))
+		good = good && ok
+		times[i] = t
+		maxTs = max(maxTs, t)
 	}
-	s.buf.Values, s.buf.Times = b.Values, times
-	if bad {
-		return s.setAside(b)
+	s.buf.Values, s.buf.Times = vals, times
+	if good {
+		return maxTs, nil
 	}
-	return nil
+	err = s.setAside(b)
+	maxTs = math.MinInt64
+	for _, t := range s.buf.Times {
+		maxTs = max(maxTs, t)
+	}
+	return maxTs, err
 }
 
 // setAside is the rare path of a batch holding elements whose timestamps

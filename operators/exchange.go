@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"slices"
 
 	"github.com/braidstream/braid/state"
 )
@@ -242,15 +243,24 @@ func (x *keyedExchange[T, K]) pushOne(b *Batch[T]) error {
 		}
 		n := min(len(vals), x.batchSize-len(p.Values))
 		p.Values = append(p.Values, vals[:n]...)
+		// The keys go straight into place: a loop of calls through a
+		// function value, and nothing else to keep across them.
 		kb := p.keys.(*keyBuf[K])
-		for i := range vals[:n] {
-			k := x.key(vals[i])
-			if x.nan && k != k {
-				kb.k = kb.k[:len(p.Values)-n+i]
-				p.Values = p.Values[:len(kb.k)]
-				return x.nanKey(vals[i])
+		from := len(kb.k)
+		kb.k = slices.Grow(kb.k, n)[:from+n]
+		ks, key := kb.k[from:], x.key
+		for i := range ks {
+			ks[i] = key(vals[i])
+		}
+		if x.nan {
+			for i, k := range ks {
+				if k != k {
+					clear(ks[i:])
+					kb.k = kb.k[:from+i]
+					p.Values = p.Values[:from+i]
+					return x.nanKey(vals[i])
+				}
 			}
-			kb.k = append(kb.k, k)
 		}
 		vals = vals[n:]
 		if x.timed {

@@ -149,7 +149,7 @@ func (g *GeneratedWatermarks[T]) flushRun() error {
 
 // Push implements Input.
 func (g *GeneratedWatermarks[T]) Push(b *Batch[T]) error {
-	if err := g.stamp(b); err != nil {
+	if _, err := g.stamp(b); err != nil {
 		return err
 	}
 	if g.idle && len(g.buf.Values) > 0 {
