@@ -13,10 +13,16 @@ import (
 // An Audit is one event of a Kubernetes API server's audit log: who did
 // what to which object, from where, and what the server answered.
 //
-// Unlike the events of the other parsers, its strings do not alias the
-// line: they are copied, all into one new string per event (and the
-// groups and source addresses into one new slice), so an Audit holds none
-// of the line, whose request and response bodies may be large.
+// Its strings are, as those of the other parsers' events, substrings of
+// the line when the line is at most 4 KiB (the Metadata events most audit
+// policies log), so that the event holds the line; those of a longer line
+// (request and response bodies, at levels Request and RequestResponse) are
+// copied, all into one new string per event, so that the event holds none
+// of the bodies. Strings with escapes are copies (unescaped), and the
+// values events repeat (levels, stages, verbs, the resources and API
+// groups of Kubernetes, the usual groups and namespaces, statuses,
+// reasons and decisions) are constants. The groups and source addresses
+// are in one new slice per event.
 type Audit struct {
 	Level      string // "None", "Metadata", "Request", "RequestResponse"
 	AuditID    string
@@ -101,11 +107,9 @@ type AuditStatus struct {
 // encoding/json finds the error; for a field of the wrong type, its path
 // ("objectRef.name", "responseStatus.code"). ParseK8sAudit never panics.
 // It is safe for concurrent use; a goroutine that parses many lines can
-// keep an AuditParser instead. It makes two allocations per event (its
-// strings, its slices), one when the event names no groups and no source
-// address; the values events repeat (levels, stages, verbs, the resources
-// and API groups of Kubernetes, the usual groups and namespaces, statuses,
-// reasons and decisions) are constants, not copies.
+// keep an AuditParser instead. It makes at most two allocations per event:
+// the slice of its groups and source addresses, if it names any, and the
+// string of its copies, if it needs any (escapes, or a line over 4 KiB).
 //
 // It uses github.com/valyala/fastjson, which reads these events about
 // four times as fast as encoding/json into a struct (see
@@ -149,19 +153,30 @@ func auditErr(field, reason string) error {
 	return &ParseError{Format: "audit event", Field: field, Pos: -1, Reason: reason}
 }
 
-// auditStrings collects the strings of an event, to copy them all into
-// one string at the end: fastjson's strings live in its parser's buffer,
-// which the next line overwrites. Fields are named by number (f...,
-// l...), not by pointer, so that the event need not escape to the heap.
+// auditStrings collects the strings of an event, to take them from the
+// line or copy them all into one string at the end: fastjson's strings
+// live in its parser's buffer, which the next line overwrites. Fields
+// are named by number (f..., l...), not by pointer, so that the event
+// need not escape to the heap.
 //
 // The values most events repeat (verbs, stages, levels, resources, the
 // usual groups: see auditConst) are not copied: the event gets a constant.
 type auditStrings struct {
-	dst  [32]uint8
-	src  [32][]byte
-	lit  [32]string // the constant for src, if it has one
-	n    int
-	size int // the bytes to copy
+	dst [32]uint8
+	src [32][]byte
+	// str is the string for src when known without a copy (known): a
+	// constant, a substring of the line, or "".
+	str   [32]string
+	known [32]bool
+	n     int
+	size  int // the bytes to copy
+	// line is the line when its substrings may be kept (see auditAliasMax);
+	// kp is where fastjson's copy of its first key starts, keyOff where the
+	// key starts in line: a slice of fastjson's buffer at kp+d is at
+	// line[keyOff+d], when fastjson's copy is of the line as it is.
+	line   string
+	kp     uintptr
+	keyOff int
 	// The groups and source addresses: which list, and its values.
 	lists   [3]uint8
 	listSrc [3][]*fastjson.Value
@@ -274,11 +289,34 @@ func (s *auditStrings) add(dst uint8, v *fastjson.Value, field string) error {
 		return nil // a field given over and over (duplicate keys): the first ones are kept
 	}
 	s.dst[s.n], s.src[s.n] = dst, b
-	if s.lit[s.n] = auditConst(dst, b); s.lit[s.n] == "" {
+	if s.str[s.n], s.known[s.n] = s.resolve(b, auditConst(dst, b)); !s.known[s.n] {
 		s.size += len(b)
 	}
 	s.n++
 	return nil
+}
+
+// resolve is the string for b without a copy, if there is one: c (its
+// constant, when not ""), "", or the same bytes in the line.
+func (s *auditStrings) resolve(b []byte, c string) (string, bool) {
+	switch {
+	case c != "":
+		return c, true
+	case len(b) == 0:
+		return "", true
+	case s.kp == 0:
+		return "", false
+	}
+	off := int(uintptr(unsafe.Pointer(unsafe.SliceData(b)))-s.kp) + s.keyOff
+	if off < 0 || off > len(s.line)-len(b) {
+		return "", false
+	}
+	// Compared, not assumed: a string unescaped (in place, shorter) is
+	// not its bytes in the line.
+	if l := s.line[off : off+len(b)]; l == unsafeString(b) {
+		return l, true
+	}
+	return "", false
 }
 
 func (s *auditStrings) addList(dst uint8, v *fastjson.Value, field string) error {
@@ -294,7 +332,7 @@ func (s *auditStrings) addList(dst uint8, v *fastjson.Value, field string) error
 		if err != nil {
 			return auditErr(field, "want an array of strings, got an element of type "+it.Type().String())
 		}
-		if auditGroup(b) == "" {
+		if _, ok := s.resolve(b, auditGroup(b)); !ok {
 			s.size += len(b)
 		}
 	}
@@ -312,14 +350,14 @@ func (s *auditStrings) copy(a *Audit) {
 	var b strings.Builder
 	b.Grow(s.size)
 	for i := range s.n {
-		if s.lit[i] == "" {
+		if !s.known[i] {
 			b.Write(s.src[i])
 		}
 	}
 	for l := range s.nl {
 		for _, it := range s.listSrc[l] {
 			sb, _ := it.StringBytes()
-			if auditGroup(sb) == "" {
+			if _, ok := s.resolve(sb, auditGroup(sb)); !ok {
 				b.Write(sb)
 			}
 		}
@@ -327,8 +365,8 @@ func (s *auditStrings) copy(a *Audit) {
 	all := b.String()
 	start := 0
 	for i := range s.n {
-		if s.lit[i] != "" {
-			a.setString(s.dst[i], s.lit[i])
+		if s.known[i] {
+			a.setString(s.dst[i], s.str[i])
 			continue
 		}
 		a.setString(s.dst[i], all[start:start+len(s.src[i])])
@@ -343,8 +381,8 @@ func (s *auditStrings) copy(a *Audit) {
 		items := s.listSrc[l]
 		for j, it := range items {
 			sb, _ := it.StringBytes()
-			if c := auditGroup(sb); c != "" {
-				list[k+j] = c
+			if str, ok := s.resolve(sb, auditGroup(sb)); ok {
+				list[k+j] = str
 				continue
 			}
 			list[k+j] = all[start : start+len(sb)]
@@ -365,12 +403,18 @@ func parseAudit(a *Audit, line string, p *fastjson.Parser) error {
 		return auditErr("line", "want a JSON object, got "+v.Type().String())
 	}
 	var s auditStrings
+	if len(line) <= auditAliasMax {
+		s.line, s.keyOff = line, strings.IndexByte(line, '"')+1
+	}
 	var ferr error
 	var kind, apiVersion []byte
 	var received, stage []byte
 	o.Visit(func(k []byte, v *fastjson.Value) {
 		if ferr != nil {
 			return
+		}
+		if s.kp == 0 && s.line != "" { // the first key
+			s.kp = uintptr(unsafe.Pointer(unsafe.SliceData(k)))
 		}
 		switch string(k) {
 		case "kind":
@@ -428,6 +472,11 @@ func parseAudit(a *Audit, line string, p *fastjson.Parser) error {
 	s.copy(a)
 	return nil
 }
+
+// auditAliasMax is the longest line whose event may hold substrings of
+// it: an event of a longer line (with request and response bodies) gets
+// copies, so that it does not keep the bodies alive.
+const auditAliasMax = 4 << 10
 
 // hasField reports whether the event gave a non-empty string for dst.
 func hasField(s *auditStrings, dst uint8) bool {

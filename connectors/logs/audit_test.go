@@ -15,6 +15,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/braidstream/braid/internal/testseed"
 )
@@ -405,5 +406,44 @@ func TestAuditConstantsMatch(t *testing.T) {
 		a.ObjectRef.APIVersion != "v1" || !slicesEqual(a.User.Groups, []string{"system:masters", "x"}) || a.ResponseStatus.Status != "Failure" ||
 		a.ResponseStatus.Reason != "NotFound" || a.Decision != "forbid" {
 		t.Errorf("%+v, %v", a, err)
+	}
+}
+
+// inMemoryOf reports whether s is a substring of line's memory, not a copy.
+func inMemoryOf(line, s string) bool {
+	if len(s) == 0 {
+		return false
+	}
+	l, p := uintptr(unsafe.Pointer(unsafe.StringData(line))), uintptr(unsafe.Pointer(unsafe.StringData(s)))
+	return p >= l && p+uintptr(len(s)) <= l+uintptr(len(line))
+}
+
+// The memory an event holds: a line up to auditAliasMax is kept by its
+// event (its strings without escapes are substrings of it, no copies); a
+// longer one, with bodies, is not (its strings are copies).
+func TestParseK8sAuditMemory(t *testing.T) {
+	line := auditLines(t)[0]
+	a, err := ParseK8sAudit(line)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{a.AuditID, a.RequestURI, a.User.Username, a.User.UID, a.UserAgent, a.ObjectRef.Name, a.SourceIPs[0]} {
+		if !inMemoryOf(line, s) {
+			t.Errorf("%q of a short line: a copy, want a substring of the line", s)
+		}
+	}
+	if inMemoryOf(line, a.Reason) || a.Reason != `RBAC: allowed by ClusterRoleBinding "system:controller:replicaset-controller" of ClusterRole "system:controller:replicaset-controller" to ServiceAccount "replicaset-controller/kube-system"` {
+		t.Errorf("the reason, with escaped quotes: %q", a.Reason)
+	}
+	body := strings.Repeat("x", auditAliasMax)
+	long := `{"auditID":"id-long","objectRef":{"name":"n1"},"userAgent":"curl/8","requestObject":{"data":"` + body + `"}}`
+	a, err = ParseK8sAudit(long)
+	if err != nil || a.AuditID != "id-long" || a.ObjectRef.Name != "n1" || a.UserAgent != "curl/8" {
+		t.Fatalf("%+v, %v", a, err)
+	}
+	for _, s := range []string{a.AuditID, a.ObjectRef.Name, a.UserAgent} {
+		if inMemoryOf(long, s) {
+			t.Errorf("%q of a line of %d bytes: a substring of it, want a copy (the event would keep the body)", s, len(long))
+		}
 	}
 }

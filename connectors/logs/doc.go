@@ -47,8 +47,9 @@
 // ParseNetfilter hold substrings of their line, not copies: an event keeps
 // its line's memory alive. Those parsers allocate nothing for a line that
 // parses (ParseAccess one string when quoted fields hold escapes).
-// ParseK8sAudit copies what it keeps into one string per event (the
-// bodies of a RequestResponse event are large, and not kept). JSON and CSV
+// ParseK8sAudit's events hold substrings of lines up to 4 KiB too; of a
+// longer line (the bodies of a RequestResponse event are large, and not
+// kept) it copies what it keeps into one string per event. JSON and CSV
 // cost what encoding/json and encoding/csv cost.
 //
 // Concurrency: the parsing functions are safe for concurrent use; a
