@@ -214,18 +214,43 @@ func (c scalarCodec[T]) Decode(src []byte) (v T, rest []byte, err error) {
 	return v, rest, nil
 }
 
-// opsCodec runs the ops of T's codecNode over the value's memory.
-type opsCodec[T any] struct{ n *codecNode }
+// opsCodec runs the ops of T's codecNode over the value's memory, in a
+// scratch value on the heap that it reuses: the ops hand pointers into it
+// to reflect (slices, maps), which may keep them, so it must not be on
+// the stack. (It was, hidden from escape analysis: a stack that grew while
+// the ops ran left values decoded as zero, without an error, and the
+// race detector's checks found pointers into freed stacks.)
+type opsCodec[T any] struct {
+	n       *codecNode
+	scratch sync.Pool // *T, zero between uses
+}
+
+func (c *opsCodec[T]) get() *T {
+	if p, ok := c.scratch.Get().(*T); ok {
+		return p
+	}
+	return new(T)
+}
+
+func (c *opsCodec[T]) put(p *T) {
+	var zero T
+	*p = zero // the pool must not keep what the value points to
+	c.scratch.Put(p)
+}
 
 func (c *opsCodec[T]) Append(dst []byte, v T) []byte {
-	// The ops read v and keep no pointer to it once they return, so v
-	// may stay on the stack; the compiler cannot see that through the
-	// interpreter's calls into reflect.
-	return encodeOps(dst, noescape(unsafe.Pointer(&v)), c.n.ops)
+	p := c.get()
+	*p = v
+	dst = encodeOps(dst, unsafe.Pointer(p), c.n.ops)
+	c.put(p)
+	return dst
 }
 
 func (c *opsCodec[T]) Decode(src []byte) (v T, rest []byte, err error) {
-	rest, err = decodeOps(src, noescape(unsafe.Pointer(&v)), c.n.ops)
+	p := c.get()
+	rest, err = decodeOps(src, unsafe.Pointer(p), c.n.ops)
+	v = *p
+	c.put(p)
 	if err != nil {
 		var zero T
 		return zero, nil, c.n.wrap(err)
@@ -249,13 +274,6 @@ func (c *heapOpsCodec[T]) Decode(src []byte) (v T, rest []byte, err error) {
 		return zero, nil, c.n.wrap(err)
 	}
 	return v, rest, nil
-}
-
-// noescape hides p from escape analysis, as the runtime's function of that
-// name does. Only for pointers that no callee keeps after it returns.
-func noescape(p unsafe.Pointer) unsafe.Pointer {
-	x := uintptr(p)
-	return *(*unsafe.Pointer)(unsafe.Pointer(&x))
 }
 
 // A codecNode is the program that encodes a value of one type: its ops, run in
