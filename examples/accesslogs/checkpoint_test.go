@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/braidstream/braid/internal/cmdtest"
 	"github.com/braidstream/braid/internal/killtest"
 	"github.com/braidstream/braid/internal/testseed"
 )
@@ -60,7 +61,7 @@ func TestCheckpointedRunSurvivesKills(t *testing.T) {
 		args := []string{"-checkpoint", filepath.Join(dir, "ck"), "-checkpoint-every", "20ms", "-parquet", filepath.Join(dir, "pq"),
 			"-deadletters", filepath.Join(dir, "dead.txt"), input}
 		rng := rand.New(rand.NewPCG(testseed.Seed(t), 3))
-		kills, _ := killtest.Run(t, "ACCESSLOGS_ARGS", args, rng, 3)
+		kills, _ := killtest.Run(t, cmd.Env, args, rng, 3)
 		if kills == 0 {
 			t.Fatal("the job ended before the first kill: nothing was tested")
 		}
@@ -98,22 +99,15 @@ func survivesKills(t *testing.T, input ...string) {
 	args := append([]string{"-checkpoint", filepath.Join(dir, "ck"), "-checkpoint-every", "20ms", "-out", outDir,
 		"-deadletters", filepath.Join(dir, "dead.txt")}, input...)
 	rng := rand.New(rand.NewPCG(testseed.Seed(t), 2))
-	kills, stdout := killtest.Run(t, "ACCESSLOGS_ARGS", args, rng, 3)
+	kills, stdout := killtest.Run(t, cmd.Env, args, rng, 3)
 	if stdout != "" {
 		t.Fatalf("with -out, stdout has %q", stdout)
 	}
 	if kills == 0 {
 		t.Fatal("the job ended before the first kill: nothing was tested")
 	}
-	var got []string
-	parts, _ := filepath.Glob(filepath.Join(outDir, "part-*"))
-	for _, p := range parts {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got = append(got, lines(string(b))...)
-	}
+	published, parts := cmdtest.ReadParts(t, outDir)
+	got := lines(published)
 	slices.Sort(got)
 	if !slices.Equal(got, want) {
 		t.Fatalf("after %d kills, %d lines published, want the %d of an uninterrupted run: %s", kills, len(got), len(want), firstDiff(got, want))
@@ -129,6 +123,6 @@ func survivesKills(t *testing.T, input ...string) {
 			t.Fatalf("dead letter %q missing after the kills", d)
 		}
 	}
-	t.Logf("%d kills, %d results, %d part files, %d dead letters (%s written)", kills, len(want), len(parts), len(ref.dead),
+	t.Logf("%d kills, %d results, %d part files, %d dead letters (%s written)", kills, len(want), parts, len(ref.dead),
 		strconv.Itoa(strings.Count(string(b), "\n")))
 }

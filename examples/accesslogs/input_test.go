@@ -13,9 +13,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/braidstream/braid/internal/cmdtest"
 )
 
 // hit is a Combined-format line: a request of client to path at
@@ -175,24 +176,6 @@ func TestGlobReadsRotatedGenerations(t *testing.T) {
 	}
 }
 
-// syncBuffer is a buffer the job writes while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // With -follow the job reads lines as they are appended, through a
 // rotation (the file renamed, a new one created), and prints a minute's
 // results once event time has passed it, while it runs; it ends when
@@ -215,36 +198,21 @@ func TestFollowThroughRotation(t *testing.T) {
 	cfg.deadLetters = filepath.Join(t.TempDir(), "dead.txt")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out, errOut syncBuffer
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, cfg, &out, &errOut) }()
-	waitFor := func(what string) {
-		t.Helper()
-		deadline := time.Now().Add(20 * time.Second)
-		for !strings.Contains(out.String(), what) {
-			if time.Now().After(deadline) {
-				t.Fatalf("no %q after 20 s; output:\n%s\nstderr:\n%s", what, out.String(), errOut.String())
-			}
-			select {
-			case err := <-done:
-				t.Fatalf("the job ended: %v", err)
-			case <-time.After(20 * time.Millisecond):
-			}
-		}
-	}
+	job := cmdtest.NewRunning()
+	go func() { job.Done <- run(ctx, cfg, &job.Out, &job.ErrOut) }()
 	appendLines(hit(0, 5, "10.0.0.1", "/", 500), hit(0, 9, "10.0.0.2", "/a", 200), hit(1, 30, "10.0.0.1", "/", 200))
-	waitFor("HOST      [2026-11-01 12:00:00, 12:01:00)  -                          3 requests      1 5xx  33.33%")
+	job.WaitFor(t, "HOST      [2026-11-01 12:00:00, 12:01:00)  -                          3 requests      1 5xx  33.33%")
 	// Rotate: the old file renamed, a new one created; its lines follow.
 	if err := os.Rename(path, path+".1"); err != nil {
 		t.Fatal(err)
 	}
 	appendLines(hit(1, 40, "10.0.0.3", "/", 200), hit(1, 50, "10.0.0.3", "/", 503), hit(3, 0, "10.0.0.4", "/", 200))
-	waitFor("HOST      [2026-11-01 12:01:00, 12:02:00)  -                          3 requests      1 5xx  33.33%")
+	job.WaitFor(t, "HOST      [2026-11-01 12:01:00, 12:02:00)  -                          3 requests      1 5xx  33.33%")
 	cancel()
-	if err := <-done; err != nil && err != context.Canceled {
+	if err := <-job.Done; err != nil && err != context.Canceled {
 		t.Fatalf("the job: %v", err)
 	}
-	if s := errOut.String(); !strings.Contains(s, ": 7 lines, 7 requests, 0 dead letters") {
+	if s := job.ErrOut.String(); !strings.Contains(s, ": 7 lines, 7 requests, 0 dead letters") {
 		t.Errorf("summary %q", s)
 	}
 }

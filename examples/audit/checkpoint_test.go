@@ -1,13 +1,12 @@
 package main
 
 import (
-	"fmt"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/braidstream/braid/internal/cmdtest"
 	"github.com/braidstream/braid/internal/killtest"
 	"github.com/braidstream/braid/internal/testseed"
 )
@@ -42,7 +41,7 @@ func survivesKills(t *testing.T, input ...string) {
 	ck, outDir := filepath.Join(dir, "ck"), filepath.Join(dir, "out")
 	args := append([]string{"-checkpoint", ck, "-checkpoint-every", "20ms", "-out", outDir, "-deadletters", filepath.Join(dir, "dead.txt")}, input...)
 	rng := rand.New(rand.NewPCG(testseed.Seed(t), 1))
-	r := killtest.Runs(t, "AUDIT_ARGS", args, rng, 4, ck)
+	r := killtest.Runs(t, cmd.Env, args, rng, 4, ck)
 	if r.Stdout != "" {
 		t.Fatalf("with -out, stdout has %q", r.Stdout)
 	}
@@ -50,35 +49,9 @@ func survivesKills(t *testing.T, input ...string) {
 	if kills == 0 || resumed == 0 {
 		t.Fatalf("%d kills, %d runs resumed from a checkpoint: nothing was tested", kills, resumed)
 	}
-	var got strings.Builder
-	parts, _ := filepath.Glob(filepath.Join(outDir, "part-*"))
-	for _, p := range parts {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got.Write(b)
+	got, parts := cmdtest.ReadParts(t, outDir)
+	if got != want {
+		t.Fatalf("after %d kills the published findings differ from an uninterrupted run's:\n%s", kills, cmdtest.FirstDiff(got, want))
 	}
-	if got.String() != want {
-		t.Fatalf("after %d kills the published findings differ from an uninterrupted run's:\n%s", kills, firstDiff(got.String(), want))
-	}
-	t.Logf("%d kills, %d runs resumed, %d findings, %d part files", kills, resumed, strings.Count(want, "\n"), len(parts))
-}
-
-// firstDiff shows the first line where got and want differ.
-func firstDiff(got, want string) string {
-	g, w := strings.Split(got, "\n"), strings.Split(want, "\n")
-	for i := range max(len(g), len(w)) {
-		var a, b string
-		if i < len(g) {
-			a = g[i]
-		}
-		if i < len(w) {
-			b = w[i]
-		}
-		if a != b {
-			return fmt.Sprintf("line %d: got %q, want %q (%d lines got, %d want)", i+1, a, b, len(g), len(w))
-		}
-	}
-	return "equal"
+	t.Logf("%d kills, %d runs resumed, %d findings, %d part files", kills, resumed, strings.Count(want, "\n"), parts)
 }

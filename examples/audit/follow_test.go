@@ -9,9 +9,9 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
-	"time"
+
+	"github.com/braidstream/braid/internal/cmdtest"
 )
 
 // failedAt is an sshd line of a failed login for root from ip at
@@ -86,24 +86,6 @@ func TestSyslogWithSSHDAndPackets(t *testing.T) {
 	}
 }
 
-// syncBuffer is a buffer the job writes while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // With -follow the job reads lines as they are appended, through a
 // rotation (the file renamed and a new one created), and prints a finding
 // once event time has passed its window, while it runs; it ends when
@@ -126,36 +108,21 @@ func TestFollowThroughRotation(t *testing.T) {
 	cfg.deadLetters = filepath.Join(t.TempDir(), "dead.txt")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out, errOut syncBuffer
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, cfg, &out, &errOut) }()
-	waitFor := func(what string) {
-		t.Helper()
-		deadline := time.Now().Add(20 * time.Second)
-		for !strings.Contains(out.String(), what) {
-			if time.Now().After(deadline) {
-				t.Fatalf("no %q after 20 s; output:\n%s\nstderr:\n%s", what, out.String(), errOut.String())
-			}
-			select {
-			case err := <-done:
-				t.Fatalf("the job ended: %v", err)
-			case <-time.After(20 * time.Millisecond):
-			}
-		}
-	}
+	job := cmdtest.NewRunning()
+	go func() { job.Done <- run(ctx, cfg, &job.Out, &job.ErrOut) }()
 	appendLines(failedAt(50, 5, "1.2.3.4"), failedAt(50, 9, "1.2.3.4"), failedAt(52, 30, "5.6.7.8"))
-	waitFor("BRUTE    [2015-12-10 06:49:10, 06:50:10)  1.2.3.4              3 failed logins")
+	job.WaitFor(t, "BRUTE    [2015-12-10 06:49:10, 06:50:10)  1.2.3.4              3 failed logins")
 	// Rotate: the old file renamed, a new one created; its lines follow.
 	if err := os.Rename(path, path+".1"); err != nil {
 		t.Fatal(err)
 	}
 	appendLines(failedAt(53, 0, "5.6.7.8"), failedAt(53, 1, "5.6.7.8"), failedAt(56, 0, "9.9.9.9"))
-	waitFor("BRUTE    [2015-12-10 06:52:10, 06:53:10)  5.6.7.8              3 failed logins")
+	job.WaitFor(t, "BRUTE    [2015-12-10 06:52:10, 06:53:10)  5.6.7.8              3 failed logins")
 	cancel()
-	if err := <-done; err != nil && err != context.Canceled {
+	if err := <-job.Done; err != nil && err != context.Canceled {
 		t.Fatalf("the job: %v", err)
 	}
-	if s := errOut.String(); !strings.Contains(s, "(sshd): 7 lines, 7 events, 0 skipped, 0 dead letters") {
+	if s := job.ErrOut.String(); !strings.Contains(s, "(sshd): 7 lines, 7 events, 0 skipped, 0 dead letters") {
 		t.Errorf("summary %q", s)
 	}
 }

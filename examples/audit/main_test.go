@@ -4,27 +4,23 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
+	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/braidstream/braid/internal/cmdtest"
 )
 
-// TestMain runs main itself when a test re-executes the test binary with
-// AUDIT_ARGS set (the arguments, one a line), so that exit statuses are
-// tested without building the command.
+// cmd is the command as its tests run it: the test binary re-executed
+// with AUDIT_ARGS set (the arguments, one a line) runs main, so that exit
+// statuses are tested without building the command.
+var cmd = cmdtest.Command{Name: "audit", Env: "AUDIT_ARGS", Timeout: time.Minute}
+
 func TestMain(m *testing.M) {
-	if args, ok := os.LookupEnv("AUDIT_ARGS"); ok {
-		os.Args = append([]string{"audit"}, strings.Split(args, "\n")...)
-		if args == "" {
-			os.Args = os.Args[:1]
-		}
-		main()
-		os.Exit(0)
-	}
+	cmd.RunIfChild(main)
 	code := m.Run()
 	if benchLog.dir != "" {
 		os.RemoveAll(benchLog.dir)
@@ -36,19 +32,7 @@ func TestMain(m *testing.M) {
 // output.
 func runMain(t *testing.T, args ...string) (status int, stdout, stderr string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "AUDIT_ARGS="+strings.Join(args, "\n"))
-	var o, e bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &o, &e
-	err := cmd.Run()
-	if ee, ok := errors.AsType[*exec.ExitError](err); ok {
-		return ee.ExitCode(), o.String(), e.String()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return 0, o.String(), e.String()
+	return cmd.Run(t, args...)
 }
 
 // flags is the config of a command line, which must be good.
@@ -86,27 +70,14 @@ func tryJob(t *testing.T, cfg config) (result, error) {
 	if cfg.deadLetters == "" {
 		cfg.deadLetters = filepath.Join(t.TempDir(), "dead.txt")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	var out, errOut bytes.Buffer
-	err := run(ctx, cfg, &out, &errOut)
-	r := result{deadPath: cfg.deadLetters, out: out.String()}
-	r.summary = lines(errOut.String())
-	b, rerr := os.ReadFile(cfg.deadLetters)
-	if rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
-		t.Fatal(rerr)
-	}
-	r.dead = lines(string(b))
-	return r, err
+	r, err := cmdtest.Job(t, cfg.deadLetters, 2*time.Minute, func(ctx context.Context, out, errOut io.Writer) error {
+		return run(ctx, cfg, out, errOut)
+	})
+	return result{deadPath: r.DeadPath, out: r.Out, dead: r.Dead, summary: r.Summary}, err
 }
 
 // lines splits s into lines, none for "".
-func lines(s string) []string {
-	if s == "" {
-		return nil
-	}
-	return strings.Split(strings.TrimSuffix(s, "\n"), "\n")
-}
+var lines = cmdtest.Lines
 
 // findings decodes the -json output into one map per finding.
 func findings(t *testing.T, out string) []map[string]any {

@@ -3,30 +3,27 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
-	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/braidstream/braid/internal/cmdtest"
 	"github.com/braidstream/braid/internal/killtest"
 	"github.com/braidstream/braid/internal/testseed"
 )
 
-// TestMain runs main itself when a test re-executes the test binary with
-// STOCKPRICES_ARGS set (the arguments, one a line), so that exit statuses
-// are tested without building the command.
+// cmd is the command as its tests run it: the test binary re-executed
+// with STOCKPRICES_ARGS set (the arguments, one a line) runs main, so that
+// exit statuses are tested without building the command. An accepted
+// -duration -5m would run forever: the child is killed after 10 s.
+var cmd = cmdtest.Command{Name: "stockprices", Env: "STOCKPRICES_ARGS", Timeout: 10 * time.Second}
+
 func TestMain(m *testing.M) {
-	if args, ok := os.LookupEnv("STOCKPRICES_ARGS"); ok {
-		os.Args = append([]string{"stockprices"}, strings.Split(args, "\n")...)
-		main()
-		os.Exit(0)
-	}
+	cmd.RunIfChild(main)
 	os.Exit(m.Run())
 }
 
@@ -34,19 +31,7 @@ func TestMain(m *testing.M) {
 // output.
 func runMain(t *testing.T, args ...string) (status int, stdout, stderr string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second) // an accepted -duration -5m would run forever
-	defer cancel()
-	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "STOCKPRICES_ARGS="+strings.Join(args, "\n"))
-	var o, e bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &o, &e
-	err := cmd.Run()
-	if ee, ok := errors.AsType[*exec.ExitError](err); ok {
-		return ee.ExitCode(), o.String(), e.String()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return 0, o.String(), e.String()
+	return cmd.Run(t, args...)
 }
 
 var badFlags = []struct {
@@ -165,7 +150,7 @@ func TestCheckpointedRunSurvivesKills(t *testing.T) {
 	ck, outDir := filepath.Join(dir, "ck"), filepath.Join(dir, "out")
 	args := []string{"-seed", "7", "-speedup", "3000", "-duration", "1h", "-checkpoint", ck, "-checkpoint-every", "20ms", "-out", outDir}
 	rng := rand.New(rand.NewPCG(testseed.Seed(t), 1))
-	r := killtest.Runs(t, "STOCKPRICES_ARGS", args, rng, 5, ck)
+	r := killtest.Runs(t, cmd.Env, args, rng, 5, ck)
 	if r.Stdout != "" {
 		t.Fatalf("with -out, stdout has %q", r.Stdout)
 	}
@@ -173,42 +158,16 @@ func TestCheckpointedRunSurvivesKills(t *testing.T) {
 	if kills == 0 || r.Resumed == 0 {
 		t.Fatalf("%d kills, %d runs resumed from a checkpoint: nothing was tested", kills, r.Resumed)
 	}
-	var got strings.Builder
-	parts, _ := filepath.Glob(filepath.Join(outDir, "part-*"))
-	for _, p := range parts {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got.Write(b)
-	}
-	if got.String() != want {
+	got, parts := cmdtest.ReadParts(t, outDir)
+	if got != want {
 		t.Fatalf("after %d kills the published output differs from an uninterrupted run's:\n%s",
-			kills, firstDiff(got.String(), want))
+			kills, cmdtest.FirstDiff(got, want))
 	}
-	t.Logf("%d kills, %d lines, %d part files", kills, strings.Count(want, "\n"), len(parts))
+	t.Logf("%d kills, %d lines, %d part files", kills, strings.Count(want, "\n"), parts)
 
 	// The directory keeps the seed: another is refused.
 	args[1] = "8"
 	if status, _, stderr := runMain(t, args...); status != 1 || !strings.Contains(stderr, "seed 7") {
 		t.Fatalf("-seed 8 on a seed-7 checkpoint: status %d, stderr %q", status, stderr)
 	}
-}
-
-// firstDiff shows the first line where got and want differ.
-func firstDiff(got, want string) string {
-	g, w := strings.Split(got, "\n"), strings.Split(want, "\n")
-	for i := range max(len(g), len(w)) {
-		var a, b string
-		if i < len(g) {
-			a = g[i]
-		}
-		if i < len(w) {
-			b = w[i]
-		}
-		if a != b {
-			return fmt.Sprintf("line %d: got %q, want %q (%d lines got, %d want)", i+1, a, b, len(g), len(w))
-		}
-	}
-	return "equal"
 }
