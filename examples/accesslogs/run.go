@@ -117,6 +117,12 @@ func run(ctx context.Context, cfg config, out, errOut io.Writer) error {
 	fmt.Fprintf(errOut, "accesslogs: %d dead letters and %d late requests %s\n", dead.n, dead.nLate, where)
 	if requests == 0 && (err == nil || errors.Is(err, context.Canceled)) {
 		if lines == 0 {
+			if cfg.checkpoint != "" {
+				// A resumed run may have nothing left to read: the run
+				// before it read everything, and was stopped before its
+				// end, or after it.
+				return err
+			}
 			return errors.New("no request could be read: the input had no lines")
 		}
 		return fmt.Errorf("no request could be read: all %d lines were dead letters (want an access log in the Common, Combined or vhost_combined format)", lines)

@@ -54,4 +54,9 @@ func survivesKills(t *testing.T, input ...string) {
 		t.Fatalf("after %d kills the published findings differ from an uninterrupted run's:\n%s", kills, cmdtest.FirstDiff(got, want))
 	}
 	t.Logf("%d kills, %d runs resumed, %d findings, %d part files", kills, resumed, strings.Count(want, "\n"), parts)
+	// Run again once it has ended (as a kill just after the end makes the
+	// loop do): nothing to read, nothing to do, a success.
+	if status, _, stderr := runMain(t, args...); status != 0 {
+		t.Fatalf("a run after the end: status %d, stderr %q", status, stderr)
+	}
 }

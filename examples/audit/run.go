@@ -186,6 +186,12 @@ func run(ctx context.Context, cfg config, out, errOut io.Writer) error {
 	fmt.Fprintf(errOut, "audit: %d dead letters and %d late events %s\n", dead.n, dead.late, where)
 	if total.lines == total.dead && (err == nil || errors.Is(err, context.Canceled)) {
 		if total.lines == 0 {
+			if cfg.checkpoint != "" {
+				// A resumed run may have nothing left to read: the run
+				// before it read everything, and was stopped before its
+				// end, or after it.
+				return err
+			}
 			return errors.New("no line could be read: the input had no lines")
 		}
 		return fmt.Errorf("no line could be read: all %d were dead letters (want sshd, netfilter or Kubernetes audit logs)", total.lines)
