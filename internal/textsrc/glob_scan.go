@@ -204,7 +204,15 @@ func (g *GlobReader) start() error {
 			continue
 		}
 		gf := e.gen()
-		if gf.head, err = headOf(e); err != nil {
+		gf.head, err = headOf(e)
+		if g.opts.Follow && e.gz && (len(gf.head) == 0 && err == nil || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)) {
+			// A .gz being written (logrotate compressing a generation,
+			// whose plain file may still be in the glob) that yields no
+			// text yet: nothing to tell it by. update takes it in once it
+			// has a head, and knows it then for a copy of the generation.
+			continue
+		}
+		if err != nil {
 			return fmt.Errorf("braid: tail source %s: %w", e.path, err)
 		}
 		files = append(files, gf)
