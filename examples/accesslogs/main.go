@@ -92,6 +92,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -100,6 +101,8 @@ import (
 	"os"
 	"os/signal"
 	"time"
+
+	"github.com/braidstream/braid/internal/cmdflag"
 )
 
 // config is what the command line asks for.
@@ -173,8 +176,7 @@ func parseFlags(args []string, errOut io.Writer) (config, error) {
 		return cfg, err // fs has reported it
 	}
 	cfg.files = fs.Args()
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	set := cmdflag.Set(fs)
 	err := func() error {
 		switch {
 		case cfg.follow && len(cfg.files) == 0:
@@ -183,39 +185,29 @@ func parseFlags(args []string, errOut io.Writer) (config, error) {
 			return errors.New("-n and -seed are of the generated log: not with FILE")
 		case cfg.n <= 0:
 			return fmt.Errorf("invalid value %d for flag -n: want at least 1 line", cfg.n)
-		case cfg.bound < 0:
-			return fmt.Errorf("invalid value %v for flag -bound: must not be negative", cfg.bound)
-		case cfg.idle <= 0:
-			return fmt.Errorf("invalid value %v for flag -idle: want a duration above 0", cfg.idle)
+		}
+		if err := cmdflag.EventTime(cfg.bound, cfg.idle); err != nil {
+			return err
+		}
+		switch {
 		case !(cfg.alertJump > 0 && cfg.alertJump < 1):
 			return fmt.Errorf("invalid value %v for flag -alert-jump: want a ratio above 0 and below 1", cfg.alertJump)
 		case cfg.alertMinRequests < 1:
 			return fmt.Errorf("invalid value %d for flag -alert-min-requests: want at least 1", cfg.alertMinRequests)
 		case cfg.progress != "auto" && cfg.progress != "on" && cfg.progress != "off":
 			return fmt.Errorf("invalid value %q for flag -progress: want auto, on or off", cfg.progress)
-		case set["deadletters"] && cfg.deadLetters == "":
-			return errors.New(`invalid value "" for flag -deadletters: want a file`)
-		case set["parquet"] && cfg.parquet == "":
-			return errors.New(`invalid value "" for flag -parquet: want a directory`)
-		case set["checkpoint"] && cfg.checkpoint == "":
-			return errors.New(`invalid value "" for flag -checkpoint: want a directory`)
-		case set["checkpoint-every"] && !set["checkpoint"]:
-			return errors.New("-checkpoint-every needs -checkpoint")
-		case cfg.checkpointEvery <= 0:
-			return fmt.Errorf("invalid value %v for flag -checkpoint-every: want a duration above 0", cfg.checkpointEvery)
-		case set["out"] && cfg.out == "":
-			return errors.New(`invalid value "" for flag -out: want a directory`)
+		}
+		if err := cmp.Or(cmdflag.DeadLetters(set, cfg.deadLetters), cmdflag.NotEmpty(set, "parquet", cfg.parquet, "a directory"),
+			cmdflag.Checkpoint(set, cfg.checkpoint, cfg.checkpointEvery, cfg.out)); err != nil {
+			return err
+		}
+		switch {
 		case cfg.out != "" && cfg.parquet != "":
 			return errors.New("-out and -parquet both say where the results go: give one")
 		case cfg.json && cfg.parquet != "":
 			return errors.New("-json and -parquet are two output formats: give one")
 		}
-		for _, f := range cfg.files {
-			if f == "" {
-				return errors.New("an empty FILE name")
-			}
-		}
-		return nil
+		return cmdflag.Files(cfg.files)
 	}()
 	if err != nil {
 		fmt.Fprintln(errOut, "accesslogs:", err)

@@ -99,6 +99,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -109,6 +110,8 @@ import (
 	"os/signal"
 	"strings"
 	"time"
+
+	"github.com/braidstream/braid/internal/cmdflag"
 )
 
 // config is what the command line asks for.
@@ -193,8 +196,7 @@ func parseFlags(args []string, errOut io.Writer) (config, error) {
 		return cfg, err // fs has reported it
 	}
 	cfg.files = fs.Args()
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	set := cmdflag.Set(fs)
 	err := func() error {
 		if !isFormat(cfg.format) {
 			return fmt.Errorf("invalid value %q for flag -format: want sshd, netfilter, syslog, k8s or auto", cfg.format)
@@ -208,10 +210,8 @@ func parseFlags(args []string, errOut io.Writer) (config, error) {
 		if (set["n"] || set["seed"]) && len(cfg.files) > 0 {
 			return errors.New("-n and -seed are of the generated logs: not with FILE")
 		}
-		for _, f := range cfg.files {
-			if f == "" {
-				return errors.New("an empty FILE name")
-			}
+		if err := cmdflag.Files(cfg.files); err != nil {
+			return err
 		}
 		if cfg.year < 0 || cfg.year > 9999 {
 			return fmt.Errorf("invalid value %d for flag -year: want a year from 1 to 9999, or 0", cfg.year)
@@ -221,11 +221,8 @@ func parseFlags(args []string, errOut io.Writer) (config, error) {
 			return fmt.Errorf("invalid value %q for flag -tz: want UTC, Local or a zone name such as Europe/Paris", tz)
 		}
 		cfg.tz = loc
-		if cfg.bound < 0 {
-			return fmt.Errorf("invalid value %v for flag -bound: must not be negative", cfg.bound)
-		}
-		if cfg.idle <= 0 {
-			return fmt.Errorf("invalid value %v for flag -idle: want a duration above 0", cfg.idle)
+		if err := cmdflag.EventTime(cfg.bound, cfg.idle); err != nil {
+			return err
 		}
 		for name, v := range map[string]int64{"scan-ports": cfg.scanPorts, "brute-force": cfg.bruteForce,
 			"invalid-users": cfg.invalidUsers, "session-attempts": cfg.sessionAttempts, "denied": cfg.denied} {
@@ -239,19 +236,7 @@ func parseFlags(args []string, errOut io.Writer) (config, error) {
 		if cfg.n <= 0 {
 			return fmt.Errorf("invalid value %d for flag -n: want at least 1 line", cfg.n)
 		}
-		switch {
-		case set["deadletters"] && cfg.deadLetters == "":
-			return errors.New(`invalid value "" for flag -deadletters: want a file`)
-		case set["checkpoint"] && cfg.checkpoint == "":
-			return errors.New(`invalid value "" for flag -checkpoint: want a directory`)
-		case set["checkpoint-every"] && !set["checkpoint"]:
-			return errors.New("-checkpoint-every needs -checkpoint")
-		case cfg.checkpointEvery <= 0:
-			return fmt.Errorf("invalid value %v for flag -checkpoint-every: want a duration above 0", cfg.checkpointEvery)
-		case set["out"] && cfg.out == "":
-			return errors.New(`invalid value "" for flag -out: want a directory`)
-		}
-		return nil
+		return cmp.Or(cmdflag.DeadLetters(set, cfg.deadLetters), cmdflag.Checkpoint(set, cfg.checkpoint, cfg.checkpointEvery, cfg.out))
 	}()
 	if err != nil {
 		fmt.Fprintln(errOut, "audit:", err)

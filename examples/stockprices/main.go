@@ -64,6 +64,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/braidstream/braid/internal/cmdflag"
 	"github.com/braidstream/braid/stream"
 )
 
@@ -120,8 +121,7 @@ func parseFlags(args []string, errOut io.Writer) (config, error) {
 	if err := fs.Parse(args); err != nil {
 		return cfg, err // fs has reported it
 	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	set := cmdflag.Set(fs)
 	cfg.seeded = set["seed"]
 	var err error
 	switch {
@@ -136,15 +136,11 @@ func parseFlags(args []string, errOut io.Writer) (config, error) {
 			"with -socket the job runs until interrupted")
 	case set["socket"] && set["checkpoint"]:
 		err = errors.New("-checkpoint cannot be combined with -socket: socket lines are stamped with the time they arrive, so a replay after a restore would not repeat them")
-	case set["checkpoint"] && cfg.checkpoint == "":
-		err = errors.New("invalid value \"\" for flag -checkpoint: want a directory")
-	case set["checkpoint-every"] && !set["checkpoint"]:
-		err = errors.New("-checkpoint-every needs -checkpoint")
-	case cfg.checkpointEvery <= 0:
-		err = fmt.Errorf("invalid value %v for flag -checkpoint-every: want a duration above 0", cfg.checkpointEvery)
-	case set["out"] && cfg.out == "":
-		err = errors.New("invalid value \"\" for flag -out: want a directory")
-	case set["socket"]:
+	}
+	if err == nil {
+		err = cmdflag.Checkpoint(set, cfg.checkpoint, cfg.checkpointEvery, cfg.out)
+	}
+	if err == nil && set["socket"] {
 		err = checkAddr(cfg.socket)
 	}
 	if err != nil {
