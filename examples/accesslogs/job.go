@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/braidstream/braid/connectors/logs"
+	"github.com/braidstream/braid/internal/deadletter"
 	"github.com/braidstream/braid/stream"
 	"github.com/braidstream/braid/window"
 )
@@ -31,17 +32,9 @@ type Request struct {
 	At                 place
 }
 
-// A place is where a line was read, as in a logs.Line: a file, the line's
-// byte offset (-1 for the generator) and its number.
-type place struct {
-	File   string
-	Offset int64
-	Line   int64
-}
-
-func (p place) where() string {
-	return logs.Line{Source: p.File, Offset: p.Offset, Number: p.Line}.Where()
-}
+// A place is where a line was read: a file, the line's byte offset (-1
+// for the generator) and its number.
+type place = deadletter.Place
 
 // A parser reads one input's lines, in order, into Requests: each line in
 // the format of the line before it (Combined, or vhost_combined), then in
@@ -76,7 +69,7 @@ func (p *parser) parse(l logs.Line) (Request, error) {
 	}
 	p.count.requests++
 	return Request{Host: a.Host, Path: a.Path, Client: a.Client, Status: a.Status, Time: a.Time,
-		At: place{l.Source, l.Offset, l.Number}}, nil
+		At: place{File: l.Source, Offset: l.Offset, Line: l.Number}}, nil
 }
 
 func (p *parser) access(text string, vhost bool) (logs.Access, error) {
@@ -244,14 +237,14 @@ func analyse(cfg config, reqs *stream.Stream[Request]) results {
 	// 1. Per host and minute.
 	hostMin := stream.KeyBy(reqs, func(q Request) string { return q.Host }).Window(window.Tumbling(minute))
 	r.late = hostMin.Late()
-	r.hosts = stream.Map(stream.Aggregate(hostMin, tallies), func(w window.Result[string, tally]) HostMinute {
+	r.hosts = stream.Map(stream.Aggregate(hostMin, tallies).Uid("host minutes"), func(w window.Result[string, tally]) HostMinute {
 		start, end := utc(w.Window)
 		return HostMinute{"host", start, end, w.Key, w.Value.Requests, w.Value.Errors, w.Value.ratio()}
 	})
 
 	// 2. Per path and minute.
 	byPath := stream.KeyBy(reqs, func(q Request) hostPath { return hostPath{q.Host, q.Path} })
-	r.paths = stream.Map(stream.Aggregate(byPath.Window(window.Tumbling(minute)), tallies), func(w window.Result[hostPath, tally]) PathMinute {
+	r.paths = stream.Map(stream.Aggregate(byPath.Window(window.Tumbling(minute)), tallies).Uid("path minutes"), func(w window.Result[hostPath, tally]) PathMinute {
 		start, end := utc(w.Window)
 		return PathMinute{"path", start, end, w.Key.Host, w.Key.Path, w.Value.Requests, w.Value.Errors, w.Value.ratio()}
 	})
@@ -292,8 +285,8 @@ func analyse(cfg config, reqs *stream.Stream[Request]) results {
 	})
 
 	// 5. Distinct clients per host, and of all hosts, per 10 minutes.
-	perHost := stream.Aggregate(stream.KeyBy(reqs, func(q Request) string { return q.Host }).Window(window.Tumbling(clientsWin)), distinctClients)
-	all := stream.Aggregate(reqs.WindowAll(window.Tumbling(clientsWin)), distinctClients)
+	perHost := stream.Aggregate(stream.KeyBy(reqs, func(q Request) string { return q.Host }).Window(window.Tumbling(clientsWin)), distinctClients).Uid("clients per host")
+	all := stream.Aggregate(reqs.WindowAll(window.Tumbling(clientsWin)), distinctClients).Uid("clients of all hosts")
 	r.clients = stream.Map(perHost, func(w window.Result[string, int64]) Clients {
 		start, end := utc(w.Window)
 		return Clients{"clients", start, end, w.Key, w.Value}
