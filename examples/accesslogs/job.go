@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/braidstream/braid/connectors/logs"
+	"github.com/braidstream/braid/internal/deadletter"
 	"github.com/braidstream/braid/stream"
 	"github.com/braidstream/braid/window"
 )
@@ -31,17 +32,9 @@ type Request struct {
 	At                 place
 }
 
-// A place is where a line was read, as in a logs.Line: a file, the line's
-// byte offset (-1 for the generator) and its number.
-type place struct {
-	File   string
-	Offset int64
-	Line   int64
-}
-
-func (p place) where() string {
-	return logs.Line{Source: p.File, Offset: p.Offset, Number: p.Line}.Where()
-}
+// A place is where a line was read: a file, the line's byte offset (-1
+// for the generator) and its number.
+type place = deadletter.Place
 
 // A parser reads one input's lines, in order, into Requests: each line in
 // the format of the line before it (Combined, or vhost_combined), then in
@@ -76,7 +69,7 @@ func (p *parser) parse(l logs.Line) (Request, error) {
 	}
 	p.count.requests++
 	return Request{Host: a.Host, Path: a.Path, Client: a.Client, Status: a.Status, Time: a.Time,
-		At: place{l.Source, l.Offset, l.Number}}, nil
+		At: place{File: l.Source, Offset: l.Offset, Line: l.Number}}, nil
 }
 
 func (p *parser) access(text string, vhost bool) (logs.Access, error) {

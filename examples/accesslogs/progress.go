@@ -6,6 +6,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/braidstream/braid/internal/deadletter"
 	"github.com/schollz/progressbar/v3"
 )
 
@@ -18,8 +19,8 @@ func showProgress(mode string, w io.Writer) bool {
 	case "off":
 		return false
 	}
-	if l, ok := w.(*lockedWriter); ok {
-		w = l.w
+	if l, ok := w.(*deadletter.LockedWriter); ok {
+		w = l.Writer()
 	}
 	f, ok := w.(*os.File)
 	if !ok {

@@ -2,21 +2,18 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
-	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/braidstream/braid/connectors/arrow"
 	"github.com/braidstream/braid/connectors/filesink"
 	"github.com/braidstream/braid/connectors/logs"
 	"github.com/braidstream/braid/connectors/tail"
+	"github.com/braidstream/braid/internal/deadletter"
 	"github.com/braidstream/braid/stream"
 )
 
@@ -44,21 +41,21 @@ func run(ctx context.Context, cfg config, out, errOut io.Writer) error {
 		}
 		ins = append(ins, &input{name: pattern})
 	}
-	errOut = &lockedWriter{w: errOut} // the dead letters' sink and the progress bar share it
+	errOut = deadletter.Locked(errOut) // the dead letters' sink and the progress bar share it
 	dlw := errOut
 	if cfg.deadLetters != "" {
-		flags := os.O_CREATE | os.O_WRONLY | os.O_TRUNC
-		if cfg.checkpoint != "" {
-			flags = os.O_CREATE | os.O_WRONLY | os.O_APPEND // a resumed run adds to it
-		}
-		f, err := os.OpenFile(cfg.deadLetters, flags, 0o644)
+		f, err := deadletter.Create(cfg.deadLetters, cfg.checkpoint != "") // a resumed run adds to it
 		if err != nil {
 			return err
 		}
 		defer f.Close()
 		dlw = f
 	}
-	dead := &deadLetters{w: dlw, json: cfg.json}
+	format := deadletter.Text
+	if cfg.json {
+		format = deadletter.JSONRaw // a line that is not UTF-8 keeps its bytes
+	}
+	dead := &deadLetters{w: dlw, format: format}
 
 	var opts []stream.Option
 	if cfg.batchSize > 0 {
@@ -79,7 +76,7 @@ func run(ctx context.Context, cfg config, out, errOut io.Writer) error {
 	}
 	res := analyse(cfg, reqs)
 	dead.late = stream.Map(res.late, func(q Request) report {
-		return report{Where: q.At.where(), Err: fmt.Sprintf("late request (%s at %s): its minute had closed", hostName(q.Host),
+		return report{Where: q.At.Where(), Err: fmt.Sprintf("late request (%s at %s): its minute had closed", hostName(q.Host),
 			q.Time.UTC().Format(time.RFC3339)), Input: -1}
 	})
 	dead.sink(ins)
@@ -183,7 +180,7 @@ func requests(env *stream.Env, cfg config, i int, in *input, dead *deadLetters) 
 	})
 	// Times event time cannot hold (before 1678, after 2262).
 	dead.add(stream.Map(stream.DeadLetters(reqs), func(d stream.DeadLetter[Request]) report {
-		return report{Where: d.Value.At.where(), Err: d.Err.Error(), Input: i, From: fromTime}
+		return report{Where: d.Value.At.Where(), Err: d.Err.Error(), Input: i, From: fromTime}
 	}))
 	return reqs
 }
@@ -222,7 +219,7 @@ const (
 // (and the line's bytes in base64 when it is not UTF-8).
 type deadLetters struct {
 	w        io.Writer
-	json     bool
+	format   deadletter.Format
 	letters  []*stream.Stream[report]
 	late     *stream.Stream[report]
 	n, nLate int64 // written by the sinks' one subtask each; read after Execute
@@ -251,39 +248,6 @@ func (d *deadLetters) sink(ins []*input) {
 }
 
 func (d *deadLetters) write(r report) error {
-	var s string
-	if d.json {
-		// JSON strings are UTF-8: a line that is not keeps its bytes in
-		// line_base64 too.
-		var raw []byte
-		if !utf8.ValidString(r.Line) {
-			raw = []byte(r.Line)
-		}
-		b, _ := json.Marshal(struct {
-			Where string `json:"where"`
-			Error string `json:"error"`
-			Line  string `json:"line,omitempty"`
-			Raw   []byte `json:"line_base64,omitempty"`
-		}{r.Where, r.Err, r.Line, raw})
-		s = string(b)
-	} else {
-		s = r.Where + ": " + r.Err
-		if r.Line != "" {
-			s += ": " + strconv.Quote(r.Line)
-		}
-	}
-	_, err := io.WriteString(d.w, s+"\n")
+	_, err := io.WriteString(d.w, d.format.Line(r.Where, r.Err, r.Line)+"\n")
 	return err
-}
-
-// lockedWriter serialises the writes of the sinks that share a writer.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }

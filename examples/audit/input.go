@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/braidstream/braid/connectors/logs"
+	"github.com/braidstream/braid/internal/deadletter"
 )
 
 // A format is how the lines of an input are read.
@@ -120,18 +121,9 @@ var kindNames = [...]string{"none", "failed login", "invalid user", "no identifi
 // A place is where an event was read, as in a logs.Line: a file, the
 // line's byte offset (-1 when not known) and its number, or a generator,
 // -1 and the line's index from 1.
-type place struct {
-	File   string
-	Offset int64
-	Line   int64
-}
+type place = deadletter.Place
 
-// where is the place as logs.Line.Where writes it.
-func (p place) where() string {
-	return logs.Line{Source: p.File, Offset: p.Offset, Number: p.Line}.Where()
-}
-
-func placeOf(l logs.Line) place { return place{l.Source, l.Offset, l.Number} }
+func placeOf(l logs.Line) place { return place{File: l.Source, Offset: l.Offset, Line: l.Number} }
 
 // The events of each format: what the job keeps of a line that matters.
 // A zero Time marks a line of no interest, which the parser returns

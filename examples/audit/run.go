@@ -3,19 +3,17 @@ package main
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
-	"sync"
 	"time"
 
 	"github.com/braidstream/braid/connectors/filesink"
 	"github.com/braidstream/braid/connectors/logs"
 	"github.com/braidstream/braid/connectors/tail"
+	"github.com/braidstream/braid/internal/deadletter"
 	"github.com/braidstream/braid/stream"
 )
 
@@ -121,18 +119,18 @@ func run(ctx context.Context, cfg config, out, errOut io.Writer) error {
 	}
 	var dlw io.Writer = errOut
 	if cfg.deadLetters != "" {
-		flags := os.O_CREATE | os.O_WRONLY | os.O_TRUNC
-		if cfg.checkpoint != "" {
-			flags = os.O_CREATE | os.O_WRONLY | os.O_APPEND // a resumed run adds to it
-		}
-		f, err := os.OpenFile(cfg.deadLetters, flags, 0o644)
+		f, err := deadletter.Create(cfg.deadLetters, cfg.checkpoint != "") // a resumed run adds to it
 		if err != nil {
 			return err
 		}
 		defer f.Close()
 		dlw = f
 	}
-	dead := &deadLetters{w: &lockedWriter{w: dlw}, json: cfg.json}
+	format := deadletter.Text
+	if cfg.json {
+		format = deadletter.JSON
+	}
+	dead := &deadLetters{w: deadletter.Locked(dlw), format: format}
 
 	var opts []stream.Option
 	if cfg.batchSize > 0 {
@@ -248,7 +246,7 @@ func inEventTime[T event](cfg config, i int, in *input, dead *deadLetters, lines
 		})
 	// Times event time cannot hold (before 1678, after 2262).
 	dead.add(stream.Map(stream.DeadLetters(events), func(d stream.DeadLetter[T]) report {
-		return report{Where: d.Value.place().where(), Err: d.Err.Error(), Input: i}
+		return report{Where: d.Value.place().Where(), Err: d.Err.Error(), Input: i}
 	}))
 	return events
 }
@@ -256,7 +254,7 @@ func inEventTime[T event](cfg config, i int, in *input, dead *deadLetters, lines
 // reportLate reports the events of s, too late for what, to dead.
 func reportLate[T event](dead *deadLetters, s *stream.Stream[T], what string) {
 	dead.lates = append(dead.lates, stream.Map(s, func(e T) report {
-		return report{Where: e.place().where(), Err: fmt.Sprintf("late event (%s at %s): its %s had closed", e.what(),
+		return report{Where: e.place().Where(), Err: fmt.Sprintf("late event (%s at %s): its %s had closed", e.what(),
 			e.when().Format(time.RFC3339Nano), what), Input: -1}
 	}).Name("late "+what))
 }
@@ -294,7 +292,7 @@ type report struct {
 // three.
 type deadLetters struct {
 	w              io.Writer
-	json           bool
+	format         deadletter.Format
 	letters, lates []*stream.Stream[report]
 	n, late        int64 // written by the sinks' one subtask each; read after Execute
 }
@@ -319,33 +317,7 @@ func (d *deadLetters) sinkOf(reports []*stream.Stream[report], count func(report
 	}
 	reports[0].Merge(reports[1:]...).ForEach(func(r report) error {
 		count(r)
-		var s string
-		if d.json {
-			b, _ := json.Marshal(struct {
-				Where string `json:"where"`
-				Error string `json:"error"`
-				Line  string `json:"line,omitempty"`
-			}{r.Where, r.Err, r.Line})
-			s = string(b)
-		} else {
-			s = r.Where + ": " + r.Err
-			if r.Line != "" {
-				s += ": " + strconv.Quote(r.Line)
-			}
-		}
-		_, err := io.WriteString(d.w, s+"\n")
+		_, err := io.WriteString(d.w, d.format.Line(r.Where, r.Err, r.Line)+"\n")
 		return err
 	}).SetParallelism(1)
-}
-
-// lockedWriter serialises the writes of the sinks that share a writer.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }
