@@ -93,10 +93,8 @@ func NewTwoPhase[T any](sink TwoPhaseSink[T], bc *BuildContext) Input[T] {
 }
 
 func (o *twoPhase[T]) Push(b *Batch[T]) error {
-	if !o.recovered {
-		if err := o.recoverFresh(); err != nil {
-			return err
-		}
+	if err := o.recoverFresh(); err != nil {
+		return err
 	}
 	return o.sink.Write(b.Values)
 }

@@ -63,7 +63,6 @@ import (
 	"io"
 	"os"
 	"reflect"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -78,6 +77,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"github.com/cockroachdb/pebble/v2/vfs"
 
+	"github.com/braidstream/braid/internal/staging"
 	"github.com/braidstream/braid/stream"
 )
 
@@ -230,8 +230,6 @@ func prepare[T any](f *format, c *config) (*arrow.Schema, func(*array.RecordBuil
 	return schema, bind, nil
 }
 
-const staging = ".staging"
-
 // openSeq numbers the files this process opens, so that no two share a
 // name in .staging.
 var openSeq atomic.Int64
@@ -273,7 +271,7 @@ type outFile struct {
 }
 
 func open[T any](sc stream.SinkContext, dir string, f *format, c *config, schema *arrow.Schema, bind func(*array.RecordBuilder) func([]T) error) (*sink[T], error) {
-	if err := mkdirAllDurably(sc.FS, sc.FS.PathJoin(dir, staging)); err != nil {
+	if err := staging.MkdirAllDurably(sc.FS, sc.FS.PathJoin(dir, staging.Dir)); err != nil {
 		return nil, fmt.Errorf("braid: %s: creating %s: %w", f.name, dir, err)
 	}
 	rb := array.NewRecordBuilder(memory.DefaultAllocator, schema)
@@ -281,7 +279,7 @@ func open[T any](sc stream.SinkContext, dir string, f *format, c *config, schema
 		f: f, c: c, schema: schema, rb: rb, fill: bind(rb), buf: make([]byte, 0, 256<<10)}, nil
 }
 
-func (s *sink[T]) stagingPath(name string) string { return s.fs.PathJoin(s.dir, staging, name) }
+func (s *sink[T]) stagingPath(name string) string { return s.fs.PathJoin(s.dir, staging.Dir, name) }
 
 func (s *sink[T]) partName(id int64, seq int) string {
 	return fmt.Sprintf("part-%04d-%020d-%06d%s", s.sub, id, seq, s.f.ext)
@@ -401,7 +399,7 @@ func (s *sink[T]) finishFile() error {
 	if err := s.fs.Rename(s.stagingPath(o.tmp), s.fs.PathJoin(s.dir, name)); err != nil {
 		return fmt.Errorf("publishing %s: %w", name, err)
 	}
-	return syncDir(s.fs, s.dir)
+	return staging.SyncDir(s.fs, s.dir)
 }
 
 // PreCommit finishes the current file and stages, under their final
@@ -425,7 +423,7 @@ func (s *sink[T]) PreCommit(id int64) ([]byte, error) {
 		}
 	}
 	s.done = s.done[:0]
-	if err := syncDir(s.fs, s.fs.PathJoin(s.dir, staging)); err != nil {
+	if err := staging.SyncDir(s.fs, s.fs.PathJoin(s.dir, staging.Dir)); err != nil {
 		return nil, s.fail(fmt.Errorf("staging the files of checkpoint %d: %w", id, err))
 	}
 	return []byte(strings.Join(names, "\n")), nil
@@ -440,13 +438,13 @@ func (s *sink[T]) Commit(txn []byte) error {
 		}
 		from, to := s.stagingPath(name), s.fs.PathJoin(s.dir, name)
 		if err := s.fs.Rename(from, to); err != nil {
-			if _, serr := s.fs.Stat(to); serr == nil && missing(s.fs, from) {
+			if _, serr := s.fs.Stat(to); serr == nil && staging.Missing(s.fs, from) {
 				continue // published before a restart
 			}
 			return fmt.Errorf("braid: %s: publishing %s: %w", s.f.name, name, err)
 		}
 	}
-	if err := syncDir(s.fs, s.dir); err != nil {
+	if err := staging.SyncDir(s.fs, s.dir); err != nil {
 		return fmt.Errorf("braid: %s: publishing into %s: %w", s.f.name, s.dir, err)
 	}
 	return nil
@@ -466,38 +464,20 @@ func (s *sink[T]) Recover(pending [][]byte) error {
 			keep[name] = true
 		}
 	}
-	names, err := s.fs.List(s.fs.PathJoin(s.dir, staging))
+	names, err := s.fs.List(s.fs.PathJoin(s.dir, staging.Dir))
 	if err != nil {
 		return fmt.Errorf("braid: %s: %w", s.f.name, err)
 	}
 	for _, n := range names {
-		j, ok := subtaskOf(n, s.f.ext)
+		j, ok := staging.SubtaskOf(n, s.f.ext)
 		if !ok || j%s.par != s.sub || keep[n] {
 			continue
 		}
-		if err := s.fs.Remove(s.stagingPath(n)); err != nil && !missing(s.fs, s.stagingPath(n)) {
+		if err := s.fs.Remove(s.stagingPath(n)); err != nil && !staging.Missing(s.fs, s.stagingPath(n)) {
 			return fmt.Errorf("braid: %s: discarding %s: %w", s.f.name, n, err)
 		}
 	}
 	return nil
-}
-
-// subtaskOf returns the subtask that wrote a file in .staging, from its
-// name: part-SSSS-… or open-SSSS-…, ending in ext.
-func subtaskOf(name, ext string) (int, bool) {
-	rest, ok := strings.CutPrefix(name, "part-")
-	if !ok {
-		rest, ok = strings.CutPrefix(name, "open-")
-	}
-	if !ok || !strings.HasSuffix(name, ext) {
-		return 0, false
-	}
-	digits, _, ok := strings.Cut(rest, "-")
-	if !ok {
-		return 0, false
-	}
-	j, err := strconv.Atoi(digits)
-	return j, err == nil && j >= 0
 }
 
 // Abort discards the open transaction: the rows in the builders, the
@@ -565,48 +545,4 @@ func (w *fileWriter) flush() error {
 		w.buf = w.buf[:0]
 	}
 	return w.err
-}
-
-// mkdirAllDurably creates dir and its missing parents, then syncs each
-// directory that gained an entry: without, a crash could lose the output
-// directory or .staging, and with them what was published or what a
-// complete checkpoint staged.
-func mkdirAllDurably(fs vfs.FS, dir string) error {
-	var gained []string // the new directories, and the closest one that was there
-	for d := dir; ; d = fs.PathDir(d) {
-		_, err := fs.Stat(d)
-		if err != nil && !errors.Is(err, os.ErrNotExist) {
-			return err
-		}
-		if err == nil && d == dir {
-			return nil
-		}
-		gained = append(gained, d)
-		if err == nil || fs.PathDir(d) == d {
-			break
-		}
-	}
-	if err := fs.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	for _, d := range gained {
-		if err := syncDir(fs, d); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func syncDir(fs vfs.FS, dir string) error {
-	d, err := fs.OpenDir(dir)
-	if err != nil {
-		return err
-	}
-	return errors.Join(d.Sync(), d.Close())
-}
-
-// missing reports whether path does not exist.
-func missing(fs vfs.FS, path string) bool {
-	_, err := fs.Stat(path)
-	return errors.Is(err, os.ErrNotExist)
 }

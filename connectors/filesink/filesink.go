@@ -28,11 +28,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strconv"
 	"strings"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 
+	"github.com/braidstream/braid/internal/staging"
 	"github.com/braidstream/braid/stream"
 )
 
@@ -43,8 +43,6 @@ func Lines[T any](s *stream.Stream[T], dir string, format func(T) string) *strea
 		return open(c, dir, format)
 	})
 }
-
-const staging = ".staging"
 
 type sink[T any] struct {
 	fs      vfs.FS
@@ -65,13 +63,13 @@ type sink[T any] struct {
 }
 
 func open[T any](c stream.SinkContext, dir string, format func(T) string) (*sink[T], error) {
-	if err := mkdirAllDurably(c.FS, c.FS.PathJoin(dir, staging)); err != nil {
+	if err := staging.MkdirAllDurably(c.FS, c.FS.PathJoin(dir, staging.Dir)); err != nil {
 		return nil, fmt.Errorf("braid: file sink: creating %s: %w", dir, err)
 	}
 	return &sink[T]{fs: c.FS, dir: dir, sub: c.Subtask, par: max(c.Parallelism, 1), format: format}, nil
 }
 
-func (s *sink[T]) stagingPath(name string) string { return s.fs.PathJoin(s.dir, staging, name) }
+func (s *sink[T]) stagingPath(name string) string { return s.fs.PathJoin(s.dir, staging.Dir, name) }
 
 func (s *sink[T]) partName(id int64) string { return fmt.Sprintf("part-%04d-%020d", s.sub, id) }
 
@@ -122,7 +120,7 @@ func (s *sink[T]) PreCommit(id int64) ([]byte, error) {
 		err = s.fs.Rename(s.stagingPath(s.tmp), s.stagingPath(name))
 	}
 	if err == nil {
-		err = syncDir(s.fs, s.fs.PathJoin(s.dir, staging))
+		err = staging.SyncDir(s.fs, s.fs.PathJoin(s.dir, staging.Dir))
 	}
 	if err != nil {
 		s.broken = fmt.Errorf("braid: file sink: staging %s failed, and with it the lines since the previous checkpoint: %w", name, err)
@@ -139,12 +137,12 @@ func (s *sink[T]) Commit(txn []byte) error {
 	}
 	from, to := s.stagingPath(name), s.fs.PathJoin(s.dir, name)
 	if err := s.fs.Rename(from, to); err != nil {
-		if _, serr := s.fs.Stat(to); serr == nil && missing(s.fs, from) {
+		if _, serr := s.fs.Stat(to); serr == nil && staging.Missing(s.fs, from) {
 			return nil // published before a restart
 		}
 		return fmt.Errorf("braid: file sink: publishing %s: %w", name, err)
 	}
-	if err := syncDir(s.fs, s.dir); err != nil {
+	if err := staging.SyncDir(s.fs, s.dir); err != nil {
 		return fmt.Errorf("braid: file sink: publishing %s: %w", name, err)
 	}
 	return nil
@@ -162,7 +160,7 @@ func (s *sink[T]) Recover(pending [][]byte) error {
 		}
 		keep[string(p)] = true
 	}
-	names, err := s.fs.List(s.fs.PathJoin(s.dir, staging))
+	names, err := s.fs.List(s.fs.PathJoin(s.dir, staging.Dir))
 	if err != nil {
 		return fmt.Errorf("braid: file sink: %w", err)
 	}
@@ -170,7 +168,7 @@ func (s *sink[T]) Recover(pending [][]byte) error {
 		if keep[n] || !s.answersFor(n) {
 			continue
 		}
-		if err := s.fs.Remove(s.stagingPath(n)); err != nil && !missing(s.fs, s.stagingPath(n)) {
+		if err := s.fs.Remove(s.stagingPath(n)); err != nil && !staging.Missing(s.fs, s.stagingPath(n)) {
 			return fmt.Errorf("braid: file sink: discarding %s: %w", n, err)
 		}
 	}
@@ -181,18 +179,8 @@ func (s *sink[T]) Recover(pending [][]byte) error {
 // this one answers for: part-SSSS-... or open-SSSS-... with SSSS mod the
 // parallelism equal to this subtask.
 func (s *sink[T]) answersFor(name string) bool {
-	rest, ok := strings.CutPrefix(name, "part-")
-	if !ok {
-		if rest, ok = strings.CutPrefix(name, "open-"); !ok {
-			return false
-		}
-	}
-	num, _, ok := strings.Cut(rest, "-")
-	if !ok {
-		return false
-	}
-	j, err := strconv.Atoi(num)
-	return err == nil && j >= 0 && j%s.par == s.sub
+	j, ok := staging.SubtaskOf(name, "")
+	return ok && j%s.par == s.sub
 }
 
 // Abort discards the open file.
@@ -206,47 +194,3 @@ func (s *sink[T]) Abort() error {
 }
 
 func (s *sink[T]) Close() error { return s.Abort() }
-
-// mkdirAllDurably creates dir and its missing parents, then syncs each
-// directory that gained an entry: without, a crash could lose the output
-// directory or .staging, and with them what was published or what a
-// complete checkpoint staged.
-func mkdirAllDurably(fs vfs.FS, dir string) error {
-	var gained []string // the new directories, and the closest one that was there
-	for d := dir; ; d = fs.PathDir(d) {
-		_, err := fs.Stat(d)
-		if err != nil && !errors.Is(err, os.ErrNotExist) {
-			return err
-		}
-		if err == nil && d == dir {
-			return nil
-		}
-		gained = append(gained, d)
-		if err == nil || fs.PathDir(d) == d {
-			break
-		}
-	}
-	if err := fs.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	for _, d := range gained {
-		if err := syncDir(fs, d); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func syncDir(fs vfs.FS, dir string) error {
-	d, err := fs.OpenDir(dir)
-	if err != nil {
-		return err
-	}
-	return errors.Join(d.Sync(), d.Close())
-}
-
-// missing reports whether path does not exist.
-func missing(fs vfs.FS, path string) bool {
-	_, err := fs.Stat(path)
-	return errors.Is(err, os.ErrNotExist)
-}

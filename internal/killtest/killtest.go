@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -133,16 +134,10 @@ func completed(dir string) int64 {
 	done, _ := filepath.Glob(filepath.Join(dir, "chk-*", "COMPLETE"))
 	best := int64(-1)
 	for _, d := range done {
-		var id int64
-		name := filepath.Base(filepath.Dir(d))
-		for _, c := range strings.TrimPrefix(name, "chk-") {
-			if c < '0' || c > '9' {
-				id = -1
-				break
-			}
-			id = id*10 + int64(c-'0')
+		id, err := strconv.ParseInt(strings.TrimPrefix(filepath.Base(filepath.Dir(d)), "chk-"), 10, 64)
+		if err == nil {
+			best = max(best, id)
 		}
-		best = max(best, id)
 	}
 	return best
 }
