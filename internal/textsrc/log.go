@@ -14,6 +14,8 @@ import (
 	"strings"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
+
+	"github.com/braidstream/braid/internal/staging"
 )
 
 // A segLog is an append-only log of records in the files of one
@@ -89,7 +91,7 @@ func parseSegName(name string) (uint64, bool) {
 // openLog opens (creating it if need be) the log in dir, cutting a torn
 // tail off its last segment.
 func openLog(fs vfs.FS, dir string, segBytes int64, logger *slog.Logger) (*segLog, error) {
-	if err := mkdirDurable(fs, dir); err != nil {
+	if err := staging.MkdirAllDurably(fs, dir); err != nil {
 		return nil, fmt.Errorf("braid: log %s: %w", dir, err)
 	}
 	lock, err := fs.Lock(fs.PathJoin(dir, "LOCK"))
@@ -102,42 +104,6 @@ func openLog(fs vfs.FS, dir string, segBytes int64, logger *slog.Logger) (*segLo
 		return nil, err
 	}
 	return l, nil
-}
-
-// mkdirDurable creates dir and its missing parents, and syncs the
-// directory holding each one created, so that a crash does not take the
-// log's directory away with the segments synced in it.
-func mkdirDurable(fs vfs.FS, dir string) error {
-	var missing []string
-	for d := dir; ; d = fs.PathDir(d) {
-		if _, err := fs.Stat(d); err == nil {
-			break
-		}
-		missing = append(missing, d)
-		if fs.PathDir(d) == d {
-			break
-		}
-	}
-	if len(missing) == 0 {
-		return nil
-	}
-	if err := fs.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	for _, d := range slices.Backward(missing) {
-		p, err := fs.OpenDir(fs.PathDir(d))
-		if err != nil {
-			return err
-		}
-		err = p.Sync()
-		if cerr := p.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 func (l *segLog) path(n uint64) string { return l.fs.PathJoin(l.dir, segName(n)) }
@@ -272,15 +238,7 @@ func (l *segLog) cut(n uint64, size int64) error {
 }
 
 func (l *segLog) syncDir() error {
-	d, err := l.fs.OpenDir(l.dir)
-	if err != nil {
-		return fmt.Errorf("braid: log %s: %w", l.dir, err)
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	if err := staging.SyncDir(l.fs, l.dir); err != nil {
 		return fmt.Errorf("braid: log %s: sync: %w", l.dir, err)
 	}
 	return nil
