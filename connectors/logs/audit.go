@@ -17,12 +17,12 @@ import (
 // the line when the line is at most 4 KiB (the Metadata events most audit
 // policies log), so that the event holds the line; those of a longer line
 // (request and response bodies, at levels Request and RequestResponse) are
-// copied, all into one new string per event, so that the event holds none
-// of the bodies. Strings with escapes are copies (unescaped), and the
-// values events repeat (levels, stages, verbs, the resources and API
-// groups of Kubernetes, the usual groups and namespaces, statuses,
-// reasons and decisions) are constants. The groups and source addresses
-// are in one new slice per event.
+// copied, so that the event holds none of the bodies. Strings with
+// escapes are copies (unescaped), and the values events repeat (levels,
+// stages, verbs, the resources and API groups of Kubernetes, the usual
+// groups and namespaces, statuses, reasons and decisions) are constants.
+// Copies, and the slices of groups and source addresses, are cut from
+// blocks the parser shares among the events it reads (see AuditParser).
 type Audit struct {
 	Level      string // "None", "Metadata", "Request", "RequestResponse"
 	AuditID    string
@@ -107,9 +107,10 @@ type AuditStatus struct {
 // encoding/json finds the error; for a field of the wrong type, its path
 // ("objectRef.name", "responseStatus.code"). ParseK8sAudit never panics.
 // It is safe for concurrent use; a goroutine that parses many lines can
-// keep an AuditParser instead. It makes at most two allocations per event:
-// the slice of its groups and source addresses, if it names any, and the
-// string of its copies, if it needs any (escapes, or a line over 4 KiB).
+// keep an AuditParser instead. It allocates a block now and then, not per
+// event: 4 KiB of copies last some 25 events of testdata/audit.jsonl, 64
+// strings of lists some 15; a copy over 1 KiB or a list over 16 strings
+// is allocated alone.
 //
 // It uses github.com/valyala/fastjson, which reads these events about
 // four times as fast as encoding/json into a struct (see
@@ -134,42 +135,75 @@ var auditParsers sync.Pool
 // buffers from line to line: a caller that parses many lines on one
 // goroutine saves ParseK8sAudit's trip through a pool. Its zero value is
 // ready to use. An AuditParser is not safe for concurrent use; the events
-// it returns hold none of its memory, and stay valid after the next Parse.
-// It keeps the memory of the longest line it has read.
+// it returns stay valid after the next Parse.
+//
+// It keeps the memory of the longest line it has read. The copies its
+// events need and their lists of groups and source addresses are cut
+// from blocks it allocates as they fill (auditBlock bytes of copies,
+// auditListBlock strings of lists), written once and never again, so
+// that most events cost no allocation: an event may keep a block, and so
+// the copies of some of its neighbours, alive; the parser keeps its last
+// block of lists, and so the lines of the last few events, alive.
 type AuditParser struct {
 	p fastjson.Parser
+	// The free ends of the current blocks.
+	bytes []byte
+	lists []string
 }
+
+// The blocks an AuditParser cuts its events' copies and lists from. A
+// copy or a list over a quarter of a block gets an allocation of its own,
+// so that a block is not dropped half used.
+const (
+	auditBlock     = 4 << 10
+	auditListBlock = 64
+)
 
 // Parse reads one audit event, as ParseK8sAudit does.
 func (p *AuditParser) Parse(line string) (Audit, error) {
 	var a Audit
-	if err := parseAudit(&a, line, &p.p); err != nil {
+	if err := p.parse(&a, line); err != nil {
 		return Audit{}, err
 	}
 	return a, nil
+}
+
+// copyOf is b copied into the block of copies.
+func (p *AuditParser) copyOf(b []byte) string {
+	if len(b) > len(p.bytes) {
+		if len(b) > auditBlock/4 {
+			return string(b)
+		}
+		p.bytes = make([]byte, auditBlock)
+	}
+	n := copy(p.bytes, b)
+	s := unsafe.String(unsafe.SliceData(p.bytes), n)
+	p.bytes = p.bytes[n:]
+	return s
+}
+
+// list is a slice of n strings cut from the block of lists (n > 0).
+func (p *AuditParser) list(n int) []string {
+	if n > len(p.lists) {
+		if n > auditListBlock/4 {
+			return make([]string, n)
+		}
+		p.lists = make([]string, auditListBlock)
+	}
+	l := p.lists[:n:n]
+	p.lists = p.lists[n:]
+	return l
 }
 
 func auditErr(field, reason string) error {
 	return &ParseError{Format: "audit event", Field: field, Pos: -1, Reason: reason}
 }
 
-// auditStrings collects the strings of an event, to take them from the
-// line or copy them all into one string at the end: fastjson's strings
-// live in its parser's buffer, which the next line overwrites. Fields
-// are named by number (f..., l...), not by pointer, so that the event
-// need not escape to the heap.
-//
-// The values most events repeat (verbs, stages, levels, resources, the
-// usual groups: see auditConst) are not copied: the event gets a constant.
-type auditStrings struct {
-	dst [32]uint8
-	src [32][]byte
-	// str is the string for src when known without a copy (known): a
-	// constant, a substring of the line, or "".
-	str   [32]string
-	known [32]bool
-	n     int
-	size  int // the bytes to copy
+// An auditReader turns fastjson's strings, which live in its parser's
+// buffer (overwritten by the next line), into an event's strings: a
+// constant (see auditConst), a substring of the line, or a copy.
+type auditReader struct {
+	p *AuditParser
 	// line is the line when its substrings may be kept (see auditAliasMax);
 	// kp is where fastjson's copy of its first key starts, keyOff where the
 	// key starts in line: a slice of fastjson's buffer at kp+d is at
@@ -177,14 +211,9 @@ type auditStrings struct {
 	line   string
 	kp     uintptr
 	keyOff int
-	// The groups and source addresses: which list, and its values.
-	lists   [3]uint8
-	listSrc [3][]*fastjson.Value
-	nl      int
-	items   int
 }
 
-// The string fields of an Audit, and its lists.
+// The string fields of an Audit, for auditConst to pick its constants by.
 const (
 	fLevel uint8 = iota
 	fAuditID
@@ -209,117 +238,51 @@ const (
 	fStatusMessage
 	fDecision
 	fReason
-
-	lGroups uint8 = iota
-	lImpGroups
-	lSourceIPs
 )
 
-func (a *Audit) setString(id uint8, v string) {
-	switch id {
-	case fLevel:
-		a.Level = v
-	case fAuditID:
-		a.AuditID = v
-	case fStage:
-		a.Stage = v
-	case fRequestURI:
-		a.RequestURI = v
-	case fVerb:
-		a.Verb = v
-	case fUsername:
-		a.User.Username = v
-	case fUID:
-		a.User.UID = v
-	case fImpUsername:
-		a.ImpersonatedUser.Username = v
-	case fImpUID:
-		a.ImpersonatedUser.UID = v
-	case fUserAgent:
-		a.UserAgent = v
-	case fResource:
-		a.ObjectRef.Resource = v
-	case fSubresource:
-		a.ObjectRef.Subresource = v
-	case fNamespace:
-		a.ObjectRef.Namespace = v
-	case fName:
-		a.ObjectRef.Name = v
-	case fObjectUID:
-		a.ObjectRef.UID = v
-	case fAPIGroup:
-		a.ObjectRef.APIGroup = v
-	case fAPIVersion:
-		a.ObjectRef.APIVersion = v
-	case fResourceVersion:
-		a.ObjectRef.ResourceVersion = v
-	case fStatus:
-		a.ResponseStatus.Status = v
-	case fStatusReason:
-		a.ResponseStatus.Reason = v
-	case fStatusMessage:
-		a.ResponseStatus.Message = v
-	case fDecision:
-		a.Decision = v
-	case fReason:
-		a.Reason = v
-	}
-}
-
-func (a *Audit) setList(id uint8, v []string) {
-	switch id {
-	case lGroups:
-		a.User.Groups = v
-	case lImpGroups:
-		a.ImpersonatedUser.Groups = v
-	case lSourceIPs:
-		a.SourceIPs = v
-	}
-}
-
-func (s *auditStrings) add(dst uint8, v *fastjson.Value, field string) error {
-	if v.Type() == fastjson.TypeNull {
+// add sets *dst to the string v, the field id of the event; a null leaves
+// it as it is.
+func (r *auditReader) add(dst *string, id uint8, v *fastjson.Value, field string) error {
+	// Type first: fastjson's errors are made by fmt.Errorf.
+	switch v.Type() {
+	case fastjson.TypeString:
+	case fastjson.TypeNull:
 		return nil
-	}
-	b, err := v.StringBytes()
-	if err != nil {
+	default:
 		return auditErr(field, "want a string, got "+v.Type().String())
 	}
-	if s.n == len(s.dst) {
-		return nil // a field given over and over (duplicate keys): the first ones are kept
+	b, _ := v.StringBytes()
+	if c := auditConst(id, b); c != "" {
+		*dst = c
+		return nil
 	}
-	s.dst[s.n], s.src[s.n] = dst, b
-	if s.str[s.n], s.known[s.n] = s.resolve(b, auditConst(dst, b)); !s.known[s.n] {
-		s.size += len(b)
-	}
-	s.n++
+	*dst = r.text(b)
 	return nil
 }
 
-// resolve is the string for b without a copy, if there is one: c (its
-// constant, when not ""), "", or the same bytes in the line.
-func (s *auditStrings) resolve(b []byte, c string) (string, bool) {
-	switch {
-	case c != "":
-		return c, true
-	case len(b) == 0:
-		return "", true
-	case s.kp == 0:
-		return "", false
+// text is b as a string of the event: a substring of the line if the line
+// holds these bytes there, else a copy.
+func (r *auditReader) text(b []byte) string {
+	if len(b) == 0 {
+		return ""
 	}
-	off := int(uintptr(unsafe.Pointer(unsafe.SliceData(b)))-s.kp) + s.keyOff
-	if off < 0 || off > len(s.line)-len(b) {
-		return "", false
+	if r.kp != 0 {
+		off := int(uintptr(unsafe.Pointer(unsafe.SliceData(b)))-r.kp) + r.keyOff
+		// Compared, not assumed: a string unescaped (in place, shorter) is
+		// not its bytes in the line.
+		if off >= 0 && off <= len(r.line)-len(b) {
+			if l := r.line[off : off+len(b)]; l == unsafeString(b) {
+				return l
+			}
+		}
 	}
-	// Compared, not assumed: a string unescaped (in place, shorter) is
-	// not its bytes in the line.
-	if l := s.line[off : off+len(b)]; l == unsafeString(b) {
-		return l, true
-	}
-	return "", false
+	return r.p.copyOf(b)
 }
 
-func (s *auditStrings) addList(dst uint8, v *fastjson.Value, field string) error {
+// addList sets *dst to the array of strings v (groups: whether its
+// strings are groups, which have constants); null leaves it as it is, []
+// makes it nil.
+func (r *auditReader) addList(dst *[]string, v *fastjson.Value, field string, groups bool) error {
 	if v.Type() == fastjson.TypeNull {
 		return nil
 	}
@@ -327,74 +290,30 @@ func (s *auditStrings) addList(dst uint8, v *fastjson.Value, field string) error
 	if err != nil {
 		return auditErr(field, "want an array of strings, got "+v.Type().String())
 	}
-	for _, it := range items {
+	if len(items) == 0 {
+		*dst = nil
+		return nil
+	}
+	l := r.p.list(len(items))
+	for i, it := range items {
 		b, err := it.StringBytes()
 		if err != nil {
 			return auditErr(field, "want an array of strings, got an element of type "+it.Type().String())
 		}
-		if _, ok := s.resolve(b, auditGroup(b)); !ok {
-			s.size += len(b)
+		if groups {
+			if c := auditGroup(b); c != "" {
+				l[i] = c
+				continue
+			}
 		}
+		l[i] = r.text(b)
 	}
-	if s.nl == len(s.lists) {
-		return nil
-	}
-	s.lists[s.nl], s.listSrc[s.nl] = dst, items
-	s.nl++
-	s.items += len(items)
+	*dst = l
 	return nil
 }
 
-// copy makes the one string and the one slice of the event.
-func (s *auditStrings) copy(a *Audit) {
-	var b strings.Builder
-	b.Grow(s.size)
-	for i := range s.n {
-		if !s.known[i] {
-			b.Write(s.src[i])
-		}
-	}
-	for l := range s.nl {
-		for _, it := range s.listSrc[l] {
-			sb, _ := it.StringBytes()
-			if _, ok := s.resolve(sb, auditGroup(sb)); !ok {
-				b.Write(sb)
-			}
-		}
-	}
-	all := b.String()
-	start := 0
-	for i := range s.n {
-		if s.known[i] {
-			a.setString(s.dst[i], s.str[i])
-			continue
-		}
-		a.setString(s.dst[i], all[start:start+len(s.src[i])])
-		start += len(s.src[i])
-	}
-	if s.items == 0 {
-		return
-	}
-	list := make([]string, s.items)
-	k := 0
-	for l := range s.nl {
-		items := s.listSrc[l]
-		for j, it := range items {
-			sb, _ := it.StringBytes()
-			if str, ok := s.resolve(sb, auditGroup(sb)); ok {
-				list[k+j] = str
-				continue
-			}
-			list[k+j] = all[start : start+len(sb)]
-			start += len(sb)
-		}
-		a.setList(s.lists[l], list[k:k+len(items):k+len(items)])
-		k += len(items)
-	}
-}
-
-func parseAudit(a *Audit, line string, p *fastjson.Parser) error {
-	v, err := p.Parse(line)
+func (p *AuditParser) parse(a *Audit, line string) error {
+	v, err := p.p.Parse(line)
 	if err != nil {
 		return auditSyntaxErr(line, err)
 	}
@@ -402,9 +321,9 @@ func parseAudit(a *Audit, line string, p *fastjson.Parser) error {
 	if err != nil {
 		return auditErr("line", "want a JSON object, got "+v.Type().String())
 	}
-	var s auditStrings
+	r := auditReader{p: p}
 	if len(line) <= auditAliasMax {
-		s.line, s.keyOff = line, strings.IndexByte(line, '"')+1
+		r.line, r.keyOff = line, strings.IndexByte(line, '"')+1
 	}
 	var ferr error
 	var kind, apiVersion []byte
@@ -413,8 +332,8 @@ func parseAudit(a *Audit, line string, p *fastjson.Parser) error {
 		if ferr != nil {
 			return
 		}
-		if s.kp == 0 && s.line != "" { // the first key
-			s.kp = uintptr(unsafe.Pointer(unsafe.SliceData(k)))
+		if r.kp == 0 && r.line != "" { // the first key
+			r.kp = uintptr(unsafe.Pointer(unsafe.SliceData(k)))
 		}
 		switch string(k) {
 		case "kind":
@@ -422,33 +341,33 @@ func parseAudit(a *Audit, line string, p *fastjson.Parser) error {
 		case "apiVersion":
 			apiVersion, _ = v.StringBytes()
 		case "level":
-			ferr = s.add(fLevel, v, "level")
+			ferr = r.add(&a.Level, fLevel, v, "level")
 		case "auditID":
-			ferr = s.add(fAuditID, v, "auditID")
+			ferr = r.add(&a.AuditID, fAuditID, v, "auditID")
 		case "stage":
-			ferr = s.add(fStage, v, "stage")
+			ferr = r.add(&a.Stage, fStage, v, "stage")
 		case "requestURI":
-			ferr = s.add(fRequestURI, v, "requestURI")
+			ferr = r.add(&a.RequestURI, fRequestURI, v, "requestURI")
 		case "verb":
-			ferr = s.add(fVerb, v, "verb")
+			ferr = r.add(&a.Verb, fVerb, v, "verb")
 		case "user":
-			ferr = auditUser(&s, v, &userFields)
+			ferr = auditUser(&r, &a.User, v, &userFields)
 		case "impersonatedUser":
-			ferr = auditUser(&s, v, &impersonatedFields)
+			ferr = auditUser(&r, &a.ImpersonatedUser, v, &impersonatedFields)
 		case "sourceIPs":
-			ferr = s.addList(lSourceIPs, v, "sourceIPs")
+			ferr = r.addList(&a.SourceIPs, v, "sourceIPs", false)
 		case "userAgent":
-			ferr = s.add(fUserAgent, v, "userAgent")
+			ferr = r.add(&a.UserAgent, fUserAgent, v, "userAgent")
 		case "objectRef":
-			ferr = auditObjectRef(&s, v)
+			ferr = auditObjectRef(&r, &a.ObjectRef, v)
 		case "responseStatus":
-			ferr = auditStatus(&s, &a.ResponseStatus, v)
+			ferr = auditStatus(&r, &a.ResponseStatus, v)
 		case "requestReceivedTimestamp":
 			received, ferr = auditTimeBytes(v, "requestReceivedTimestamp")
 		case "stageTimestamp":
 			stage, ferr = auditTimeBytes(v, "stageTimestamp")
 		case "annotations":
-			ferr = auditAnnotations(&s, v)
+			ferr = auditAnnotations(&r, a, v)
 		}
 	})
 	if ferr != nil {
@@ -460,7 +379,7 @@ func parseAudit(a *Audit, line string, p *fastjson.Parser) error {
 	if apiVersion != nil && !strings.HasPrefix(string(apiVersion), "audit.k8s.io/") {
 		return auditErr("apiVersion", "want audit.k8s.io/v1, got "+quote(string(apiVersion)))
 	}
-	if !hasField(&s, fAuditID) {
+	if a.AuditID == "" {
 		return auditErr("auditID", "missing or empty: not an audit event")
 	}
 	if a.RequestReceived, err = auditTime(received, "requestReceivedTimestamp"); err != nil {
@@ -469,7 +388,6 @@ func parseAudit(a *Audit, line string, p *fastjson.Parser) error {
 	if a.StageTime, err = auditTime(stage, "stageTimestamp"); err != nil {
 		return err
 	}
-	s.copy(a)
 	return nil
 }
 
@@ -477,16 +395,6 @@ func parseAudit(a *Audit, line string, p *fastjson.Parser) error {
 // it: an event of a longer line (with request and response bodies) gets
 // copies, so that it does not keep the bodies alive.
 const auditAliasMax = 4 << 10
-
-// hasField reports whether the event gave a non-empty string for dst.
-func hasField(s *auditStrings, dst uint8) bool {
-	for i := range s.n {
-		if s.dst[i] == dst && len(s.src[i]) > 0 {
-			return true
-		}
-	}
-	return false
-}
 
 // unsafeString is b as a string without a copy, for a call that does not
 // keep it (b is in fastjson's buffer, which outlives the call).
@@ -516,19 +424,19 @@ func auditSyntaxErr(line string, ferr error) error {
 }
 
 // The names of a user's fields in errors (made once: a concatenation per
-// line would allocate).
+// line would allocate), and their constants' fields.
 type userFieldNames struct {
 	user, username, uid, groups string
-	usernameID, uidID, groupsID uint8
+	usernameID, uidID           uint8
 }
 
 var (
-	userFields         = userFieldNames{"user", "user.username", "user.uid", "user.groups", fUsername, fUID, lGroups}
+	userFields         = userFieldNames{"user", "user.username", "user.uid", "user.groups", fUsername, fUID}
 	impersonatedFields = userFieldNames{"impersonatedUser", "impersonatedUser.username", "impersonatedUser.uid", "impersonatedUser.groups",
-		fImpUsername, fImpUID, lImpGroups}
+		fImpUsername, fImpUID}
 )
 
-func auditUser(s *auditStrings, v *fastjson.Value, names *userFieldNames) error {
+func auditUser(r *auditReader, u *AuditUser, v *fastjson.Value, names *userFieldNames) error {
 	if v.Type() == fastjson.TypeNull {
 		return nil
 	}
@@ -543,17 +451,17 @@ func auditUser(s *auditStrings, v *fastjson.Value, names *userFieldNames) error 
 		}
 		switch string(k) {
 		case "username":
-			ferr = s.add(names.usernameID, v, names.username)
+			ferr = r.add(&u.Username, names.usernameID, v, names.username)
 		case "uid":
-			ferr = s.add(names.uidID, v, names.uid)
+			ferr = r.add(&u.UID, names.uidID, v, names.uid)
 		case "groups":
-			ferr = s.addList(names.groupsID, v, names.groups)
+			ferr = r.addList(&u.Groups, v, names.groups, true)
 		}
 	})
 	return ferr
 }
 
-func auditObjectRef(s *auditStrings, v *fastjson.Value) error {
+func auditObjectRef(r *auditReader, ref *AuditObjectRef, v *fastjson.Value) error {
 	if v.Type() == fastjson.TypeNull {
 		return nil
 	}
@@ -568,27 +476,27 @@ func auditObjectRef(s *auditStrings, v *fastjson.Value) error {
 		}
 		switch string(k) {
 		case "resource":
-			ferr = s.add(fResource, v, "objectRef.resource")
+			ferr = r.add(&ref.Resource, fResource, v, "objectRef.resource")
 		case "subresource":
-			ferr = s.add(fSubresource, v, "objectRef.subresource")
+			ferr = r.add(&ref.Subresource, fSubresource, v, "objectRef.subresource")
 		case "namespace":
-			ferr = s.add(fNamespace, v, "objectRef.namespace")
+			ferr = r.add(&ref.Namespace, fNamespace, v, "objectRef.namespace")
 		case "name":
-			ferr = s.add(fName, v, "objectRef.name")
+			ferr = r.add(&ref.Name, fName, v, "objectRef.name")
 		case "uid":
-			ferr = s.add(fObjectUID, v, "objectRef.uid")
+			ferr = r.add(&ref.UID, fObjectUID, v, "objectRef.uid")
 		case "apiGroup":
-			ferr = s.add(fAPIGroup, v, "objectRef.apiGroup")
+			ferr = r.add(&ref.APIGroup, fAPIGroup, v, "objectRef.apiGroup")
 		case "apiVersion":
-			ferr = s.add(fAPIVersion, v, "objectRef.apiVersion")
+			ferr = r.add(&ref.APIVersion, fAPIVersion, v, "objectRef.apiVersion")
 		case "resourceVersion":
-			ferr = s.add(fResourceVersion, v, "objectRef.resourceVersion")
+			ferr = r.add(&ref.ResourceVersion, fResourceVersion, v, "objectRef.resourceVersion")
 		}
 	})
 	return ferr
 }
 
-func auditStatus(s *auditStrings, st *AuditStatus, v *fastjson.Value) error {
+func auditStatus(r *auditReader, st *AuditStatus, v *fastjson.Value) error {
 	if v.Type() == fastjson.TypeNull {
 		return nil
 	}
@@ -610,17 +518,17 @@ func auditStatus(s *auditStrings, st *AuditStatus, v *fastjson.Value) error {
 			}
 			st.Code = n
 		case "status":
-			ferr = s.add(fStatus, v, "responseStatus.status")
+			ferr = r.add(&st.Status, fStatus, v, "responseStatus.status")
 		case "reason":
-			ferr = s.add(fStatusReason, v, "responseStatus.reason")
+			ferr = r.add(&st.Reason, fStatusReason, v, "responseStatus.reason")
 		case "message":
-			ferr = s.add(fStatusMessage, v, "responseStatus.message")
+			ferr = r.add(&st.Message, fStatusMessage, v, "responseStatus.message")
 		}
 	})
 	return ferr
 }
 
-func auditAnnotations(s *auditStrings, v *fastjson.Value) error {
+func auditAnnotations(r *auditReader, a *Audit, v *fastjson.Value) error {
 	if v.Type() == fastjson.TypeNull {
 		return nil
 	}
@@ -635,9 +543,9 @@ func auditAnnotations(s *auditStrings, v *fastjson.Value) error {
 		}
 		switch string(k) {
 		case "authorization.k8s.io/decision":
-			ferr = s.add(fDecision, v, "annotations.authorization.k8s.io/decision")
+			ferr = r.add(&a.Decision, fDecision, v, "annotations.authorization.k8s.io/decision")
 		case "authorization.k8s.io/reason":
-			ferr = s.add(fReason, v, "annotations.authorization.k8s.io/reason")
+			ferr = r.add(&a.Reason, fReason, v, "annotations.authorization.k8s.io/reason")
 		}
 	})
 	return ferr

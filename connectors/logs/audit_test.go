@@ -189,6 +189,20 @@ func TestParseK8sAuditAllocs(t *testing.T) {
 			t.Errorf("event %d, AuditParser: %v allocations, want %v", i, n, want)
 		}
 	}
+	// Over many events, copies and lists come from blocks: a block now
+	// and then, not an allocation per event.
+	lines := auditLines(t)
+	var p AuditParser
+	n := testing.AllocsPerRun(20, func() {
+		for range 50 {
+			for _, l := range lines {
+				p.Parse(l)
+			}
+		}
+	}) / float64(50*len(lines))
+	if n > 0.2 {
+		t.Errorf("%.3f allocations per event over %d events, want at most 0.2", n, 50*len(lines))
+	}
 }
 
 // Random events, marshalled by encoding/json with fields in random order
@@ -359,6 +373,26 @@ func TestAuditParserEventsOutliveNextParse(t *testing.T) {
 			t.Errorf("event %d after other lines:\n got %+v\nwant %+v", i, got[i], want)
 		}
 	}
+	// Enough events to fill many blocks of copies and lists: the events
+	// of the first blocks are intact after the parser has moved on.
+	type kept struct {
+		i int
+		a Audit
+	}
+	var many []kept
+	for n := range 40 * auditBlock / 100 {
+		i := n % len(lines)
+		a, err := p.Parse(lines[i])
+		if err != nil {
+			t.Fatalf("event %d: %v", i, err)
+		}
+		many = append(many, kept{i, a})
+	}
+	for n, k := range many {
+		if a, _ := ParseK8sAudit(lines[k.i]); !auditEqual(k.a, a) {
+			t.Fatalf("event %d of %d (line %d), after the others:\n got %+v\nwant %+v", n, len(many), k.i, k.a, a)
+		}
+	}
 	if _, err := p.Parse(`{"auditID":`); err == nil {
 		t.Error("a line cut short: no error")
 	}
@@ -434,6 +468,23 @@ func TestParseK8sAuditMemory(t *testing.T) {
 	}
 	if inMemoryOf(line, a.Reason) || a.Reason != `RBAC: allowed by ClusterRoleBinding "system:controller:replicaset-controller" of ClusterRole "system:controller:replicaset-controller" to ServiceAccount "replicaset-controller/kube-system"` {
 		t.Errorf("the reason, with escaped quotes: %q", a.Reason)
+	}
+	// Copies and lists too long for a block get their own memory.
+	var groups []string
+	for i := range 3 * auditListBlock {
+		groups = append(groups, fmt.Sprintf("team-%d", i))
+	}
+	gj, _ := json.Marshal(groups)
+	agent := strings.Repeat("agent ", auditBlock/len("agent "))
+	big := `{"auditID":"id-big","userAgent":"` + agent + `","user":{"username":"u","groups":` + string(gj) +
+		`},"sourceIPs":["10.0.0.1"],"requestObject":{"data":"` + strings.Repeat("y", auditAliasMax) + `"}}`
+	var p AuditParser
+	for range 3 { // the second and third over blocks begun by the first
+		a, err = p.Parse(big)
+		if err != nil || a.UserAgent != agent || a.AuditID != "id-big" || !slicesEqual(a.User.Groups, groups) ||
+			!slicesEqual(a.SourceIPs, []string{"10.0.0.1"}) {
+			t.Fatalf("a long agent and %d groups: %.200v, %v", len(groups), a, err)
+		}
 	}
 	body := strings.Repeat("x", auditAliasMax)
 	long := `{"auditID":"id-long","objectRef":{"name":"n1"},"userAgent":"curl/8","requestObject":{"data":"` + body + `"}}`
