@@ -244,32 +244,28 @@ func (l *segLog) syncDir() error {
 	return nil
 }
 
-// add appends a record (kind, then the parts) to those the next commit
-// writes.
-func (l *segLog) add(kind byte, parts ...[]byte) {
-	n := 1
-	for _, p := range parts {
-		n += len(p)
-	}
+// begin starts a record of kind among those the next commit writes: the
+// caller appends its payload to l.wbuf, then calls finish with what begin
+// returned. So a payload is written into the log's buffer without a copy
+// of its own.
+func (l *segLog) begin(kind byte) int {
 	start := len(l.wbuf)
 	l.wbuf = append(l.wbuf, 0, 0, 0, 0, 0, 0, 0, 0, kind)
-	for _, p := range parts {
-		l.wbuf = append(l.wbuf, p...)
-	}
-	rec := l.wbuf[start:]
-	binary.BigEndian.PutUint32(rec[:4], uint32(n))
-	binary.BigEndian.PutUint32(rec[4:8], crc32.Update(crc32.Checksum(rec[:4], castagnoli), castagnoli, rec[8:]))
+	return start
 }
 
-// addString is add for a record of kind and one string, without copying
-// the string to a []byte first.
-func (l *segLog) addString(kind byte, s string) {
-	start := len(l.wbuf)
-	l.wbuf = append(l.wbuf, 0, 0, 0, 0, 0, 0, 0, 0, kind)
-	l.wbuf = append(l.wbuf, s...)
+// finish ends the record begun at start: its length and checksum.
+func (l *segLog) finish(start int) {
 	rec := l.wbuf[start:]
 	binary.BigEndian.PutUint32(rec[:4], uint32(len(rec)-8))
 	binary.BigEndian.PutUint32(rec[4:8], crc32.Update(crc32.Checksum(rec[:4], castagnoli), castagnoli, rec[8:]))
+}
+
+// addString adds a record of kind and one string.
+func (l *segLog) addString(kind byte, s string) {
+	start := l.begin(kind)
+	l.wbuf = append(l.wbuf, s...)
+	l.finish(start)
 }
 
 // commit writes the records added since the last commit and makes them
