@@ -132,14 +132,24 @@ type timerItem[K comparable] struct {
 }
 
 // timerQueue is a set of (key, time) timers in time order (ties by
-// registration), each at most once. With checkpoints, dirty notes the
-// timers set, deleted or fired since the last snapshot.
+// registration), each at most once.
+//
+// With checkpoints, a timer's number carries a saved bit when the store
+// holds the timer (as of the last snapshot); the timers set since the
+// last snapshot are listed (added), and so are the saved ones deleted or
+// fired (gone), a slice append each, no map write. A timer set and fired
+// between two snapshots never reaches the store.
 type timerQueue[K comparable] struct {
 	tree  *btree.BTreeG[timerItem[K]]
-	set_  map[timerKey[K]]uint64
+	set_  map[timerKey[K]]uint64 // registration number, | timerSaved
 	seq   uint64
-	dirty map[timerKey[K]]struct{} // nil without checkpoints
+	track bool
+	added []timerKey[K] // set since the last snapshot (some since gone)
+	gone  []timerKey[K] // saved, and deleted or fired since
 }
+
+// timerSaved marks, in set_, a timer the checkpoint store holds.
+const timerSaved = 1 << 63
 
 func newTimerQueue[K comparable]() *timerQueue[K] {
 	return &timerQueue[K]{
@@ -149,26 +159,31 @@ func newTimerQueue[K comparable]() *timerQueue[K] {
 }
 
 func (q *timerQueue[K]) set(k K, at int64) {
-	if _, ok := q.set_[timerKey[K]{k, at}]; ok {
+	tk := timerKey[K]{k, at}
+	if _, ok := q.set_[tk]; ok {
 		return
 	}
 	q.seq++
-	q.set_[timerKey[K]{k, at}] = q.seq
+	q.set_[tk] = q.seq
 	q.tree.ReplaceOrInsert(timerItem[K]{at, q.seq, k})
-	q.touch(timerKey[K]{k, at})
-}
-
-func (q *timerQueue[K]) delete(k K, at int64) {
-	if seq, ok := q.set_[timerKey[K]{k, at}]; ok {
-		delete(q.set_, timerKey[K]{k, at})
-		q.tree.Delete(timerItem[K]{at: at, seq: seq})
-		q.touch(timerKey[K]{k, at})
+	if q.track {
+		q.added = append(q.added, tk)
 	}
 }
 
-func (q *timerQueue[K]) touch(tk timerKey[K]) {
-	if q.dirty != nil {
-		q.dirty[tk] = struct{}{}
+func (q *timerQueue[K]) delete(k K, at int64) {
+	tk := timerKey[K]{k, at}
+	if seq, ok := q.set_[tk]; ok {
+		delete(q.set_, tk)
+		q.tree.Delete(timerItem[K]{at: at, seq: seq &^ timerSaved})
+		q.left(tk, seq)
+	}
+}
+
+// left notes that a timer numbered seq left the queue.
+func (q *timerQueue[K]) left(tk timerKey[K], seq uint64) {
+	if seq&timerSaved != 0 {
+		q.gone = append(q.gone, tk)
 	}
 }
 
@@ -186,14 +201,46 @@ func (q *timerQueue[K]) pop(t int64) (timerItem[K], bool) {
 		return it, false
 	}
 	q.tree.DeleteMin()
-	delete(q.set_, timerKey[K]{it.key, it.at})
-	q.touch(timerKey[K]{it.key, it.at})
+	tk := timerKey[K]{it.key, it.at}
+	if q.track {
+		q.left(tk, q.set_[tk])
+	}
+	delete(q.set_, tk)
 	return it, true
+}
+
+// snapshot calls set for each timer the store must be given (all when
+// full, else those set since the last snapshot and still there) and del
+// for each it holds that has gone, and marks them saved.
+func (q *timerQueue[K]) snapshot(full bool, set func(tk timerKey[K], seq uint64), del func(tk timerKey[K])) {
+	if full {
+		for tk, seq := range q.set_ {
+			set(tk, seq&^timerSaved)
+			q.set_[tk] = seq | timerSaved
+		}
+	} else {
+		for _, tk := range q.gone {
+			if _, ok := q.set_[tk]; !ok {
+				del(tk) // a timer set again is in added, and rewritten
+			}
+		}
+		for _, tk := range q.added {
+			if seq, ok := q.set_[tk]; ok && seq&timerSaved == 0 {
+				set(tk, seq)
+				q.set_[tk] = seq | timerSaved
+			}
+		}
+	}
+	clear(q.added)
+	clear(q.gone)
+	q.added, q.gone = q.added[:0], q.gone[:0]
 }
 
 // restore puts back timers from a checkpoint, in their order there (by
 // time, then registration), numbered after every number restored: the
-// timers of several old subtasks may share numbers.
+// timers of several old subtasks may share numbers. They are saved: the
+// store keeps their old numbers, in the same order, and lower than any
+// number given since.
 func (q *timerQueue[K]) restore(items []timerItem[K]) {
 	slices.SortFunc(items, func(a, b timerItem[K]) int {
 		return cmp.Or(cmp.Compare(a.at, b.at), cmp.Compare(a.seq, b.seq))
@@ -207,7 +254,7 @@ func (q *timerQueue[K]) restore(items []timerItem[K]) {
 			continue
 		}
 		q.seq++
-		q.set_[tk] = q.seq
+		q.set_[tk] = q.seq | timerSaved
 		q.tree.ReplaceOrInsert(timerItem[K]{it.at, q.seq, it.key})
 	}
 }
@@ -250,7 +297,7 @@ func (p *processCore[K, R]) init(bc *BuildContext, out Input[R], eventTime bool)
 			return errs.Wrapf(err, "braid: key type %v", reflect.TypeFor[K]())
 		}
 		for _, q := range p.timers {
-			q.dirty = make(map[timerKey[K]]struct{})
+			q.track = true
 		}
 	}
 	p.store = state.NewStore(bc.MaxParallelism, opts...)
@@ -283,27 +330,19 @@ func (p *processCore[K, R]) snapshot(w *StateWriter) error {
 	}
 	var val [binary.MaxVarintLen64]byte
 	for d, q := range p.timers {
-		one := func(tk timerKey[K]) {
+		key := func(tk timerKey[K]) int {
 			p.buf = append(p.buf[:0], procTimerTag, byte(d))
 			p.buf = binary.BigEndian.AppendUint64(p.buf, uint64(tk.at)^1<<63)
 			p.buf = p.keyC.Append(p.buf, tk.key)
-			kg := state.KeyGroup(p.hash(tk.key), p.maxP)
-			if seq, ok := q.set_[tk]; ok {
-				w.Set(kg, p.buf, binary.AppendUvarint(val[:0], seq))
-			} else {
-				w.Delete(kg, p.buf)
-			}
+			return state.KeyGroup(p.hash(tk.key), p.maxP)
 		}
-		if full {
-			for tk := range q.set_ {
-				one(tk)
-			}
-		} else {
-			for tk := range q.dirty {
-				one(tk)
-			}
-		}
-		clear(q.dirty)
+		q.snapshot(full, func(tk timerKey[K], seq uint64) {
+			kg := key(tk)
+			w.Set(kg, p.buf, binary.AppendUvarint(val[:0], seq))
+		}, func(tk timerKey[K]) {
+			kg := key(tk)
+			w.Delete(kg, p.buf)
+		})
 	}
 	w.SetOperator(procWMName, binary.AppendVarint(val[:0], p.wm))
 	return nil

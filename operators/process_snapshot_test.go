@@ -370,3 +370,92 @@ func TestKeyedProcessRefusesUncodableState(t *testing.T) {
 		t.Fatalf("without checkpoints: %v", err)
 	}
 }
+
+// An incremental snapshot writes a key's state and timers once, however
+// often they changed since the last one, and nothing of what was made and
+// gone in between: keys whose sum was set and cleared, timers set and
+// fired, ten times over (each time at another time) cost no entry; keys
+// the store held and that are gone cost one delete each.
+func TestKeyedProcessSnapshotWritesOnlyWhatTheStoreLacks(t *testing.T) {
+	const keys = 100
+	setup := func(st *state.Store) (ProcessFunc[string, kv, string], error) {
+		sum, err := state.NewValue[string, int64](st, "sum")
+		if err != nil {
+			return ProcessFunc[string, kv, string]{}, err
+		}
+		last, _ := state.NewList[string, int64](st, "last")
+		return ProcessFunc[string, kv, string]{
+			OnElement: func(c *ProcessContext[string, string], v kv) {
+				s, ok := sum.Get(c.Key())
+				if !ok {
+					ts, _ := c.Timestamp()
+					c.SetEventTimer(ts.Add(10))
+				}
+				sum.Set(c.Key(), s+v.V)
+				last.Add(c.Key(), v.V)
+			},
+			OnTimer: func(c *ProcessContext[string, string], _ TimerInfo) {
+				s, _ := sum.Get(c.Key())
+				sum.Clear(c.Key())
+				last.Clear(c.Key())
+				c.Emit(fmt.Sprint(s))
+			},
+		}, nil
+	}
+	r, _ := newOpRun(t, func(bc *BuildContext, out Input[string]) []any {
+		p, err := NewKeyedProcess(func(v kv) string { return v.K }, setup, bc, true, out)
+		must(t, err)
+		return []any{Input[kv](p)}
+	}, 0, 1, time.Unix(1_000, 0))
+	in := r.ins[0].(Input[kv])
+	at := int64(0)
+	round := func(fire bool) { // an element of each key, then (maybe) their timers fire
+		b := &Batch[kv]{}
+		for k := range keys {
+			b.Values, b.Times = append(b.Values, kv{fmt.Sprint("k", k), 1}), append(b.Times, at)
+		}
+		must(t, in.Push(b))
+		if fire {
+			must(t, in.Watermark(at+10))
+		}
+		at += 20
+	}
+	written := func(full bool) (sets, dels int) {
+		e := &entries{}
+		s := r.task.cp.snaps[0]
+		must(t, s.s.Snapshot(&StateWriter{id: 1, full: full, e: e, uid: s.uid, subtask: s.subtask, kgLo: s.kgLo, kgHi: s.kgHi}))
+		must(t, e.each(func(kind entryKind, _, _ []byte) error {
+			if kind == entryDelete {
+				dels++
+			} else {
+				sets++
+			}
+			return nil
+		}))
+		return sets, dels
+	}
+	round(false)
+	if sets, dels := written(true); sets != 3*keys+1 || dels != 0 {
+		t.Fatalf("full: %d sets, %d deletes; want %d sets (a sum, a list and a timer per key, the watermark)", sets, dels, 3*keys+1)
+	}
+	for range 10 {
+		round(true)
+	}
+	round(false)
+	// The stored sums, lists and timers fired, the keys got new ones.
+	if sets, dels := written(false); sets != 3*keys+1 || dels != keys {
+		t.Fatalf("after 11 rounds of changes: %d sets, %d deletes; want %d sets and %d deletes (the old timers)", sets, dels, 3*keys+1, keys)
+	}
+	for range 10 {
+		round(true)
+	}
+	if sets, dels := written(false); sets != 1 || dels != 3*keys {
+		t.Fatalf("after 10 rounds of changes, all gone: %d sets, %d deletes; want the watermark and %d deletes", sets, dels, 3*keys)
+	}
+	for range 10 {
+		round(true)
+	}
+	if sets, dels := written(false); sets != 1 || dels != 0 {
+		t.Fatalf("after 10 rounds of changes, none stored: %d sets, %d deletes; want the watermark alone", sets, dels)
+	}
+}

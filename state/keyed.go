@@ -185,20 +185,45 @@ func WithTTL(ttl time.Duration, update TTLUpdate) Option {
 	}
 }
 
-// cells is what every kind of state is made of: a map from key to value
-// (a list, a map, an accumulator), the key hash and key groups, change
-// tracking, codecs and an optional TTL.
+// cells is what every kind of state is made of: the keys' values (a
+// list, a map, an accumulator) in slots, a map from key to slot, the key
+// hash and key groups, change tracking, codecs and an optional TTL.
+//
+// Change tracking costs a flag test per write, no map write: a slot
+// changed since the last snapshot is flagged dirty and listed once; a
+// slot whose key the checkpoint store holds is flagged saved, and when
+// its key goes the key is listed as gone, to be deleted. A key written
+// and removed between two snapshots never reaches the store and costs it
+// nothing. Slots do not move (a removed key's slot is reused by the next
+// new key), so the last slot found is kept: the read and the write of one
+// element's key find it once.
 type cells[K comparable, V any] struct {
-	name    string
-	st      *Store
-	hash    Hasher[K]
-	maxP    int
-	vals    map[K]V
-	changed map[K]struct{} // nil when not tracking
-	prefix  []byte         // the name, as keys begin with it
-	keyC    Codec[K]
-	valC    Codec[V]
-	ttl     *ttlIndex[K]
+	name  string
+	st    *Store
+	hash  Hasher[K]
+	maxP  int
+	index map[K]int32
+	slots []cell[K, V]
+	spare []int32 // slots without a key
+	nlive int
+	last  int32 // the slot of the key found last, or -1
+
+	track  bool    // with checkpoints
+	dirty  []int32 // slots changed since the last snapshot, each once
+	gone   []K     // keys the store holds that were removed since
+	prefix []byte  // the name, as keys begin with it
+	keyC   Codec[K]
+	valC   Codec[V]
+	ttl    *ttlIndex[K]
+}
+
+// cell is one slot of a state.
+type cell[K comparable, V any] struct {
+	key   K
+	val   V
+	live  bool // the slot holds key
+	dirty bool // listed in cells.dirty
+	saved bool // the checkpoint store holds key's value (as of the last snapshot)
 }
 
 func newCells[K comparable, V any](s *Store, name string, opts []Option) (cells[K, V], error) {
@@ -212,12 +237,12 @@ func newCells[K comparable, V any](s *Store, name string, opts []Option) (cells[
 			return cells[K, V]{}, errs.Wrapf(err, "braid: state %q", name)
 		}
 	}
-	c := cells[K, V]{name: name, st: s, hash: h, maxP: s.maxParallelism, vals: make(map[K]V)}
+	c := cells[K, V]{name: name, st: s, hash: h, maxP: s.maxParallelism, index: make(map[K]int32), last: -1}
 	if cfg.ttl > 0 {
 		c.ttl = &ttlIndex[K]{ttl: int64(cfg.ttl), onRead: cfg.update == OnReadAndWrite, stamps: make(map[K]ttlStamp)}
 	}
 	if s.checkpoints {
-		c.changed = make(map[K]struct{})
+		c.track = true
 		c.prefix = binary.AppendUvarint(nil, uint64(len(name)))
 		c.prefix = append(c.prefix, name...)
 		if c.keyC, err = KeyCodecFor[K](); err != nil {
@@ -235,74 +260,174 @@ func (c *cells[K, V]) Name() string { return c.name }
 
 // Len is the number of keys with a value (with a TTL: expired values not
 // yet removed included).
-func (c *cells[K, V]) Len() int { return len(c.vals) }
+func (c *cells[K, V]) Len() int { return c.nlive }
 
-// Changed is the number of keys changed since the last snapshot (always
-// 0 in a store made without WithCheckpoints).
-func (c *cells[K, V]) Changed() int { return len(c.changed) }
+// Changed is the number of keys an incremental snapshot would write or
+// delete now: those written since the last snapshot, and those removed
+// that the last one had written (always 0 in a store made without
+// WithCheckpoints). It costs a walk of the changes.
+func (c *cells[K, V]) Changed() int {
+	n := 0
+	for _, i := range c.dirty {
+		if c.slots[i].live {
+			n++
+		}
+	}
+	for _, k := range c.gone {
+		if _, ok := c.index[k]; !ok {
+			n++
+		}
+	}
+	return n
+}
 
 // KeyGroupOf is key's key group.
 func (c *cells[K, V]) KeyGroupOf(key K) int { return KeyGroup(c.hash(key), c.maxP) }
 
-// TakeChanges returns the keys written or cleared since the last call (or
-// snapshot), and forgets them: the keys an incremental checkpoint writes
-// (or deletes). It is empty in a store made without WithCheckpoints.
+// TakeChanges returns the keys an incremental checkpoint would write or
+// delete now (see Changed), and forgets them, as a snapshot does: the
+// caller is taken to have stored them. It is empty in a store made
+// without WithCheckpoints.
 func (c *cells[K, V]) TakeChanges() []K {
-	out := make([]K, 0, len(c.changed))
-	for key := range c.changed {
-		out = append(out, key)
+	out := make([]K, 0, len(c.dirty)+len(c.gone))
+	for _, k := range c.gone {
+		if _, ok := c.index[k]; !ok {
+			out = append(out, k)
+		}
 	}
-	clear(c.changed)
+	for _, i := range c.dirty {
+		sl := &c.slots[i]
+		sl.dirty = false
+		if sl.live {
+			sl.saved = true
+			out = append(out, sl.key)
+		}
+	}
+	c.forget()
 	return out
 }
 
-func (c *cells[K, V]) touch(key K) {
-	if c.changed != nil {
-		c.changed[key] = struct{}{}
-	}
+// forget empties the lists of changes (their flags already cleared).
+func (c *cells[K, V]) forget() {
+	clear(c.gone)
+	c.gone, c.dirty = c.gone[:0], c.dirty[:0]
 }
 
-// get is key's live value: an expired one is removed and reads as absent.
-func (c *cells[K, V]) get(key K) (V, bool) {
-	v, ok := c.vals[key]
+// find is key's slot, expired or not.
+func (c *cells[K, V]) find(key K) (int32, bool) {
+	if i := c.last; i >= 0 && c.slots[i].key == key {
+		return i, true
+	}
+	i, ok := c.index[key]
+	if ok {
+		c.last = i
+	}
+	return i, ok
+}
+
+// lookup is key's slot when it holds a live value: an expired one is
+// removed and reads as absent.
+func (c *cells[K, V]) lookup(key K) (int32, bool) {
+	i, ok := c.find(key)
 	if !ok || c.ttl == nil {
-		return v, ok
+		return i, ok
 	}
 	now := c.st.nowNanos()
 	if c.ttl.expired(key, now) {
-		c.remove(key)
-		var zero V
-		return zero, false
+		c.free(i)
+		return 0, false
 	}
 	if c.ttl.onRead {
 		c.ttl.stamp(key, now)
-		c.touch(key)
+		c.mark(i)
 	}
-	return v, true
+	return i, true
+}
+
+// get is key's live value.
+func (c *cells[K, V]) get(key K) (V, bool) {
+	i, ok := c.lookup(key)
+	if !ok {
+		var zero V
+		return zero, false
+	}
+	return c.slots[i].val, true
+}
+
+// slotFor is key's slot, a new one if it has none.
+func (c *cells[K, V]) slotFor(key K) int32 {
+	if i, ok := c.lookup(key); ok {
+		return i
+	}
+	i := c.insert(key)
+	c.mark(i)
+	return i
+}
+
+// insert gives key a slot (which it must not have).
+func (c *cells[K, V]) insert(key K) int32 {
+	var i int32
+	if n := len(c.spare); n > 0 {
+		i = c.spare[n-1]
+		c.spare = c.spare[:n-1]
+	} else {
+		i = int32(len(c.slots))
+		c.slots = append(c.slots, cell[K, V]{})
+	}
+	// A reused slot may still be listed as dirty: it stays so, once.
+	c.slots[i] = cell[K, V]{key: key, live: true, dirty: c.slots[i].dirty}
+	c.index[key] = i
+	c.nlive++
+	c.last = i
+	return i
 }
 
 func (c *cells[K, V]) put(key K, v V) {
-	c.vals[key] = v
-	c.wrote(key)
+	i := c.slotFor(key)
+	c.slots[i].val = v
+	c.wrote(i)
 }
 
-// wrote notes that key's value was written in place.
-func (c *cells[K, V]) wrote(key K) {
-	c.touch(key)
+// mark notes that slot i changed.
+func (c *cells[K, V]) mark(i int32) {
+	if sl := &c.slots[i]; c.track && !sl.dirty {
+		sl.dirty = true
+		c.dirty = append(c.dirty, i)
+	}
+}
+
+// wrote notes that slot i's value was written in place.
+func (c *cells[K, V]) wrote(i int32) {
+	c.mark(i)
 	if c.ttl != nil {
 		now := c.st.nowNanos()
-		c.ttl.stamp(key, now)
+		c.ttl.stamp(c.slots[i].key, now)
 		c.ttl.cleanup(now, c.remove)
 	}
 }
 
-func (c *cells[K, V]) remove(key K) {
-	if _, ok := c.vals[key]; ok {
-		delete(c.vals, key)
-		c.touch(key)
+// free removes slot i's key.
+func (c *cells[K, V]) free(i int32) {
+	sl := &c.slots[i]
+	key := sl.key
+	delete(c.index, key)
+	if sl.saved {
+		c.gone = append(c.gone, key)
 	}
 	if c.ttl != nil {
 		delete(c.ttl.stamps, key)
+	}
+	*sl = cell[K, V]{dirty: sl.dirty}
+	c.spare = append(c.spare, i)
+	c.nlive--
+	if c.last == i {
+		c.last = -1
+	}
+}
+
+func (c *cells[K, V]) remove(key K) {
+	if i, ok := c.find(key); ok {
+		c.free(i)
 	}
 }
 
@@ -312,11 +437,12 @@ func (c *cells[K, V]) all(yield func(K, V) bool) {
 	if c.ttl != nil {
 		now = c.st.nowNanos()
 	}
-	for k, v := range c.vals {
-		if c.ttl != nil && c.ttl.expired(k, now) {
+	for i := range c.slots {
+		sl := &c.slots[i]
+		if !sl.live || c.ttl != nil && c.ttl.expired(sl.key, now) {
 			continue
 		}
-		if !yield(k, v) {
+		if !yield(sl.key, sl.val) {
 			return
 		}
 	}
@@ -326,34 +452,45 @@ func (c *cells[K, V]) snapshot(s *Store, full bool, emit func(kg int, key, val [
 	if c.ttl != nil {
 		c.ttl.cleanup(s.nowNanos(), c.remove)
 	}
-	one := func(k K) {
-		s.key = c.keyC.Append(append(s.key[:0], c.prefix...), k)
-		kg := c.KeyGroupOf(k)
-		v, ok := c.vals[k]
-		if !ok {
-			del(kg, s.key)
-			return
-		}
+	one := func(sl *cell[K, V]) {
+		s.key = c.keyC.Append(append(s.key[:0], c.prefix...), sl.key)
 		s.val = s.val[:0]
 		if c.ttl != nil {
 			s.val = append(s.val, 1)
-			s.val = binary.AppendVarint(s.val, c.ttl.stamps[k].at)
+			s.val = binary.AppendVarint(s.val, c.ttl.stamps[sl.key].at)
 		} else {
 			s.val = append(s.val, 0)
 		}
-		s.val = c.valC.Append(s.val, v)
-		emit(kg, s.key, s.val)
+		s.val = c.valC.Append(s.val, sl.val)
+		emit(c.KeyGroupOf(sl.key), s.key, s.val)
+		sl.saved = true
+	}
+	for _, i := range c.dirty {
+		c.slots[i].dirty = false
 	}
 	if full {
-		for k := range c.vals {
-			one(k)
+		// The store holds nothing of the state: every key is written.
+		for i := range c.slots {
+			if sl := &c.slots[i]; sl.live {
+				one(sl)
+			}
 		}
-	} else {
-		for k := range c.changed {
-			one(k)
+		c.forget()
+		return
+	}
+	// Deletions first; a key that came back is written anew instead.
+	for _, k := range c.gone {
+		if _, ok := c.index[k]; !ok {
+			s.key = c.keyC.Append(append(s.key[:0], c.prefix...), k)
+			del(c.KeyGroupOf(k), s.key)
 		}
 	}
-	clear(c.changed)
+	for _, i := range c.dirty {
+		if sl := &c.slots[i]; sl.live {
+			one(sl)
+		}
+	}
+	c.forget()
 }
 
 func (c *cells[K, V]) restore(s *Store, kg int, key, val []byte) error {
@@ -384,13 +521,18 @@ func (c *cells[K, V]) restore(s *Store, kg int, key, val []byte) error {
 	if err != nil {
 		return errs.Wrapf(err, "braid: state %q: a value", c.name)
 	}
-	c.vals[k] = v
+	i, ok := c.find(k)
+	if !ok {
+		i = c.insert(k)
+	}
+	c.slots[i].val = v
+	c.slots[i].saved = true
 	if c.ttl != nil {
 		if flag == 0 {
 			// The state had no TTL when it was written: it starts now,
 			// and the next checkpoint keeps that.
 			at = s.nowNanos()
-			c.touch(k)
+			c.mark(i)
 		}
 		c.ttl.restoreStamp(k, at)
 	}
@@ -538,8 +680,9 @@ func (l *ListState[K, V]) Get(key K) []V { x, _ := l.get(key); return x }
 
 // Add appends val to key's list.
 func (l *ListState[K, V]) Add(key K, val V) {
-	x, _ := l.get(key)
-	l.put(key, append(x, val))
+	i := l.slotFor(key)
+	l.slots[i].val = append(l.slots[i].val, val)
+	l.wrote(i)
 }
 
 // Set replaces key's list (an empty one clears it).
@@ -578,28 +721,30 @@ func (m *MapState[K, MK, V]) Get(key K, mk MK) (V, bool) {
 
 // Put sets the value at mk in key's map.
 func (m *MapState[K, MK, V]) Put(key K, mk MK, v V) {
-	mm, ok := m.get(key)
-	if !ok {
-		mm = make(map[MK]V)
-		m.vals[key] = mm
+	i := m.slotFor(key)
+	if m.slots[i].val == nil {
+		m.slots[i].val = make(map[MK]V)
 	}
-	mm[mk] = v
-	m.wrote(key)
+	m.slots[i].val[mk] = v
+	m.wrote(i)
 }
 
 // Delete removes mk from key's map.
 func (m *MapState[K, MK, V]) Delete(key K, mk MK) {
-	mm, ok := m.get(key)
+	i, ok := m.lookup(key)
 	if !ok {
 		return
 	}
-	if _, ok := mm[mk]; ok {
-		delete(mm, mk)
-		if len(mm) == 0 {
-			m.remove(key)
+	if mm := m.slots[i].val; len(mm) > 0 {
+		if _, ok := mm[mk]; !ok {
 			return
 		}
-		m.wrote(key)
+		delete(mm, mk)
+		if len(mm) == 0 {
+			m.free(i)
+			return
+		}
+		m.wrote(i)
 	}
 }
 

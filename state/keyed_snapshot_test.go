@@ -285,6 +285,20 @@ func TestStoreSnapshotIsIncremental(t *testing.T) {
 	if err := f.s.Snapshot(false, func(int, []byte, []byte) { sets = append(sets, "") }, func(int, []byte) {}); err != nil || len(sets) != 0 {
 		t.Fatalf("a snapshot with nothing changed wrote %d keys (%v)", len(sets), err)
 	}
+	// Keys made and gone between two snapshots cost nothing; a stored key
+	// cleared and set again is written, not deleted.
+	for i := range 50 {
+		f.lst.Add(fmt.Sprint("new", i), "v")
+		f.lst.Clear(fmt.Sprint("new", i))
+	}
+	f.val.Clear("5")
+	f.val.Set("5", 55)
+	sets, dels = nil, nil
+	err = f.s.Snapshot(false, func(kg int, key, val []byte) { sets = append(sets, string(key)) },
+		func(kg int, key []byte) { dels = append(dels, string(key)) })
+	if err != nil || len(sets) != 1 || len(dels) != 0 || f.val.Changed() != 0 {
+		t.Fatalf("keys made and cleared, one cleared and set again: sets %q, deletes %q (%v); want the set of 5", sets, dels, err)
+	}
 }
 
 type uncodable struct {
