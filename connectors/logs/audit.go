@@ -21,8 +21,9 @@ import (
 // escapes are copies (unescaped), and the values events repeat (levels,
 // stages, verbs, the resources and API groups of Kubernetes, the usual
 // groups and namespaces, statuses, reasons and decisions) are constants.
-// Copies, and the slices of groups and source addresses, are cut from
-// blocks the parser shares among the events it reads (see AuditParser).
+// Copies are cut from blocks the parser shares among the events it reads
+// (see AuditParser); the groups and source addresses are in one new slice
+// per event.
 type Audit struct {
 	Level      string // "None", "Metadata", "Request", "RequestResponse"
 	AuditID    string
@@ -107,10 +108,10 @@ type AuditStatus struct {
 // encoding/json finds the error; for a field of the wrong type, its path
 // ("objectRef.name", "responseStatus.code"). ParseK8sAudit never panics.
 // It is safe for concurrent use; a goroutine that parses many lines can
-// keep an AuditParser instead. It allocates a block now and then, not per
-// event: 4 KiB of copies last some 25 events of testdata/audit.jsonl, 64
-// strings of lists some 15; a copy over 1 KiB or a list over 16 strings
-// is allocated alone.
+// keep an AuditParser instead. It makes one allocation per event that
+// names groups or source addresses (their slice), and a block of copies
+// now and then (2 KiB last some 15 events of testdata/audit.jsonl; a
+// copy over 512 bytes is allocated alone).
 //
 // It uses github.com/valyala/fastjson, which reads these events about
 // four times as fast as encoding/json into a struct (see
@@ -138,26 +139,21 @@ var auditParsers sync.Pool
 // it returns stay valid after the next Parse.
 //
 // It keeps the memory of the longest line it has read. The copies its
-// events need and their lists of groups and source addresses are cut
-// from blocks it allocates as they fill (auditBlock bytes of copies,
-// auditListBlock strings of lists), written once and never again, so
-// that most events cost no allocation: an event may keep a block, and so
-// the copies of some of its neighbours, alive; the parser keeps its last
-// block of lists, and so the lines of the last few events, alive.
+// events need (strings with escapes, strings of lines over 4 KiB) are cut
+// from blocks of auditBlock bytes it allocates as they fill, written once
+// and never again, so that most events allocate no string: an event may
+// keep its block, and so the copies of some of its neighbours (bytes, no
+// pointers), alive. The slice of an event's groups and source addresses
+// is its own, so that it keeps no other event's strings alive.
 type AuditParser struct {
-	p fastjson.Parser
-	// The free ends of the current blocks.
-	bytes []byte
-	lists []string
+	p     fastjson.Parser
+	bytes []byte // the free end of the current block of copies
 }
 
-// The blocks an AuditParser cuts its events' copies and lists from. A
-// copy or a list over a quarter of a block gets an allocation of its own,
-// so that a block is not dropped half used.
-const (
-	auditBlock     = 4 << 10
-	auditListBlock = 64
-)
+// auditBlock is the size of the blocks an AuditParser cuts its events'
+// copies from. A copy over a quarter of a block is allocated alone, so
+// that a block is not dropped half used.
+const auditBlock = 2 << 10
 
 // Parse reads one audit event, as ParseK8sAudit does.
 func (p *AuditParser) Parse(line string) (Audit, error) {
@@ -182,19 +178,6 @@ func (p *AuditParser) copyOf(b []byte) string {
 	return s
 }
 
-// list is a slice of n strings cut from the block of lists (n > 0).
-func (p *AuditParser) list(n int) []string {
-	if n > len(p.lists) {
-		if n > auditListBlock/4 {
-			return make([]string, n)
-		}
-		p.lists = make([]string, auditListBlock)
-	}
-	l := p.lists[:n:n]
-	p.lists = p.lists[n:]
-	return l
-}
-
 func auditErr(field, reason string) error {
 	return &ParseError{Format: "audit event", Field: field, Pos: -1, Reason: reason}
 }
@@ -211,6 +194,11 @@ type auditReader struct {
 	line   string
 	kp     uintptr
 	keyOff int
+	// The lists of groups and source addresses (at most one per field),
+	// and their number of strings.
+	lists [3]auditList
+	nl    int
+	items int
 }
 
 // The string fields of an Audit, for auditConst to pick its constants by.
@@ -279,10 +267,10 @@ func (r *auditReader) text(b []byte) string {
 	return r.p.copyOf(b)
 }
 
-// addList sets *dst to the array of strings v (groups: whether its
-// strings are groups, which have constants); null leaves it as it is, []
-// makes it nil.
-func (r *auditReader) addList(dst *[]string, v *fastjson.Value, field string, groups bool) error {
+// addList has the list dst (lGroups...) set to the array of strings v once
+// the line is read, when all the event's lists go into one slice; null
+// leaves it as it is, [] makes it nil.
+func (r *auditReader) addList(dst uint8, v *fastjson.Value, field string) error {
 	if v.Type() == fastjson.TypeNull {
 		return nil
 	}
@@ -290,26 +278,77 @@ func (r *auditReader) addList(dst *[]string, v *fastjson.Value, field string, gr
 	if err != nil {
 		return auditErr(field, "want an array of strings, got "+v.Type().String())
 	}
-	if len(items) == 0 {
-		*dst = nil
-		return nil
-	}
-	l := r.p.list(len(items))
-	for i, it := range items {
-		b, err := it.StringBytes()
-		if err != nil {
+	for _, it := range items {
+		if it.Type() != fastjson.TypeString {
 			return auditErr(field, "want an array of strings, got an element of type "+it.Type().String())
 		}
-		if groups {
-			if c := auditGroup(b); c != "" {
-				l[i] = c
-				continue
-			}
-		}
-		l[i] = r.text(b)
 	}
-	*dst = l
+	i := 0
+	for i < r.nl && r.lists[i].dst != dst { // a key given twice: the last one is kept
+		i++
+	}
+	if i == r.nl {
+		r.nl++
+	} else {
+		r.items -= len(r.lists[i].items)
+	}
+	r.lists[i] = auditList{dst, items}
+	r.items += len(items)
 	return nil
+}
+
+// An auditList is an array of strings of the line, for the list dst. Lists
+// are named by number, not by pointer, so that the event need not escape
+// to the heap.
+type auditList struct {
+	dst   uint8
+	items []*fastjson.Value
+}
+
+// The lists of an Audit.
+const (
+	lGroups uint8 = iota
+	lImpGroups
+	lSourceIPs
+)
+
+func (a *Audit) setList(id uint8, v []string) {
+	switch id {
+	case lGroups:
+		a.User.Groups = v
+	case lImpGroups:
+		a.ImpersonatedUser.Groups = v
+	case lSourceIPs:
+		a.SourceIPs = v
+	}
+}
+
+// setLists sets the event's lists, all in one slice.
+func (r *auditReader) setLists(a *Audit) {
+	var all []string
+	if r.items > 0 {
+		all = make([]string, r.items)
+	}
+	for _, l := range r.lists[:r.nl] {
+		if len(l.items) == 0 {
+			a.setList(l.dst, nil)
+			continue
+		}
+		n := len(l.items)
+		dst := all[:n:n]
+		all = all[n:]
+		for i, it := range l.items {
+			b, _ := it.StringBytes()
+			if l.dst != lSourceIPs {
+				if c := auditGroup(b); c != "" {
+					dst[i] = c
+					continue
+				}
+			}
+			dst[i] = r.text(b)
+		}
+		a.setList(l.dst, dst)
+	}
 }
 
 func (p *AuditParser) parse(a *Audit, line string) error {
@@ -355,7 +394,7 @@ func (p *AuditParser) parse(a *Audit, line string) error {
 		case "impersonatedUser":
 			ferr = auditUser(&r, &a.ImpersonatedUser, v, &impersonatedFields)
 		case "sourceIPs":
-			ferr = r.addList(&a.SourceIPs, v, "sourceIPs", false)
+			ferr = r.addList(lSourceIPs, v, "sourceIPs")
 		case "userAgent":
 			ferr = r.add(&a.UserAgent, fUserAgent, v, "userAgent")
 		case "objectRef":
@@ -388,6 +427,7 @@ func (p *AuditParser) parse(a *Audit, line string) error {
 	if a.StageTime, err = auditTime(stage, "stageTimestamp"); err != nil {
 		return err
 	}
+	r.setLists(a)
 	return nil
 }
 
@@ -427,13 +467,13 @@ func auditSyntaxErr(line string, ferr error) error {
 // line would allocate), and their constants' fields.
 type userFieldNames struct {
 	user, username, uid, groups string
-	usernameID, uidID           uint8
+	usernameID, uidID, groupsID uint8
 }
 
 var (
-	userFields         = userFieldNames{"user", "user.username", "user.uid", "user.groups", fUsername, fUID}
+	userFields         = userFieldNames{"user", "user.username", "user.uid", "user.groups", fUsername, fUID, lGroups}
 	impersonatedFields = userFieldNames{"impersonatedUser", "impersonatedUser.username", "impersonatedUser.uid", "impersonatedUser.groups",
-		fImpUsername, fImpUID}
+		fImpUsername, fImpUID, lImpGroups}
 )
 
 func auditUser(r *auditReader, u *AuditUser, v *fastjson.Value, names *userFieldNames) error {
@@ -455,7 +495,7 @@ func auditUser(r *auditReader, u *AuditUser, v *fastjson.Value, names *userField
 		case "uid":
 			ferr = r.add(&u.UID, names.uidID, v, names.uid)
 		case "groups":
-			ferr = r.addList(&u.Groups, v, names.groups, true)
+			ferr = r.addList(names.groupsID, v, names.groups)
 		}
 	})
 	return ferr
