@@ -1,0 +1,58 @@
+package workloads
+
+import (
+	"context"
+	"testing"
+)
+
+// The Braid tumbling count and the hand loop emit the same number of
+// results, every window's latency is sampled but the last one, and the
+// latencies are positive.
+func TestTumbleBraidMatchesHandLoop(t *testing.T) {
+	for _, keys := range []int64{7, 5000} {
+		const n = 2_200_000 // two full windows and a part
+		out, err := TumbleBraid(context.Background(), n, keys)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := TumbleHandLoop(n, keys); out.Outputs != want {
+			t.Errorf("keys=%d: braid %d results, hand loop %d", keys, out.Outputs, want)
+		}
+		if len(out.Latencies) < 2 {
+			t.Errorf("keys=%d: %d latency samples, want one per closed window at least", keys, len(out.Latencies))
+		}
+		for _, l := range out.Latencies {
+			if l <= 0 {
+				t.Errorf("keys=%d: latency %v", keys, l)
+			}
+		}
+	}
+}
+
+// Every spec the report runs is accepted by Run and produces results, with
+// and without checkpoints.
+func TestRunSpecs(t *testing.T) {
+	specs := []Spec{
+		{Workload: "tumble", Impl: "baseline", N: 100_000, Keys: 100},
+		{Workload: "tumble", Impl: "braid", N: 100_000, Keys: 100, Checkpoint: true},
+		{Workload: "stock", Impl: "braid", N: 200_000},
+		{Workload: "q5", Impl: "braid", N: 100_000, Checkpoint: true},
+		{Workload: "q5", Impl: "baseline", N: 100_000},
+		{Workload: "q12", Impl: "braid", N: 100_000},
+	}
+	for _, s := range specs {
+		out, err := Run(context.Background(), s)
+		if err != nil {
+			t.Errorf("%s: %v", s.Name(), err)
+			continue
+		}
+		if out.Outputs == 0 {
+			t.Errorf("%s: no results", s.Name())
+		}
+	}
+	for _, bad := range []Spec{{Workload: "stock", Impl: "baseline", N: 10}, {Workload: "q9", Impl: "braid", N: 10}, {Workload: "tumble", Impl: "braid", N: 10}} {
+		if _, err := Run(context.Background(), bad); err == nil {
+			t.Errorf("%s: no error", bad.Name())
+		}
+	}
+}
