@@ -71,6 +71,12 @@ type Codec[T, J any] interface {
 //     records after it (elements, and rejects as Rejected gives them)
 //     before reading the Received again. Elements and rejects replay in
 //     the order they were logged, each once.
+//   - A Durable given no Seek (no checkpoint to resume from: the first
+//     run, or one that crashed before its first checkpoint completed)
+//     replays all its log holds, from its oldest segment: none of it
+//     reached the output of a complete checkpoint. So a job started
+//     afresh on purpose over a checkpoint directory (stream.StartFresh)
+//     replays the old log too, unless its directory is removed first.
 //   - A torn record at the end of the log, left by a crash, is found by
 //     its length or checksum when the log is opened and cut off (with a
 //     warning); a damaged record anywhere else fails the replay naming
@@ -118,7 +124,19 @@ func OpenDurable[T, J any, C Codec[T, J]](name string, src Received[T, J], codec
 	if err != nil {
 		return nil, fmt.Errorf("braid: %s: %w", name, err)
 	}
-	return &Durable[T, J, C]{name: name, src: src, codec: codec, log: l, pos: l.writePos(), keep: opts.KeepPositions}, nil
+	d := &Durable[T, J, C]{name: name, src: src, codec: codec, log: l, pos: l.writePos(), keep: opts.KeepPositions}
+	if len(l.segs) > 0 {
+		// Until a Seek says otherwise, replay all the log holds: without a
+		// checkpoint to resume from, what it logged never reached the
+		// output of a checkpoint.
+		start := logPos{seg: l.segs[0].n}
+		if err := l.seek(start); err != nil {
+			l.close()
+			return nil, fmt.Errorf("braid: %s: %w", name, err)
+		}
+		d.pos = start
+	}
+	return d, nil
 }
 
 // Read returns the next elements: those the log holds after the position
