@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"math/bits"
+	"reflect"
 	"slices"
 
 	"github.com/braidstream/braid/internal/swag"
@@ -37,6 +38,22 @@ import (
 // changes every sliding key, so it sets one flag that rewrites them all.
 // Panes and keys that leave the operator are remembered (start and key)
 // until the next snapshot deletes their entries.
+//
+// A buffering function (Apply: a list per pane and key, which Gather
+// appends to) writes a pane's lists in append-only chunks, as the delta
+// window does, so that a snapshot writes the elements added since the
+// last one, not the lists again:
+//
+//	'P' start:8 key       ->  slot (uvarint), chunks (uvarint)
+//	'Q' start:8 key i:4   ->  the elements the i-th chunk added
+//
+// A pane's list only grows while the pane lives (a pane that leaves and
+// comes back at the same start is a new one: its entries went first), so
+// a list is written anew (its old chunks deleted) only when it got
+// shorter than the chunks hold (never, but cheap to check), and when it
+// has maxTimeChunks chunks, so that a restore reads few entries per key.
+// How much of each slot's list the store holds lives here, per pane
+// start, not in the pane: the hot path does not see it.
 
 // timeSnap is a TimeWindow's checkpoint state.
 type timeSnap[K comparable, A any] struct {
@@ -58,7 +75,35 @@ type timeSnap[K comparable, A any] struct {
 	goneSlide []K        // sliding keys that left, with an entry
 
 	kbuf, vbuf []byte
+
+	// Chunked lists (buffering functions), decided at the first snapshot
+	// or restore: chunk is 0 before, 1 when chunked, -1 when not.
+	chunk int8
+	lists map[int64]*savedLists // by pane start
+	gen   uint64                // the snapshot's number, to sweep lists of panes gone
+	sfx   [4]byte
+	// legacy are restored lists that the checkpoint held whole (under
+	// 'p'), whose entries the next snapshot deletes.
+	legacy     []gonePane
+	legacyKeys []K
 }
+
+// savedLists is what the store holds of one pane's lists, by slot.
+type savedLists struct {
+	n      []int32 // elements
+	chunks []int32
+	gen    uint64 // the last snapshot that saw the pane
+}
+
+// maxTimeChunks is the most chunks a list is kept in before it is
+// written anew in one.
+const maxTimeChunks = 32
+
+const (
+	paneTag       = 'p'
+	chunkHeadTag  = 'P'
+	chunkElemsTag = 'Q'
+)
 
 type gonePane struct {
 	start int64
@@ -108,11 +153,86 @@ func (c *timeSnap[K, A]) dropKey(sk *slidingKey[K, A]) {
 
 func (c *timeSnap[K, A]) kg(k K) int { return state.KeyGroup(c.hash(k), c.maxP) }
 
-func (c *timeSnap[K, A]) paneKey(start int64, k K) []byte {
-	c.kbuf = append(c.kbuf[:0], 'p')
+func (c *timeSnap[K, A]) paneKey(start int64, k K) []byte { return c.taggedKey(paneTag, start, k) }
+
+func (c *timeSnap[K, A]) taggedKey(tag byte, start int64, k K) []byte {
+	c.kbuf = append(c.kbuf[:0], tag)
 	c.kbuf = binary.BigEndian.AppendUint64(c.kbuf, uint64(start)^1<<63)
 	c.kbuf = c.keyc.Append(c.kbuf, k)
 	return c.kbuf
+}
+
+// chunkKey is the key of chunk i of k's list in the pane at start.
+func (c *timeSnap[K, A]) chunkKey(start int64, k K, i int32) []byte {
+	binary.BigEndian.PutUint32(c.sfx[:], uint32(i))
+	return append(c.taggedKey(chunkElemsTag, start, k), c.sfx[:]...)
+}
+
+// chunking decides, once, whether lists are chunked: for a buffering
+// function whose accumulator is a slice.
+func (c *timeSnap[K, A]) chunking(gather bool) bool {
+	if c.chunk == 0 {
+		c.chunk = -1
+		if gather && reflect.TypeFor[A]().Kind() == reflect.Slice {
+			c.chunk = 1
+			c.lists = make(map[int64]*savedLists)
+		}
+	}
+	return c.chunk == 1
+}
+
+// listLen is the length of a list accumulator, and its elements from
+// from on (a snapshot's work, not an element's: reflection will do).
+func listTail[A any](a A, from int) (n int, tail A) {
+	v := reflect.ValueOf(&a).Elem()
+	n = v.Len()
+	if from < n {
+		tail = v.Slice(from, n).Interface().(A)
+	}
+	return n, tail
+}
+
+// goneChunked deletes the entries of a pane that left (unless the store
+// holds nothing: full), and forgets its lists.
+func (c *timeSnap[K, A]) goneChunked(w *StateWriter, g gonePane, keys []K, full bool) {
+	sl := c.lists[g.start]
+	delete(c.lists, g.start)
+	if full {
+		return
+	}
+	for j, k := range keys {
+		kg := c.kg(k)
+		w.Delete(kg, c.taggedKey(chunkHeadTag, g.start, k))
+		if sl != nil && j < len(sl.chunks) {
+			for i := range sl.chunks[j] {
+				w.Delete(kg, c.chunkKey(g.start, k, i))
+			}
+		}
+	}
+}
+
+// writeChunked writes slot j of p, chunked: the elements added to its
+// list since the last snapshot as a new chunk, and its head.
+func (c *timeSnap[K, A]) writeChunked(w *StateWriter, p *pane[K, A], sl *savedLists, j int) {
+	k := p.keys[j]
+	kg := c.kg(k)
+	n, _ := listTail(p.accs[j], 0)
+	if n < int(sl.n[j]) || sl.chunks[j] >= maxTimeChunks {
+		for i := range sl.chunks[j] {
+			w.Delete(kg, c.chunkKey(p.start, k, i))
+		}
+		sl.n[j], sl.chunks[j] = 0, 0
+	}
+	if n > int(sl.n[j]) {
+		_, added := listTail(p.accs[j], int(sl.n[j]))
+		c.vbuf = c.accc.Append(c.vbuf[:0], added)
+		w.Set(kg, c.chunkKey(p.start, k, sl.chunks[j]), c.vbuf)
+		sl.n[j] = int32(n)
+		sl.chunks[j]++
+	}
+	c.vbuf = binary.AppendUvarint(c.vbuf[:0], uint64(j))
+	c.vbuf = binary.AppendUvarint(c.vbuf, uint64(sl.chunks[j]))
+	w.Set(kg, c.taggedKey(chunkHeadTag, p.start, k), c.vbuf)
 }
 
 func (c *timeSnap[K, A]) slideKey(k K) []byte {
@@ -129,6 +249,19 @@ func (c *timeSnap[K, A]) writePane(w *StateWriter, p *pane[K, A], full bool) {
 		c.vbuf = binary.AppendUvarint(c.vbuf[:0], uint64(j))
 		c.vbuf = c.accc.Append(c.vbuf, p.accs[j])
 		w.Set(c.kg(k), c.paneKey(p.start, k), c.vbuf)
+	}
+	if c.chunk == 1 {
+		sl := c.lists[p.start]
+		if sl == nil || full {
+			sl = &savedLists{}
+			c.lists[p.start] = sl
+		}
+		sl.gen = c.gen
+		if grow := len(p.keys) - len(sl.n); grow > 0 {
+			sl.n = append(sl.n, make([]int32, grow)...)
+			sl.chunks = append(sl.chunks, make([]int32, grow)...)
+		}
+		set = func(j int) { c.writeChunked(w, p, sl, j) }
 	}
 	from := int(p.saved)
 	if full {
@@ -332,10 +465,31 @@ func (o *TimeWindow[T, K, A, R]) Snapshot(w *StateWriter) error {
 		return c.err
 	}
 	full := w.Full()
-	if !full {
-		// Deletions first: a key may have left and come back.
+	chunked := c.chunking(o.spec.Agg.Gather != nil)
+	c.gen++
+	if chunked {
+		// Deletions first, as below.
 		i := 0
 		for _, g := range c.gonePanes {
+			c.goneChunked(w, g, c.goneKeys[i:i+g.n], full)
+			i += g.n
+		}
+		for i, g := range c.legacy {
+			if k := c.legacyKeys[i]; !full {
+				w.Delete(c.kg(k), c.paneKey(g.start, k))
+			}
+		}
+		clear(c.legacyKeys)
+		c.legacy, c.legacyKeys = c.legacy[:0], c.legacyKeys[:0]
+	}
+	if !full {
+		// Deletions first: a key may have left and come back. (Chunked
+		// panes' went above.)
+		i := 0
+		for _, g := range c.gonePanes {
+			if chunked {
+				break
+			}
 			for _, k := range c.goneKeys[i : i+g.n] {
 				w.Delete(c.kg(k), c.paneKey(g.start, k))
 			}
@@ -353,6 +507,11 @@ func (o *TimeWindow[T, K, A, R]) Snapshot(w *StateWriter) error {
 	}
 	for _, p := range o.fired {
 		c.writePane(w, p, full)
+	}
+	for start, sl := range c.lists {
+		if sl.gen != c.gen {
+			delete(c.lists, start) // a pane gone that the store never held
+		}
 	}
 	if full || c.fired {
 		for _, sk := range o.active {
@@ -390,6 +549,7 @@ func (o *TimeWindow[T, K, A, R]) Restore(r *StateReader) error {
 	if c.err != nil {
 		return c.err
 	}
+	chunked := c.chunking(o.spec.Agg.Gather != nil)
 	raw, err := r.OperatorAll("time")
 	if err != nil || len(raw) == 0 {
 		return err
@@ -433,14 +593,28 @@ func (o *TimeWindow[T, K, A, R]) Restore(r *StateReader) error {
 		i++
 	}
 	type slot struct {
-		slot int
-		key  K
-		acc  A
+		slot   int
+		key    K
+		acc    A
+		chunks int32 // chunked: how many
+		legacy bool  // chunked, but the checkpoint held the list whole
 	}
 	type paneAt struct {
 		start  int64
 		sealed bool
 	}
+	type listAt struct {
+		start int64
+		key   K
+	}
+	type head struct {
+		at     paneAt
+		s      slot
+		chunks int32
+	}
+	var heads []head
+	parts := map[listAt][]A{}
+	have := map[listAt][]bool{}
 	panes := map[paneAt][]slot{}
 	var keys []*slidingKey[K, A]
 	err = r.Keyed(func(kg int, key, val []byte) error {
@@ -466,7 +640,51 @@ func (o *TimeWindow[T, K, A, R]) Restore(r *StateReader) error {
 			acc := decodeWith(&d, c.accc)
 			d.end()
 			at := paneAt{start, old.sealedAt(start)}
-			panes[at] = append(panes[at], slot{int(j), k, acc})
+			panes[at] = append(panes[at], slot{slot: int(j), key: k, acc: acc, legacy: chunked})
+		case chunkHeadTag, chunkElemsTag:
+			if !chunked || len(key) < 9 {
+				return fmt.Errorf("braid: time window: a chunked list entry, for a window function that does not keep lists")
+			}
+			start := int64(binary.BigEndian.Uint64(key[1:9]) ^ 1<<63)
+			if key[0] == chunkElemsTag {
+				var suffix []byte
+				if k, suffix, err = c.keyc.Decode(key[9:]); err != nil {
+					return err
+				}
+				if len(suffix) != 4 {
+					return errors.New("braid: time window: a chunk entry's key is damaged")
+				}
+				elems, err := state.DecodeExact(c.accc, val)
+				if err != nil {
+					return err
+				}
+				i := int(binary.BigEndian.Uint32(suffix))
+				if i >= maxTimeChunks {
+					return fmt.Errorf("braid: time window: chunk %d of key %v (at most %d)", i, k, maxTimeChunks)
+				}
+				la := listAt{start, k}
+				if parts[la] == nil {
+					parts[la], have[la] = make([]A, maxTimeChunks), make([]bool, maxTimeChunks)
+				}
+				if have[la][i] {
+					return fmt.Errorf("braid: time window: chunk %d of key %v twice", i, k)
+				}
+				parts[la][i], have[la][i] = elems, true
+				break
+			}
+			if k, err = state.DecodeExact(c.keyc, key[9:]); err != nil {
+				return err
+			}
+			old := olds[state.SubtaskOf(kg, c.maxP, oldPar)]
+			if old == nil {
+				return fmt.Errorf("braid: time window: key group %d has state but its subtask no scalars", kg)
+			}
+			j, n := d.uvarint(), d.uvarint()
+			d.end()
+			if n > maxTimeChunks {
+				d.fail("a list's chunks")
+			}
+			heads = append(heads, head{paneAt{start, old.sealedAt(start)}, slot{slot: int(j), key: k}, int32(n)})
 		case 's':
 			if k, err = state.DecodeExact(c.keyc, key[1:]); err != nil {
 				return err
@@ -486,18 +704,54 @@ func (o *TimeWindow[T, K, A, R]) Restore(r *StateReader) error {
 	if err != nil {
 		return err
 	}
+	for _, h := range heads {
+		la := listAt{h.at.start, h.s.key}
+		ps, hs := parts[la], have[la]
+		for i := range maxTimeChunks {
+			if i < int(h.chunks) != (hs != nil && hs[i]) {
+				return fmt.Errorf("braid: time window: key %v's list at %d has chunk %d missing or too many (%d in all)", h.s.key, h.at.start, i, h.chunks)
+			}
+			if i < int(h.chunks) {
+				h.s.acc = o.spec.Agg.Gather(h.s.acc, ps[i])
+			}
+		}
+		delete(parts, la)
+		h.s.chunks = h.chunks
+		panes[h.at] = append(panes[h.at], h.s)
+	}
+	for la := range parts {
+		return fmt.Errorf("braid: time window: chunks of key %v's list at %d without their head", la.key, la.start)
+	}
 	for at, slots := range panes {
 		slots = sortBySlot(slots, func(s *slot) int { return s.slot })
 		p := &pane[K, A]{start: at.start}
 		p.width = uint64(o.slice - window.SinceStart(at.start, o.offset, o.slice))
 		p.dirty = make([]uint64, (len(slots)+63)/64)
 		p.saved = int32(len(slots))
+		var sl *savedLists
+		if chunked {
+			sl = &savedLists{n: make([]int32, len(slots)), chunks: make([]int32, len(slots)), gen: c.gen}
+			c.lists[at.start] = sl
+		}
 		for j, s := range slots {
 			p.keys = append(p.keys, s.key)
 			p.accs = append(p.accs, s.acc)
 			if s.slot != j {
 				p.mark(int32(j)) // renumbered (another parallelism): rewrite
 			}
+			if sl == nil {
+				continue
+			}
+			if s.legacy {
+				// Written whole by an older version: the next snapshot
+				// deletes that entry and writes the list in a chunk.
+				c.legacy = append(c.legacy, gonePane{at.start, 1})
+				c.legacyKeys = append(c.legacyKeys, s.key)
+				p.mark(int32(j))
+				continue
+			}
+			n, _ := listTail(s.acc, 0)
+			sl.n[j], sl.chunks[j] = int32(n), s.chunks
 		}
 		if at.sealed {
 			o.fired[at.start] = p

@@ -291,18 +291,31 @@ func TestTimeWindowUncodableAccumulator(t *testing.T) {
 func checkIncremental[R any](t *testing.T, build opBuild[R], s twScript) {
 	t.Helper()
 	for _, layout := range [][2]int{{0, 1}, {1, 2}} {
-		r, _ := newOpRun(t, build, layout[0], layout[1], time.Unix(1_000, 0))
+		start := time.Unix(1_000, 0)
+		r, _ := newOpRun(t, build, layout[0], layout[1], start)
+		// The twin runs the same steps and takes the full snapshots: a
+		// full snapshot starts the operator's lists' chunks anew, which
+		// the incremental store of r would no longer match.
+		twin, _ := newOpRun(t, build, layout[0], layout[1], start)
 		store := map[string][]byte{}
 		must(t, r.snapshot(1, true, store))
 		for i, st := range s {
 			must(t, st(r))
-			must(t, r.snapshot(int64(2*i+2), false, store))
+			must(t, st(twin))
+			id := int64(2*i + 2)
+			must(t, r.snapshot(id, false, store))
 			if i%2 == 0 {
 				continue
 			}
 			fresh := map[string][]byte{}
-			must(t, r.snapshot(int64(2*i+3), true, fresh))
-			if diff := storeDiff(store, fresh); diff != "" {
+			must(t, twin.snapshot(id, true, fresh))
+			// Lists kept in chunks are compared joined: restored, then
+			// snapshotted whole.
+			canon := map[string][]byte{}
+			c, _ := newOpRun(t, build, layout[0], layout[1], start)
+			must(t, c.restore(id, store))
+			must(t, c.snapshot(id, true, canon))
+			if diff := storeDiff(canon, fresh); diff != "" {
 				t.Fatalf("subtask %d/%d after step %d: the incremental snapshots hold %s", layout[0]+1, layout[1], i, diff)
 			}
 		}
@@ -548,5 +561,140 @@ func mustB(b *testing.B, err error) {
 	b.Helper()
 	if err != nil {
 		b.Fatal(err)
+	}
+}
+
+// listWindow is a time window of a buffering function, as twListSpec.
+type listWindow = TimeWindow[kv, string, []int64, string]
+
+func listWindowBuild(a window.Assigner, lateness int64) opBuild[string] {
+	return func(bc *BuildContext, out Input[string]) []any {
+		return []any{Input[kv](NewTimeWindow(twListSpec(a, true, lateness), bc, out, nil))}
+	}
+}
+
+// An incremental snapshot of a buffering window's long list writes what
+// was added to it, not the list: 10 elements more on 10,000 write tens of
+// bytes (the whole list again was 20 KB and more).
+func TestTimeWindowChunkedWritesWhatWasAdded(t *testing.T) {
+	for _, a := range []window.Assigner{window.Tumbling(1_000_000), window.Sliding(1_000_000, 500_000)} {
+		r, _ := newOpRun(t, listWindowBuild(a, 0), 0, 1, time.Unix(1_000, 0))
+		in := r.ins[0].(Input[kv])
+		push := func(n int) {
+			b := &Batch[kv]{}
+			for i := range n {
+				b.Values, b.Times = append(b.Values, kv{"h", 1}), append(b.Times, int64(i))
+			}
+			must(t, in.Push(b))
+		}
+		written := func(full bool) int {
+			e := &entries{}
+			s := r.task.cp.snaps[0]
+			must(t, s.s.Snapshot(&StateWriter{id: 1, full: full, e: e, uid: s.uid, subtask: s.subtask, kgLo: s.kgLo, kgHi: s.kgHi}))
+			return len(e.buf)
+		}
+		push(10_000)
+		if n := written(true); n < 10_000 {
+			t.Fatalf("%v: a full snapshot of 10,000 elements wrote %d bytes", a, n)
+		}
+		push(10)
+		if n := written(false); n > 300 {
+			t.Fatalf("%v: 10 elements added to 10,000: the snapshot wrote %d bytes", a, n)
+		}
+		if n := written(false); n > 100 {
+			t.Fatalf("%v: nothing added: the snapshot wrote %d bytes", a, n)
+		}
+	}
+}
+
+// The brute-force twin of chunked lists: random elements (some late,
+// into fired windows kept for their lateness) into a buffering tumbling
+// window, random checkpoints (some failed, so that the next is full);
+// after each, an operator restored from the store must hold what the live
+// one holds (compared as full snapshots, against a twin that runs the same
+// steps and is only snapshotted whole), and now and then the run goes on
+// from the restored one. The output across restores equals the straight
+// run's, and the longest list reached maxTimeChunks chunks.
+func TestTimeWindowChunkedTwin(t *testing.T) {
+	seed := testseed.Seed(t)
+	build := listWindowBuild(window.Tumbling(200), 60)
+	rounds := 3
+	if testing.Short() {
+		rounds = 1
+	}
+	for round := range rounds {
+		rng := rand.New(rand.NewPCG(seed, uint64(round)))
+		keys := twUpperKeys(5)
+		var script []harnessStep
+		ts, wm := int64(0), int64(math.MinInt64)
+		for range 900 {
+			ts++
+			vals, times := []kv{{keys[0], ts}}, []int64{ts} // keys[0] in every step: its lists grow long
+			for range rng.IntN(4) {
+				at := ts - int64(rng.IntN(120)) // late now and then
+				vals, times = append(vals, kv{keys[rng.IntN(len(keys))], at}), append(times, at)
+			}
+			script = append(script, hPush[kv](0, times, vals...))
+			if rng.IntN(4) == 0 && ts-10 > wm {
+				wm = ts - 10
+				script = append(script, hWatermark[kv](0, wm))
+			}
+		}
+		script = append(script, hWatermark[kv](0, MaxWatermark), hFinish[kv](0))
+		start := time.Unix(1_000, 0)
+		straight, want := newOpRun(t, build, 0, 1, start)
+		for _, st := range script {
+			must(t, st(straight))
+		}
+		r, out := newOpRun(t, build, 0, 1, start)
+		twin, _ := newOpRun(t, build, 0, 1, start)
+		outs := []*collect[string]{out}
+		store := map[string][]byte{}
+		full, id, restores, most := true, int64(0), 0, int32(0)
+		for i, st := range script {
+			must(t, st(r))
+			must(t, st(twin))
+			if rng.IntN(3) != 0 {
+				continue
+			}
+			id++
+			if id > 40 && rng.IntN(20) == 0 {
+				must(t, r.snapshot(id, full, nil)) // failed: nothing reaches the store
+				full = true
+				continue
+			}
+			must(t, r.snapshot(id, full, store))
+			full = false
+			for _, sl := range r.ins[0].(*listWindow).cp.lists {
+				for _, n := range sl.chunks {
+					most = max(most, n)
+				}
+			}
+			check, _ := newOpRun(t, build, 0, 1, start)
+			must(t, check.restore(id, store))
+			got, live := map[string][]byte{}, map[string][]byte{}
+			must(t, check.snapshot(id, true, got))
+			must(t, twin.snapshot(id, true, live))
+			if diff := storeDiff(got, live); diff != "" {
+				t.Fatalf("round %d, checkpoint %d after step %d: restored from the incremental store, it holds %s", round, id, i, diff)
+			}
+			if rng.IntN(8) == 0 {
+				back, bout := newOpRun(t, build, 0, 1, r.clock.Now())
+				must(t, back.restore(id, store))
+				r, outs = back, append(outs, bout)
+				restores++
+			}
+		}
+		var got []string
+		for _, o := range outs {
+			got = append(got, o.vals...)
+		}
+		if !slices.Equal(got, want.vals) {
+			t.Fatalf("round %d, across %d restores: got\n%q\nwant\n%q", round, restores, got, want.vals)
+		}
+		if most != maxTimeChunks || restores == 0 {
+			t.Fatalf("round %d: the longest list had %d chunks (the most is %d), the run went on from %d restores",
+				round, most, maxTimeChunks, restores)
+		}
 	}
 }
