@@ -2,6 +2,7 @@ package operators
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -695,6 +696,67 @@ func TestTimeWindowChunkedTwin(t *testing.T) {
 		if most != maxTimeChunks || restores == 0 {
 			t.Fatalf("round %d: the longest list had %d chunks (the most is %d), the run went on from %d restores",
 				round, most, maxTimeChunks, restores)
+		}
+	}
+}
+
+// A checkpoint that holds a buffering window's lists whole (the layout
+// before chunks) restores, and the next snapshot replaces those entries
+// by chunks: the run goes on from either store as the straight run does.
+func TestTimeWindowChunkedRestoresWholeLists(t *testing.T) {
+	ks := twUpperKeys(3)
+	build := listWindowBuild(window.Tumbling(10), 5)
+	var script []harnessStep
+	for i := range 40 {
+		script = append(script, hPush[kv](0, []int64{int64(i), int64(i) - 3}, kv{ks[i%3], int64(i)}, kv{ks[(i+1)%3], -int64(i)}))
+		if i%4 == 3 {
+			script = append(script, hWatermark[kv](0, int64(i)-2))
+		}
+	}
+	script = append(script, hWatermark[kv](0, MaxWatermark), hFinish[kv](0))
+	start := time.Unix(1_000, 0)
+	straight, want := newOpRun(t, build, 0, 1, start)
+	for _, st := range script {
+		must(t, st(straight))
+	}
+	const cut = 30
+	old, oldOut := newOpRun(t, build, 0, 1, start)
+	old.ins[0].(*listWindow).cp.chunk = -1 // the former layout
+	for _, st := range script[:cut] {
+		must(t, st(old))
+	}
+	whole := map[string][]byte{}
+	must(t, old.snapshot(1, true, whole))
+	tags := func(store map[string][]byte) map[byte]int {
+		n := map[byte]int{}
+		prefix := string(keyedKey(nil, "op-under-test", 0, nil)[:len(keyedKey(nil, "op-under-test", 0, nil))-2])
+		for k := range store {
+			if strings.HasPrefix(k, prefix) {
+				n[k[len(prefix)+2]]++
+			}
+		}
+		return n
+	}
+	if n := tags(whole); n[paneTag] == 0 || n[chunkHeadTag] != 0 {
+		t.Fatalf("the former layout wrote %v entries by tag", n)
+	}
+	r, out := newOpRun(t, build, 0, 1, old.clock.Now())
+	must(t, r.restore(1, whole))
+	chunked := maps.Clone(whole)
+	must(t, r.snapshot(2, false, chunked))
+	if n := tags(chunked); n[paneTag] != 0 || n[chunkHeadTag] != tags(whole)[paneTag] {
+		t.Fatalf("after the first snapshot of the restored window: %v entries by tag, want every %q one a %q one", n, paneTag, chunkHeadTag)
+	}
+	again, againOut := newOpRun(t, build, 0, 1, old.clock.Now())
+	must(t, again.restore(2, chunked))
+	for _, st := range script[cut:] {
+		must(t, st(r))
+		must(t, st(again))
+	}
+	for name, got := range map[string][]string{"from the whole lists": append(slices.Clone(oldOut.vals), out.vals...),
+		"from the chunks": append(slices.Clone(oldOut.vals), againOut.vals...)} {
+		if !slices.Equal(got, want.vals) {
+			t.Fatalf("restored %s: got\n%q\nwant\n%q", name, got, want.vals)
 		}
 	}
 }
