@@ -104,7 +104,11 @@ func MaxLineBytes(n int) TextOption {
 // checkpoint records the position in the log; a resumed job replays the
 // log from there, then reads the socket again. A record torn by a crash
 // at the log's end is detected by its checksum and cut off: it was never
-// given to the job.
+// given to the job. A job with no complete checkpoint to resume from (one
+// that crashed before its first checkpoint completed) replays all the log
+// holds: none of it reached a checkpoint's output. So does a job started
+// with StartFresh over the same directory, unless dir/sources is removed
+// first.
 //
 // Old segments (16 MiB each) are deleted once the positions of the last
 // four checkpoints taken are past them: the source is not told when a

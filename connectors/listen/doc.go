@@ -11,7 +11,8 @@
 //     yet.
 //  2. Bound what it may take: MaxLineBytes (64 KiB by default),
 //     MaxConns (1024), RateLimit per client, IdleTimeout; count what they
-//     refuse with WithStats; learn the port of ":0" with Bound.
+//     refuse with WithStats; learn the port of ":0" with Bound. In a job
+//     with checkpoints, give it Durable.
 //  3. Read its dead letters if you care where bad input came from:
 //     stream.DeadLetters(src) holds each line over the limit
 //     (stream.ErrLineTooLong), each line cut by the end of its
@@ -37,13 +38,27 @@
 // per poll, and a string per line; no lock, map lookup or channel per
 // line (UDP looks its peer up in a map when the sender changes).
 //
-// Guarantees. A listener cannot ask a client to send again, so it cannot
-// replay: what the job had received and not yet turned into output when
-// it fails is lost, and a job with checkpoints (stream.WithCheckpointing)
-// refuses these sources when it starts, rather than promise more than
-// they give. For exactly-once results from forwarded logs, have the
-// senders write files (or a durable queue) and read those with a source
-// that replays. (stream.SocketText's Durable mode logs what it receives
-// in the checkpoint directory; its log is internal to package stream and
-// not yet offered to other sources.)
+// Guarantees. A listener cannot ask a client to send again, so it
+// cannot replay by itself. Which source gives what:
+//
+//   - Without checkpoints: at most once. What the job had received and
+//     not yet turned into output when it fails is lost, and so are lines
+//     sent while the process is down (nothing listens: TCP clients see
+//     their connections refused or reset, UDP datagrams go nowhere);
+//     nothing a listener can do about the latter in any mode.
+//   - With checkpoints (stream.WithCheckpointing) and without Durable:
+//     refused when the job starts, with an error naming listen.Durable(),
+//     rather than promise more than the source gives.
+//   - With checkpoints and Durable: each batch of accepted lines is
+//     logged and synced in the checkpoint directory before the job sees
+//     it, and a restored job replays what it had logged but not
+//     processed: every line that reached the log before a crash is
+//     processed exactly once (in the job's state and a two-phase sink's
+//     output). Lines the kernel had acknowledged or delivered but the log
+//     had not yet synced die with the process; see Durable for what
+//     "accepted" means over TCP and UDP.
+//
+// For more than that (a sender that must lose nothing), have the senders
+// write files and read those with a source that replays
+// (connectors/tail).
 package listen

@@ -54,6 +54,7 @@ type config struct {
 	stats    *Stats
 	bound    func(net.Addr)
 	logger   *slog.Logger
+	durable  bool
 	errs     []error
 }
 
@@ -173,13 +174,22 @@ type Stats struct {
 	Throttled atomic.Int64
 	// RateDropped counts UDP datagrams dropped by RateLimit.
 	RateDropped atomic.Int64
+	// Logged counts the lines (messages) and dead letters written to the
+	// log of a Durable source, each once the log is synced: what a crash
+	// can no longer take away. (Lines and the other counts are counted as
+	// they are read, before the log.)
+	Logged atomic.Int64
+	// Replayed counts the lines (messages) and dead letters a Durable
+	// source replayed from its log after a restore; they are not counted
+	// again in Lines, TooLong and such.
+	Replayed atomic.Int64
 }
 
 // String formats the counters on one line.
 func (s *Stats) String() string {
-	return fmt.Sprintf("accepted %d, refused %d, open %d, lines %d, too long %d, cut %d, bad frames %d, idle closed %d, throttled %d, rate dropped %d",
+	return fmt.Sprintf("accepted %d, refused %d, open %d, lines %d, too long %d, cut %d, bad frames %d, idle closed %d, throttled %d, rate dropped %d, logged %d, replayed %d",
 		s.Accepted.Load(), s.Refused.Load(), s.Open.Load(), s.Lines.Load(), s.TooLong.Load(), s.Cut.Load(),
-		s.BadFrames.Load(), s.IdleClosed.Load(), s.Throttled.Load(), s.RateDropped.Load())
+		s.BadFrames.Load(), s.IdleClosed.Load(), s.Throttled.Load(), s.RateDropped.Load(), s.Logged.Load(), s.Replayed.Load())
 }
 
 // TCPLines is a source of the lines that TCP clients send to addr
@@ -209,15 +219,14 @@ func (s *Stats) String() string {
 //
 // A listener cannot replay what it received before a failure: a job with
 // checkpoints (stream.WithCheckpointing) refuses it when it starts, saying
-// so. See the package documentation.
+// so, unless it is given Durable, which logs each line it accepts before
+// the job sees it and replays the log after a restore. See the package
+// documentation for what each mode guarantees.
 func TCPLines(env *stream.Env, addr string, opts ...Option) *stream.Stream[logs.Line] {
 	name := "listen tcp " + addr
 	cfg := options(opts)
 	return stream.FromSource(env, name, false, func(ctx context.Context, subtask, parallelism int) (stream.SourceReader[logs.Line], error) {
-		if err := cfg.check(ctx, name); err != nil {
-			return nil, err
-		}
-		return open(name, "tcp", "", addr, false, cfg)
+		return cfg.open(ctx, name, "tcp", "", addr, false)
 	})
 }
 
@@ -248,7 +257,8 @@ func TCPLines(env *stream.Env, addr string, opts ...Option) *stream.Stream[logs.
 //
 // The bounds, counts, dead letters, backpressure (TCP; UDP datagrams the
 // kernel cannot buffer while the job is slow are lost, as UDP loses them)
-// and the refusal of checkpoints are those of TCPLines.
+// and checkpoints (refused without Durable, logged and replayed with it)
+// are those of TCPLines.
 func Syslog(env *stream.Env, network, addr string, opts ...Option) *stream.Stream[logs.Line] {
 	name := "syslog " + network + " " + addr
 	cfg := options(opts)
@@ -257,10 +267,7 @@ func Syslog(env *stream.Env, network, addr string, opts ...Option) *stream.Strea
 		cfg.errs = append(cfg.errs, err)
 	}
 	return stream.FromSource(env, name, false, func(ctx context.Context, subtask, parallelism int) (stream.SourceReader[logs.Line], error) {
-		if err := cfg.check(ctx, name); err != nil {
-			return nil, err
-		}
-		return open(name, tcpNet, udpNet, addr, true, cfg)
+		return cfg.open(ctx, name, tcpNet, udpNet, addr, true)
 	})
 }
 
@@ -300,21 +307,28 @@ func options(opts []Option) *config {
 	return cfg
 }
 
-// check reports the bad options together, and refuses checkpoints.
-func (c *config) check(ctx context.Context, name string) error {
+// open reports the bad options together, refuses checkpoints without
+// Durable, and opens the source's reader: logged with checkpoints and
+// Durable.
+func (c *config) open(ctx context.Context, name, tcpNet, udpNet, addr string, syslog bool) (stream.SourceReader[logs.Line], error) {
 	if len(c.errs) > 0 {
 		errs := make([]error, len(c.errs))
 		for i, e := range c.errs {
 			errs[i] = fmt.Errorf("braid: %s: %w", name, e)
 		}
-		return errors.Join(errs...)
+		return nil, errors.Join(errs...)
 	}
-	if _, checkpointed := stream.SourceDirOf(ctx); checkpointed {
-		return fmt.Errorf("braid: %s cannot replay what it received before a restart, so it cannot take part in checkpoints: "+
-			"run the job without WithCheckpointing (what a failure interrupts is lost: at most once), "+
-			"or have the senders write to files and read those with a file source, which replays", name)
+	dir, checkpointed := stream.SourceDirOf(ctx)
+	if checkpointed && !c.durable {
+		return nil, fmt.Errorf("braid: %s cannot replay what it received before a restart, so it cannot take part in checkpoints: "+
+			"give it the option listen.Durable() to log the lines it accepts in the checkpoint directory and replay them after a restore, "+
+			"or run the job without WithCheckpointing (what a failure interrupts is lost: at most once)", name)
 	}
-	return nil
+	r, err := open(name, tcpNet, udpNet, addr, syslog, c)
+	if err != nil || !checkpointed {
+		return r, err
+	}
+	return openDurable(name, r, dir, c)
 }
 
 // A lineError is the error of a dead letter: its message says all; marks

@@ -644,14 +644,18 @@ func TestCancelWithClients(t *testing.T) {
 	}
 }
 
-// A listener cannot replay, so a job with checkpoints refuses it, saying
-// why.
+// A listener cannot replay, so a job with checkpoints refuses it without
+// Durable, saying why and naming the option.
 func TestCheckpointsRefused(t *testing.T) {
-	env := stream.NewEnv(stream.WithCheckpointing(t.TempDir(), time.Second))
-	listen.TCPLines(env, "127.0.0.1:0").ForEach(func(logs.Line) error { return nil })
-	err := env.Execute(guarded(t))
-	if err == nil || !strings.Contains(err.Error(), "listen tcp 127.0.0.1:0 cannot replay") || !strings.Contains(err.Error(), "without WithCheckpointing") {
-		t.Fatalf("Execute = %v", err)
+	for name, build := range map[string]func(*stream.Env, ...listen.Option) *stream.Stream[logs.Line]{
+		"listen tcp 127.0.0.1:0": tcpLines, "syslog udp+tcp 127.0.0.1:0": syslogOn("udp+tcp")} {
+		env := stream.NewEnv(stream.WithCheckpointing(t.TempDir(), time.Second))
+		build(env).ForEach(func(logs.Line) error { return nil })
+		err := env.Execute(guarded(t))
+		if err == nil || !strings.Contains(err.Error(), name+" cannot replay") || !strings.Contains(err.Error(), "listen.Durable()") ||
+			!strings.Contains(err.Error(), "without WithCheckpointing") {
+			t.Fatalf("Execute = %v", err)
+		}
 	}
 }
 
