@@ -167,8 +167,13 @@ func (w *logWriter) deleteRecreate() error {
 
 // rewritePastEnd is a copy-truncate followed, before the reader's next
 // poll, by writes that take the log past its old size: the log is copied
-// to name.1, then, in one write at its start, given new lines longer
-// than it was, so that it never looks shorter than before.
+// to name.1, truncated, and given at once new lines longer than it was,
+// so that a poll after the write never sees it shorter than before. The
+// new lines are appended to the truncated file, as an application does,
+// not written over the old bytes in place: a reader reading while such
+// a write is under way can see new bytes at the start and old ones past
+// the first page, which no reader can tell from a log (a torn write the
+// test made, not a rotation).
 func (w *logWriter) rewritePastEnd() error {
 	if err := w.shift(); err != nil {
 		return err
@@ -184,13 +189,11 @@ func (w *logWriter) rewritePastEnd() error {
 	for int64(len(lines(from, w.next))) <= st.Size() {
 		w.next++
 	}
-	f, err := os.OpenFile(w.live(), os.O_WRONLY, 0)
-	if err != nil {
+	w.liveFirst = from
+	if err := w.f.Truncate(0); err != nil {
 		return err
 	}
-	defer f.Close()
-	w.liveFirst = from
-	_, err = f.WriteAt(lines(from, w.next), 0)
+	_, err = w.f.Write(lines(from, w.next))
 	return err
 }
 
