@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/braidstream/braid/connectors/listen"
 	"github.com/braidstream/braid/connectors/logs"
@@ -43,26 +44,17 @@ func BenchmarkTCPLines(b *testing.B) {
 	total := int64(clients * perClient)
 	name := fmt.Sprintf("clients=%d", clients)
 
-	b.Run(name+"/server=listen", func(b *testing.B) {
-		var count atomic.Int64
-		round := make(chan struct{}, 1)
-		bound := make(chan net.Addr, 1)
-		env := stream.NewEnv()
-		listen.TCPLines(env, "127.0.0.1:0", listen.Bound(func(a net.Addr) { bound <- a })).
-			ForEach(func(logs.Line) error {
-				if count.Add(1)%total == 0 {
-					round <- struct{}{}
-				}
-				return nil
-			})
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- env.Execute(ctx) }()
-		addr := (<-bound).String()
-		runClients(b, addr, data, size, total, round)
-		cancel()
-		<-done
-	})
+	// server=durable: the same with checkpoints every second on the real
+	// disk (b.TempDir) and Durable, one fsync per batch read.
+	for _, durable := range []bool{false, true} {
+		server := "listen"
+		if durable {
+			server = "durable"
+		}
+		b.Run(name+"/server="+server, func(b *testing.B) {
+			benchListen(b, durable, data, size, total)
+		})
+	}
 
 	b.Run(name+"/server=goroutines", func(b *testing.B) {
 		var count atomic.Int64
@@ -138,4 +130,31 @@ func runClients(b *testing.B, addr string, data [][]byte, size int, total int64,
 	for _, c := range conns {
 		c.Close()
 	}
+}
+
+func benchListen(b *testing.B, durable bool, data [][]byte, size int, total int64) {
+	var count atomic.Int64
+	round := make(chan struct{}, 1)
+	bound := make(chan net.Addr, 1)
+	var opts []stream.Option
+	lopts := []listen.Option{listen.Bound(func(a net.Addr) { bound <- a })}
+	if durable {
+		opts = append(opts, stream.WithCheckpointing(b.TempDir(), time.Second))
+		lopts = append(lopts, listen.Durable())
+	}
+	env := stream.NewEnv(opts...)
+	listen.TCPLines(env, "127.0.0.1:0", lopts...).
+		ForEach(func(logs.Line) error {
+			if count.Add(1)%total == 0 {
+				round <- struct{}{}
+			}
+			return nil
+		})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- env.Execute(ctx) }()
+	addr := (<-bound).String()
+	runClients(b, addr, data, size, total, round)
+	cancel()
+	<-done
 }
