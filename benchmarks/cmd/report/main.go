@@ -1,0 +1,300 @@
+// Command report runs the benchmark harness and writes benchmarks/REPORT.md
+// with its charts (benchmarks/report/*.svg). Each run of each workload is a
+// child process (this binary again), so its peak RSS and CPU are its own;
+// the peers run through benchmarks/peers/cmd/peers, built from their own
+// module. Progress goes to stderr.
+//
+//	go run ./benchmarks/cmd/report            # the full report (minutes)
+//	go run ./benchmarks/cmd/report -quick -out "$(mktemp -d)/REPORT.md"
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/braidstream/braid/benchmarks/harness"
+	"github.com/braidstream/braid/benchmarks/nexmark"
+	"github.com/braidstream/braid/benchmarks/workloads"
+)
+
+const childEnv = "BRAID_REPORT_CHILD"
+
+func main() {
+	if spec := os.Getenv(childEnv); spec != "" {
+		child(spec)
+		return
+	}
+	quick := flag.Bool("quick", false, "small inputs, one run, no peers (under a minute; what CI runs)")
+	out := flag.String("out", "benchmarks/REPORT.md", "the report's path; its charts go to report/ beside it")
+	runs := flag.Int("runs", 3, "runs of each Braid workload (1 with -quick)")
+	flag.Parse()
+	if err := run(*quick, *runs, *out, strings.Join(os.Args, " ")); err != nil {
+		fmt.Fprintln(os.Stderr, "report:", err)
+		os.Exit(1)
+	}
+}
+
+// sizes are the events per run of each workload.
+type sizes struct{ tumble, tumble1M, nexmark, stock, peers int64 }
+
+func plan(quick bool) ([]workloads.Spec, sizes) {
+	sz := sizes{tumble: 5_000_000, tumble1M: 5_000_000, nexmark: 2_000_000, stock: 5_000_000, peers: 1_000_000}
+	if quick {
+		sz = sizes{tumble: 1_200_000, tumble1M: 1_200_000, nexmark: 100_000, stock: 200_000}
+	}
+	var specs []workloads.Spec
+	for _, keys := range []int64{100, 10_000, 1_000_000} {
+		n := sz.tumble
+		if keys == 1_000_000 {
+			n = sz.tumble1M
+		}
+		specs = append(specs,
+			workloads.Spec{Workload: "tumble", Impl: "braid", N: n, Keys: keys},
+			workloads.Spec{Workload: "tumble", Impl: "baseline", N: n, Keys: keys},
+			workloads.Spec{Workload: "tumble", Impl: "braid", N: n, Keys: keys, Checkpoint: true})
+	}
+	for _, q := range nexmark.Queries {
+		specs = append(specs, workloads.Spec{Workload: q, Impl: "braid", N: sz.nexmark})
+		for _, b := range nexmark.Baselines {
+			if b == q {
+				specs = append(specs, workloads.Spec{Workload: q, Impl: "baseline", N: sz.nexmark})
+			}
+		}
+		switch q {
+		case "q3", "q4", "q5", "q7", "q8", "q11":
+			specs = append(specs, workloads.Spec{Workload: q, Impl: "braid", N: sz.nexmark, Checkpoint: true})
+		}
+	}
+	specs = append(specs, workloads.Spec{Workload: "stock", Impl: "braid", N: sz.stock})
+	return specs, sz
+}
+
+func run(quick bool, runs int, out, command string) error {
+	start := time.Now()
+	if quick {
+		runs = 1
+	}
+	specs, sz := plan(quick)
+	mach := machine()
+	mach.Command, mach.Quick, mach.RunsPerWorkload, mach.PeersIncluded = command, quick, runs, !quick
+	mach.Started = start.UTC().Format(time.RFC3339)
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	total := len(specs) * runs
+	if !quick {
+		total += 2
+	}
+	var ms []harness.Measurement
+	step := 0
+	for r := range runs {
+		for _, s := range specs {
+			step++
+			fmt.Fprintf(os.Stderr, "[%d/%d %s] %s (run %d of %d, n=%d)\n", step, total, time.Since(start).Round(time.Second), s.Name(), r+1, runs, s.N)
+			ms = append(ms, spawn(exe, s))
+		}
+	}
+	notes := []string{
+		fmt.Sprintf("Events per run: keyed tumbling count %d (one second of event time holds 1,000,000 events, so %d windows), Nexmark %d (seed 42, 10,000 events per second of event time), stock workload %d. Braid runs at parallelism 1. Nexmark q3, q4, q8 and q12 have no hand-written baseline; q12 windows by processing time.", sz.tumble, (sz.tumble+999_999)/1_000_000, sz.nexmark, sz.stock),
+		"CPU-seconds per million events: user plus system CPU of the child process over the measured section (the job from building it to the end of Execute, or the loop), every goroutine. Allocations per event: the Go runtime's malloc count over the same section. Peak RSS: the child's getrusage ru_maxrss, which includes the Go runtime and, for Nexmark, the generator's tables.",
+		"Latency (keyed tumbling count only): " + workloads.TumbleLatency + ". The Nexmark queries' sinks are in benchmarks/nexmark and record no times, so their latency is not measured (–).",
+	}
+	if !quick {
+		fmt.Fprintf(os.Stderr, "[%d/%d %s] peers: building benchmarks/peers/cmd/peers\n", step+1, total, time.Since(start).Round(time.Second))
+		pm, note := peers(sz.peers, func(what string) {
+			step++
+			fmt.Fprintf(os.Stderr, "[%d/%d %s] peers: %s\n", step, total, time.Since(start).Round(time.Second), what)
+		})
+		ms = append(ms, pm...)
+		notes = append(notes, note)
+	} else {
+		notes = append(notes, "Peers: skipped by -quick (building Beam alone takes minutes).")
+	}
+	mach.LoadEnd = loadavg()
+	mach.Duration = time.Since(start).Round(time.Second).String()
+	rows := harness.Summarize(ms)
+	rep := harness.Report{Machine: mach, Rows: rows, Notes: notes}
+	dir := filepath.Join(filepath.Dir(out), "report")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	charts := []struct {
+		file, title string
+		write       func(*bytes.Buffer) error
+	}{
+		{"throughput.svg", "Throughput per workload, Braid against baseline", func(b *bytes.Buffer) error { return harness.WriteThroughputChart(b, rows) }},
+		{"keys-throughput.svg", "Tumbling count throughput against keys", func(b *bytes.Buffer) error { return harness.WriteKeysChart(b, rows, false) }},
+		{"keys-rss.svg", "Tumbling count peak RSS against keys", func(b *bytes.Buffer) error { return harness.WriteKeysChart(b, rows, true) }},
+	}
+	for _, c := range charts {
+		var b bytes.Buffer
+		if err := c.write(&b); err != nil {
+			fmt.Fprintf(os.Stderr, "report: chart %s: %v\n", c.file, err)
+			continue
+		}
+		if err := os.WriteFile(filepath.Join(dir, c.file), b.Bytes(), 0o644); err != nil {
+			return err
+		}
+		rep.Charts = append(rep.Charts, [2]string{"report/" + c.file, c.title})
+	}
+	var md bytes.Buffer
+	if err := harness.WriteMarkdown(&md, rep); err != nil {
+		return err
+	}
+	if err := os.WriteFile(out, md.Bytes(), 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "report: wrote %s in %s\n", out, time.Since(start).Round(time.Second))
+	return nil
+}
+
+// spawn runs spec in a child process and returns its measurement; a failed
+// child is a measurement with Error.
+func spawn(exe string, s workloads.Spec) harness.Measurement {
+	js, _ := json.Marshal(s)
+	cmd := exec.Command(exe)
+	cmd.Env = append(os.Environ(), childEnv+"="+string(js))
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	m, perr := harness.ParseMeasurement(stdout.Bytes())
+	if err != nil || perr != nil {
+		return harness.Measurement{Name: s.Name(), Workload: s.Workload, Impl: s.Impl, Keys: s.Keys, Checkpoint: s.Checkpoint,
+			Error: fmt.Sprintf("child: %v %v %s", err, perr, strings.TrimSpace(stderr.String()))}
+	}
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		m.PeakRSSBytes = ru.Maxrss * 1024 // the child's own, as the parent sees it
+	}
+	return m
+}
+
+// child runs one spec in this process and prints its measurement.
+func child(js string) {
+	var s workloads.Spec
+	m := harness.Measurement{LatP50S: -1, LatP99S: -1}
+	if err := json.Unmarshal([]byte(js), &s); err != nil {
+		m.Error = err.Error()
+	} else {
+		m.Name, m.Workload, m.Impl, m.Keys, m.Checkpoint, m.Events = s.Name(), s.Workload, s.Impl, s.Keys, s.Checkpoint, s.N
+		runtime.GC()
+		var m0, m1 runtime.MemStats
+		runtime.ReadMemStats(&m0)
+		cpu0 := workloadsCPU()
+		t0 := time.Now()
+		o, err := workloads.Run(context.Background(), s)
+		m.WallS = time.Since(t0).Seconds()
+		m.CPUS = (workloadsCPU() - cpu0).Seconds()
+		runtime.ReadMemStats(&m1)
+		m.Allocs = float64(m1.Mallocs - m0.Mallocs)
+		m.Outputs = o.Outputs
+		if err != nil {
+			m.Error = err.Error()
+		}
+		if len(o.Latencies) > 0 {
+			m.LatP50S = harness.Percentile(o.Latencies, 0.5).Seconds()
+			m.LatP99S = harness.Percentile(o.Latencies, 0.99).Seconds()
+		}
+		var ru syscall.Rusage
+		if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
+			m.PeakRSSBytes = ru.Maxrss * 1024
+		}
+	}
+	json.NewEncoder(os.Stdout).Encode(m)
+}
+
+func workloadsCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// peers builds the peers' command from its module into a temporary
+// directory and runs the keyed tumbling count at 10,000 keys in every peer
+// and q5 in Beam, one run each. Failures become rows marked failed.
+func peers(n int64, progress func(string)) ([]harness.Measurement, string) {
+	note := fmt.Sprintf("Peers: one run each on %d events (they are up to 100 times slower than Braid), the keyed tumbling count at 10,000 keys in every peer and Nexmark q5 in Beam prism; go-streams and Benthos window by processing time (their results are checked on per-key totals), see benchmarks/peers/README.md.", n)
+	tmp, err := os.MkdirTemp("", "braid-report-peers-")
+	if err != nil {
+		return []harness.Measurement{{Name: "peers", Impl: "peers", Error: err.Error()}}, note
+	}
+	defer os.RemoveAll(tmp)
+	bin := filepath.Join(tmp, "peers")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/peers")
+	build.Dir = peersDir()
+	if b, err := build.CombinedOutput(); err != nil {
+		return []harness.Measurement{{Name: "peers", Impl: "peers", Error: fmt.Sprintf("build: %v: %s", err, b)}}, note
+	}
+	var ms []harness.Measurement
+	for _, args := range [][]string{
+		{"-workload", "tumble", "-keys", "10000", fmt.Sprint("-n=", n), "-peer", "all"},
+		{"-workload", "q5", fmt.Sprint("-n=", n), "-peer", "beam-prism"},
+	} {
+		progress(strings.Join(args, " "))
+		cmd := exec.Command(bin, args...)
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		runErr := cmd.Run() // exits 1 when a run was wrong; its records say which
+		got, err := harness.ParsePeers(stdout.Bytes())
+		if err != nil || (len(got) == 0 && runErr != nil) {
+			got = append(got, harness.Measurement{Name: args[1] + " peers", Workload: args[1], Impl: "peers", Error: fmt.Sprintf("%v %v %s", runErr, err, stderr.String())})
+		}
+		ms = append(ms, got...)
+	}
+	return ms, note
+}
+
+// peersDir is benchmarks/peers, found from the working directory (the
+// repository's root or benchmarks/).
+func peersDir() string {
+	for _, d := range []string{"benchmarks/peers", "peers", "../peers", "../../peers"} {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			return d
+		}
+	}
+	return "benchmarks/peers"
+}
+
+func machine() harness.Machine {
+	m := harness.Machine{Cores: runtime.NumCPU(), GoVersion: runtime.Version(), LoadStart: loadavg(), CPU: "unknown"}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.CPU = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	m.Commit = "unknown"
+	if b, err := exec.Command("git", "rev-parse", "--short", "HEAD").Output(); err == nil {
+		m.Commit = strings.TrimSpace(string(b))
+		if st, err := exec.Command("git", "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(st) > 0 {
+			m.Commit += " (work tree has uncommitted changes by other engineers)"
+		}
+	}
+	return m
+}
+
+func loadavg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
+}
