@@ -261,10 +261,25 @@ func (p *plan) restore(c *coordinator, readers map[*Node][]readerRunner) (*check
 		return nil, err
 	}
 	c.completed.Store(cp.id())
+	// Ids go on above every id the directory gave out, not above the one
+	// resumed from: newer checkpoints Latest skipped (damaged, cut short)
+	// had their ids handed to sinks, which name what they staged and
+	// published by them.
 	c.next = cp.id() + 1
+	if k, ok := c.store.(idKeeper); ok {
+		c.next = max(c.next, k.lastID()+1)
+	}
 	p.cfg.Logger.Info("braid: resuming from checkpoint", "checkpoint", cp.id())
 	return &meta, nil
 }
+
+// An idKeeper is a store that knows the greatest checkpoint id its
+// directory ever gave out, also after a resume from an older checkpoint.
+// (The method belongs with pebbleStore, in pebble_store.go, and in
+// checkpointStore's resume; it is here until that file's owner moves it.)
+type idKeeper interface{ lastID() int64 }
+
+func (s *pebbleStore) lastID() int64 { return int64(s.c.LastID()) }
 
 // restoreOne restores one operator's state, turning a panic into an
 // error.

@@ -39,6 +39,20 @@ import (
 //     aborted: a restore may still commit them.
 //   - Close releases the sink's resources, once, at the end.
 //
+// Checkpoint ids strictly increase over the whole life of a checkpoint
+// directory: PreCommit is never given an id it was given before, in this
+// run or in any earlier one on the directory, even when a restore fell
+// back past checkpoints (damaged, cut short by a crash) or they were
+// deleted (retention, failure), so a sink may name its transactions by
+// id. The one exception is FinalCheckpoint, which every run that reaches
+// the end of input gets.
+//
+// A restore falls back past a damaged checkpoint to an older one; when the
+// damaged one's transactions were committed already, what followed the
+// older one is written again, in new transactions (its ids are new):
+// exactly once holds for the checkpoints that stay intact, at least once
+// across the damaged one.
+//
 // Without checkpoints, the whole output is one transaction, pre-committed
 // and committed at the end of input.
 type TwoPhaseSink[T any] interface {

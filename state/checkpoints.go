@@ -60,6 +60,7 @@ type CheckpointOptions struct {
 //	dir/live/                      the live Pebble database
 //	dir/chk-00000000000000000007/  checkpoint 7: a Pebble checkpoint
 //	dir/chk-00000000000000000007/COMPLETE  its completion record
+//	dir/ids-00000000000000000008   ids up to 8 have been given out (empty)
 //
 // The caller's working state stays in its own memory. At each checkpoint
 // it hands the store the entries that changed since the last completed one
@@ -80,8 +81,16 @@ type CheckpointOptions struct {
 //
 // Use. Open the store; call Latest to get the newest intact checkpoint, then
 // Resume from it (or Fresh to start empty); then checkpoint with Begin,
-// Apply and Commit, ids increasing. Only the newest Retain complete
+// Apply and Commit, ids above LastID. Only the newest Retain complete
 // checkpoints are kept. A directory is used by one store at a time (LOCK).
+//
+// Ids. Over the whole life of the directory, across stores, crashes and
+// restores, an id is given to Begin at most once: the greatest id begun
+// is on disk before Begin returns, and LastID after Resume or Fresh is at
+// least every id begun before, even when its checkpoint was damaged and
+// skipped, deleted by Resume or by retention, failed, or cut short by a
+// crash. (Deleting the ids-… file by hand gives that up: ids then
+// continue above the checkpoints on disk.)
 //
 // Goroutines. Apply and NewBatch are safe for concurrent use; the other
 // methods of Checkpoints and CheckpointWriter are meant for one coordinating
@@ -100,7 +109,11 @@ type Checkpoints struct {
 	mu     sync.Mutex
 	closed bool
 	ready  bool   // Resume or Fresh has run
-	maxID  uint64 // greatest id on disk at Resume/Fresh or given to Begin
+	maxID  uint64 // greatest id ever begun or on disk (see checkpoints_ids.go)
+	// reserved is the id the reservation file names, durably; resName is
+	// that file's current name ("" if there is none).
+	reserved uint64
+	resName  string
 	// base is the checkpoint the live database equals at the next Begin
 	// (nil: empty state). Its immutable files' checksums are reused.
 	base   *record
@@ -156,7 +169,9 @@ func OpenCheckpoints(dir string, opts CheckpointOptions) (*Checkpoints, error) {
 // of its other files; r's directory is never opened for writing, so its
 // files keep the checksums its record holds. r must come from this store's
 // Latest; it may be closed before or after Resume. The next Begin's id
-// must be greater than r.ID.
+// must be greater than LastID, which is not r.ID when newer checkpoints
+// were begun (Latest skipped them, damaged or cut short): their ids stay
+// used, recorded before they are deleted.
 func (c *Checkpoints) Resume(r *Restored) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -171,7 +186,9 @@ func (c *Checkpoints) Resume(r *Restored) error {
 		return err
 	}
 	c.discardLive()
-	c.maxID = r.ID
+	if err := c.continueIDs(entries, r.ID); err != nil {
+		return err
+	}
 	for _, e := range entries {
 		if e.id > r.ID {
 			if err := c.remove(e.id); err != nil {
@@ -190,7 +207,8 @@ func (c *Checkpoints) Resume(r *Restored) error {
 // Fresh starts from empty state instead of resuming: the next Begin builds
 // on nothing. Checkpoints already on disk stay until retention deletes
 // them after the next completions, and Latest still returns the newest of
-// them until then; new ids must be greater than every id on disk.
+// them until then; new ids must be greater than LastID (every id begun
+// before, or on disk).
 func (c *Checkpoints) Fresh() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -202,9 +220,8 @@ func (c *Checkpoints) Fresh() error {
 		return err
 	}
 	c.discardLive()
-	c.maxID = 0
-	for _, e := range entries {
-		c.maxID = max(c.maxID, e.id)
+	if err := c.continueIDs(entries, 0); err != nil {
+		return err
 	}
 	c.base = nil
 	c.ready = true
@@ -226,9 +243,10 @@ func (c *Checkpoints) usable() error {
 	return nil
 }
 
-// Begin starts checkpoint id, which must be greater than every id seen
-// (those on disk at Resume or Fresh and those given to Begin before), and
-// returns its writer. One checkpoint is written at a time: a second Begin
+// Begin starts checkpoint id, which must be greater than LastID (every id
+// the directory has seen), and returns its writer, once id is recorded on
+// disk as used (a Begin that fails to record it fails, and the id is not
+// used). One checkpoint is written at a time: a second Begin
 // before Commit or Abort fails. If the previous checkpoint was aborted or
 // failed, or Pebble reported a failure of the live database since, Begin
 // first rebuilds the live state from the last complete checkpoint's files
@@ -256,6 +274,11 @@ func (c *Checkpoints) Begin(id uint64) (*CheckpointWriter, error) {
 	if c.live == nil {
 		if err := c.rebuild(); err != nil {
 			return nil, fmt.Errorf("braid: checkpoint %d: restoring the live state from %s: %w", id, c.baseName(), err)
+		}
+	}
+	if id > c.reserved {
+		if err := c.reserve(id); err != nil {
+			return nil, err
 		}
 	}
 	c.maxID = id
@@ -485,8 +508,9 @@ func (c *Checkpoints) commit(w *CheckpointWriter, meta []byte) (_ CheckpointStat
 	}
 	dir := c.chkDir(id)
 	if _, err := c.fs.Stat(dir); err == nil {
-		// Ids increase, so this is the remains of an attempt another
-		// process made; it has no valid record or Begin would refuse id.
+		// Ids are never reused, so this can only be the remains of an
+		// attempt a store made before the directory had a reservation
+		// file; it has no valid record or Begin would refuse id.
 		if err := c.fs.RemoveAll(dir); err != nil {
 			return CheckpointStats{}, false, fmt.Errorf("braid: checkpoint %d: removing the leftover %s: %w", id, dir, err)
 		}

@@ -275,7 +275,9 @@ func TestCheckpointsDamageOther(t *testing.T) {
 	})
 
 	// After a fallback, Resume deletes the damaged checkpoint and the
-	// store goes on from the intact one; Latest left no file behind.
+	// store goes on from the intact one, with ids above the damaged one's
+	// (a two-phase sink may have published or staged output under it);
+	// Latest left no file behind.
 	t.Run("resume after fallback", func(t *testing.T) {
 		fs, models, recs := damageScenario(t)
 		for _, f := range recs[3].files {
@@ -300,11 +302,35 @@ func TestCheckpointsDamageOther(t *testing.T) {
 		if _, err := fs.Stat("/cp/" + chkDirName(3)); err == nil {
 			t.Fatal("Resume from 2 left checkpoint 3")
 		}
+		if got := c.LastID(); got != 3 {
+			t.Fatalf("LastID after resuming from 2 past damaged 3 is %d, want 3", got)
+		}
+		if w, err := c.Begin(3); err == nil {
+			w.Abort()
+			t.Fatal("Begin(3) after resuming past damaged checkpoint 3: its id is used again")
+		}
 		m := models[2].clone()
 		ops := []op{{key: "x", val: "y"}, {del: true, key: testKey(2, 7)}}
-		checkpoint(t, c, 3, [][]op{ops}, false)
+		checkpoint(t, c, 4, [][]op{ops}, false)
 		m.apply(ops)
-		expectLatest(t, c, 3, m)
+		expectLatest(t, c, 4, m)
+
+		// The next store on the directory: checkpoint 3's directory is
+		// gone, and its id stays used.
+		c.Close()
+		c2 := mustOpen(t, fs, CheckpointOptions{})
+		defer c2.Close()
+		r, err = c2.Latest()
+		if err != nil || r == nil || r.ID != 4 {
+			t.Fatalf("Latest: %v, %v", r, err)
+		}
+		defer r.Close()
+		if err := c2.Resume(r); err != nil {
+			t.Fatal(err)
+		}
+		if got := c2.LastID(); got != 4 {
+			t.Fatalf("LastID is %d, want 4", got)
+		}
 	})
 
 	// Only checkpoints without a completion record: none ever completed.

@@ -410,8 +410,9 @@ func TestCheckpointsMisuse(t *testing.T) {
 	w.Abort()
 	expectLatest(t, c, 5, model{"a": "1"})
 
-	// A new store on the directory: Fresh continues above the ids on
-	// disk, and Resume accepts only its own Restored.
+	// A new store on the directory: Fresh continues above every id begun
+	// before (6 and 7 were aborted, and left nothing on disk but their
+	// reservation), and Resume accepts only its own Restored.
 	c.Close()
 	c2 := mustOpen(t, fs, CheckpointOptions{})
 	defer c2.Close()
@@ -421,11 +422,16 @@ func TestCheckpointsMisuse(t *testing.T) {
 	if err := c2.Fresh(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c2.Begin(5); err == nil {
-		t.Fatal("Begin(5) after Fresh on a directory holding checkpoint 5")
+	if got := c2.LastID(); got != 7 {
+		t.Fatalf("LastID after Fresh is %d, want 7 (the aborted checkpoint's)", got)
 	}
-	checkpoint(t, c2, 6, [][]op{{{key: "b", val: "2"}}}, false)
-	expectLatest(t, c2, 6, model{"b": "2"})
+	for _, id := range []uint64{5, 7} {
+		if _, err := c2.Begin(id); err == nil {
+			t.Fatalf("Begin(%d) after Fresh on a directory that began 7", id)
+		}
+	}
+	checkpoint(t, c2, 8, [][]op{{{key: "b", val: "2"}}}, false)
+	expectLatest(t, c2, 8, model{"b": "2"})
 	r, err := c2.Latest()
 	if err != nil {
 		t.Fatal(err)

@@ -27,6 +27,17 @@ import (
 // again. A two-phase sink (SinkTo; connectors/filesink) publishes each
 // checkpoint's output only when it completes, for results exactly once.
 //
+// Checkpoint ids (which two-phase sinks get, and name their output by)
+// strictly increase over the whole life of dir: a resumed or restarted job
+// goes on above every id given out before, also when it resumes from an
+// older checkpoint because newer ones were damaged or cut short, and
+// whatever retention or a failure deleted (dir/ids-… records the greatest;
+// do not delete it). A damaged checkpoint is skipped, with a warning
+// naming the file and why, for the one before it; if a two-phase sink had
+// already published the damaged one's output, what followed the older
+// checkpoint is published again (under new ids): at least once across a
+// damaged checkpoint, exactly once otherwise.
+//
 // A job resumed from a checkpoint may differ from the one that took it,
 // within rules checked before anything runs:
 //   - Operators other than sources may change parallelism (WithParallelism,

@@ -9,8 +9,11 @@
 //	part-0000-09223372036854775807   subtask 0's lines after the last checkpoint (the end of input)
 //	.staging/                        files being written or waiting for their checkpoint
 //
-// Published files never change; names sort in the order of their output
-// per subtask. A reader that wants only complete output reads the part
+// Published files never change, and no name is used twice (checkpoint
+// ids are never reused on a checkpoint directory, see
+// stream.WithCheckpointing), except the end of input's: a run that falls
+// back past a damaged final checkpoint replaces it; names sort in the
+// order of their output per subtask. A reader that wants only complete output reads the part
 // files and ignores .staging. After a crash, the restored job publishes
 // what the checkpoint it resumes from had staged and deletes the rest.
 // A subtask that cannot stage its lines (a write, sync or rename error)
