@@ -14,6 +14,8 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
+
+	"github.com/braidstream/braid/internal/staging"
 )
 
 // ErrNoIntactCheckpoint marks the error Latest returns when the directory
@@ -152,7 +154,7 @@ func OpenCheckpoints(dir string, opts CheckpointOptions) (*Checkpoints, error) {
 		c.memSize = defaultMemTableSize
 	}
 	c.liveDir = c.fs.PathJoin(dir, liveDirName)
-	if err := mkdirAllDurably(c.fs, dir); err != nil {
+	if err := staging.MkdirAllDurably(c.fs, dir); err != nil {
 		return nil, fmt.Errorf("braid: checkpoint store %s: creating the directory: %w", dir, err)
 	}
 	lock, err := c.fs.Lock(c.fs.PathJoin(dir, lockFileName))
@@ -603,37 +605,6 @@ func (c *Checkpoints) discardLive() error {
 	return nil
 }
 
-// mkdirAllDurably creates dir and its missing parents, and syncs each
-// directory that gained an entry, so that a crash cannot lose dir (and
-// with it every checkpoint).
-func mkdirAllDurably(fs vfs.FS, dir string) error {
-	if _, err := fs.Stat(dir); err == nil {
-		return nil
-	}
-	var created []string
-	for d := dir; ; d = fs.PathDir(d) {
-		if _, err := fs.Stat(d); err == nil {
-			created = append(created, d) // the closest existing ancestor
-			break
-		} else if !errors.Is(err, iofs.ErrNotExist) {
-			return err
-		}
-		created = append(created, d)
-		if fs.PathDir(d) == d {
-			break
-		}
-	}
-	if err := fs.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	for _, d := range created {
-		if err := syncDir(fs, d); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // chkDir returns the directory of checkpoint id; names sort by id.
 func (c *Checkpoints) chkDir(id uint64) string {
 	return c.fs.PathJoin(c.dir, chkDirName(id))
@@ -720,7 +691,7 @@ func (c *Checkpoints) prune(newest uint64) {
 func (c *Checkpoints) remove(id uint64) error {
 	dir := c.chkDir(id)
 	if err := c.fs.Remove(c.fs.PathJoin(dir, recordName)); err == nil {
-		if err := syncDir(c.fs, dir); err != nil {
+		if err := staging.SyncDir(c.fs, dir); err != nil {
 			return err
 		}
 	} else if !errors.Is(err, iofs.ErrNotExist) {

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
+
+	"github.com/braidstream/braid/internal/staging"
 )
 
 // Checkpoint ids strictly increase over the whole life of a directory:
@@ -125,7 +127,7 @@ func (c *Checkpoints) reserve(id uint64) error {
 		return fmt.Errorf("braid: checkpoint %d: reserving its id: renaming %s: %w", id, c.resName, err)
 	}
 	c.resName = idsName(id)
-	if err := syncDir(c.fs, c.dir); err != nil {
+	if err := staging.SyncDir(c.fs, c.dir); err != nil {
 		return fmt.Errorf("braid: checkpoint %d: reserving its id: %w", id, err)
 	}
 	c.reserved = id

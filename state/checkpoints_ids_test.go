@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
+
+	"github.com/braidstream/braid/internal/staging"
 )
 
 // resumeLatest opens a store on fs, resumes from its newest intact
@@ -159,7 +161,7 @@ func TestCheckpointIDsNeverReused(t *testing.T) {
 		if _, err := vfs.Clone(fs, mem, "/cp", "/cp", vfs.CloneSync); err != nil {
 			t.Fatal(err)
 		}
-		if err := syncDir(mem, "/"); err != nil { // Clone syncs what it made, not the parent
+		if err := staging.SyncDir(mem, "/"); err != nil { // Clone syncs what it made, not the parent
 			t.Fatal(err)
 		}
 		c := resumeLatest(t, mem, 2)

@@ -12,6 +12,8 @@ import (
 	"sync"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
+
+	"github.com/braidstream/braid/internal/staging"
 )
 
 // A checkpoint's completion record, the file COMPLETE in its directory:
@@ -222,7 +224,7 @@ func (c *Checkpoints) writeRecord(rec *record, dir string) (size int64, renamed 
 	if err := c.fs.Rename(tmp, final); err != nil {
 		return 0, false, fmt.Errorf("braid: checkpoint %d: renaming %s to %s: %w", rec.id, tmp, recordName, err)
 	}
-	if err := syncDir(c.fs, dir); err != nil {
+	if err := staging.SyncDir(c.fs, dir); err != nil {
 		return 0, true, fmt.Errorf("braid: checkpoint %d: %w", rec.id, err)
 	}
 	return size, true, nil
@@ -337,20 +339,4 @@ func copyFile(fs vfs.FS, from, to string) error {
 		err = cerr
 	}
 	return err
-}
-
-// syncDir syncs a directory, making its entries durable.
-func syncDir(fs vfs.FS, dir string) error {
-	d, err := fs.OpenDir(dir)
-	if err != nil {
-		return fmt.Errorf("opening directory %s to sync it: %w", dir, err)
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("syncing directory %s: %w", dir, err)
-	}
-	return nil
 }

@@ -1,10 +1,12 @@
-// Package staging holds what the two-phase file sinks (connectors/filesink,
-// connectors/arrow) share: directories made durably, and the names of the
-// files a subtask stages.
+// Package staging holds what Braid's durable file writers share: the
+// two-phase file sinks (connectors/filesink, connectors/arrow) and the
+// checkpoint store (state): directories made and synced durably, and the
+// names of the files a sink subtask stages.
 package staging
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"strconv"
 	"strings"
@@ -46,13 +48,16 @@ func MkdirAllDurably(fs vfs.FS, dir string) error {
 	return nil
 }
 
-// SyncDir makes dir's entries durable.
+// SyncDir makes dir's entries durable. Its errors name dir.
 func SyncDir(fs vfs.FS, dir string) error {
 	d, err := fs.OpenDir(dir)
 	if err != nil {
-		return err
+		return fmt.Errorf("opening directory %s to sync it: %w", dir, err)
 	}
-	return errors.Join(d.Sync(), d.Close())
+	if err := errors.Join(d.Sync(), d.Close()); err != nil {
+		return fmt.Errorf("syncing directory %s: %w", dir, err)
+	}
+	return nil
 }
 
 // Missing reports whether path does not exist.
