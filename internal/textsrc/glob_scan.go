@@ -337,6 +337,7 @@ func (g *GlobReader) poll() error {
 // cur too. cur, when files go before it, is read on from its offset
 // after them.
 func (g *GlobReader) update(es []entry) {
+	g.refreshHeads()
 	seen := make(map[FileIdentity]bool, len(es))
 	var fresh, before []*genFile
 	for _, e := range es {
@@ -474,6 +475,10 @@ func (g *GlobReader) recover(a *genFile, oldHead []byte, off, line int64, cut *F
 	}
 	var copyE entry
 	var copyHead []byte
+	// copyF is the copy, opened when its head was read: the file read
+	// from is the one whose head matched, even if a rotation renames it
+	// (or puts another file at its name) before it is read.
+	var copyF *os.File
 	found := false
 	for _, e := range es {
 		if e.id.Known && e.id == a.id || e.size == 0 || len(oldHead) == 0 {
@@ -482,13 +487,21 @@ func (g *GlobReader) recover(a *genFile, oldHead []byte, off, line int64, cut *F
 		if k := g.known[e.id]; e.id.Known && k != nil && k.state != copied && g.sameFile(k, e) {
 			continue // read, or to read: not a copy (unless its inode was recycled)
 		}
-		h, err := headOf(e)
-		if err != nil || relate(h, oldHead) == unrelated {
+		f, h, ok := openEntry(e)
+		if !ok || relate(h, oldHead) == unrelated {
+			if f != nil {
+				f.Close()
+			}
 			continue
 		}
 		// Prefer a plain copy to a compressed one, then the longer.
 		if !found || copyE.gz && !e.gz || copyE.gz == e.gz && e.size > copyE.size {
-			copyE, copyHead, found = e, h, true
+			if copyF != nil {
+				copyF.Close()
+			}
+			copyE, copyHead, copyF, found = e, h, f, true
+		} else {
+			f.Close()
 		}
 	}
 	// a is read again from its start: what it holds now is known by its
@@ -498,6 +511,9 @@ func (g *GlobReader) recover(a *genFile, oldHead []byte, off, line int64, cut *F
 	a.head = nil
 	if a.f != nil {
 		if err := readHeadAt(a.f, &a.head); err != nil {
+			if copyF != nil {
+				copyF.Close()
+			}
 			return fmt.Errorf("braid: tail source %s: %w", a.path, err)
 		}
 	}
@@ -516,7 +532,7 @@ func (g *GlobReader) recover(a *genFile, oldHead []byte, off, line int64, cut *F
 	g.opts.Logger.Info("braid: tail: a followed file was truncated (copy-truncate); reading the rest of its lines from the copy, then it again from its start",
 		"file", a.path, "copy", copyE.path, "offset", off)
 	c := copyE.gen()
-	c.head = copyHead
+	c.head, c.f = copyHead, copyF
 	if copyE.id.Known {
 		g.known[copyE.id] = c
 	}
@@ -622,4 +638,28 @@ func (g *GlobReader) locate(q *genFile) error {
 		}
 	}
 	return errLost
+}
+
+// refreshHeads extends the heads of the files being read or to read that
+// are held open and shorter than headMax with what their files hold now:
+// a copy of a log made before the reader read that far (of an empty log
+// reopened for reading, of lines not read yet) is then known for a copy,
+// not read as a new file and again in the log. A head is only extended,
+// never replaced: a file whose start changed is left to the truncation
+// check.
+func (g *GlobReader) refreshHeads() {
+	refresh := func(gf *genFile) {
+		if gf == nil || gf.gz || gf.f == nil || len(gf.head) >= headMax {
+			return
+		}
+		var h []byte
+		if err := readHeadAt(gf.f, &h); err != nil || len(h) <= len(gf.head) || !bytes.HasPrefix(h, gf.head) {
+			return
+		}
+		gf.head = h
+	}
+	refresh(g.cur)
+	for _, q := range g.queue {
+		refresh(q)
+	}
 }
