@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/braidstream/braid/state"
+	"github.com/braidstream/braid/examples/internal/evsort"
 	"github.com/braidstream/braid/stream"
 	"github.com/braidstream/braid/window"
 )
@@ -427,33 +427,12 @@ func allowed(nets []netip.Prefix, a netip.Addr) bool {
 // sortLines holds each line until event time passes it, then emits the
 // lines of that time in section and text order: the output is the same
 // whatever the order in which the findings' operators ran.
-func sortLines(st *state.Store) (stream.ProcessFunc[int, Line, Line], error) {
-	pending, err := state.NewMap[int, int64, []Line](st, "pending lines")
-	if err != nil {
-		return stream.ProcessFunc[int, Line, Line]{}, err
+var sortLines = evsort.By(func(a, b Line) int {
+	if a.Section != b.Section {
+		return a.Section - b.Section
 	}
-	return stream.ProcessFunc[int, Line, Line]{
-		OnElement: func(c *stream.ProcessContext[int, Line], l Line) {
-			at, _ := c.Timestamp()
-			ls, _ := pending.Get(c.Key(), at.UnixNano())
-			pending.Put(c.Key(), at.UnixNano(), append(ls, l))
-			c.SetEventTimer(at)
-		},
-		OnTimer: func(c *stream.ProcessContext[int, Line], t stream.TimerInfo) {
-			ls, _ := pending.Get(c.Key(), t.At.UnixNano())
-			pending.Delete(c.Key(), t.At.UnixNano())
-			slices.SortFunc(ls, func(a, b Line) int {
-				if a.Section != b.Section {
-					return a.Section - b.Section
-				}
-				return strings.Compare(a.Text, b.Text)
-			})
-			for _, l := range ls {
-				c.Emit(l)
-			}
-		},
-	}, nil
-}
+	return strings.Compare(a.Text, b.Text)
+})
 
 // perEvent is the inputs' watermark generator: bounded out-of-orderness,
 // as stream.BoundedOutOfOrderness, but with watermarks as events come
