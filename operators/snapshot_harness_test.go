@@ -244,3 +244,21 @@ func (c *forgetfulCounter) Snapshot(w *StateWriter) error {
 	full.full = false
 	return c.counter.Snapshot(&full)
 }
+
+// checkChunkedRun fails the test unless the outputs of a chunked twin's
+// run, across its restores, join into the straight run's, the longest
+// list reached the most chunks, and the run went on from a restore.
+func checkChunkedRun(t *testing.T, round, restores int, outs []*collect[string], want *collect[string], most, maxChunks int32) {
+	t.Helper()
+	var got []string
+	for _, o := range outs {
+		got = append(got, o.vals...)
+	}
+	if !slices.Equal(got, want.vals) {
+		t.Fatalf("round %d, across %d restores: got\n%q\nwant\n%q", round, restores, got, want.vals)
+	}
+	if most != maxChunks || restores == 0 {
+		t.Fatalf("round %d: the longest list had %d chunks (the most is %d), the run went on from %d restores",
+			round, most, maxChunks, restores)
+	}
+}

@@ -143,17 +143,7 @@ func TestDeltaWindowChunkedTwin(t *testing.T) {
 				restores++
 			}
 		}
-		var got []string
-		for _, o := range outs {
-			got = append(got, o.vals...)
-		}
-		if !slices.Equal(got, want.vals) {
-			t.Fatalf("round %d, across %d restores: got\n%q\nwant\n%q", round, restores, got, want.vals)
-		}
-		if most != maxDeltaChunks || restores == 0 {
-			t.Fatalf("round %d: the longest list had %d chunks (the most is %d), the run went on from %d restores",
-				round, most, maxDeltaChunks, restores)
-		}
+		checkChunkedRun(t, round, restores, outs, want, most, maxDeltaChunks)
 	}
 }
 

@@ -686,17 +686,7 @@ func TestTimeWindowChunkedTwin(t *testing.T) {
 				restores++
 			}
 		}
-		var got []string
-		for _, o := range outs {
-			got = append(got, o.vals...)
-		}
-		if !slices.Equal(got, want.vals) {
-			t.Fatalf("round %d, across %d restores: got\n%q\nwant\n%q", round, restores, got, want.vals)
-		}
-		if most != maxTimeChunks || restores == 0 {
-			t.Fatalf("round %d: the longest list had %d chunks (the most is %d), the run went on from %d restores",
-				round, most, maxTimeChunks, restores)
-		}
+		checkChunkedRun(t, round, restores, outs, want, most, maxTimeChunks)
 	}
 }
 
