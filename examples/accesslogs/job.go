@@ -79,48 +79,6 @@ func (p *parser) access(text string, vhost bool) (logs.Access, error) {
 	return logs.ParseAccess(text)
 }
 
-// perMinute is an input's watermark generator: the latest request time
-// so far minus a bound, emitted when it reaches a new minute (every
-// window of the job ends on one), and with each request rather than after
-// each batch: which requests are late then depends on the order of the
-// lines only, not on how they were batched or where a resumed run's
-// batches begin. With idle > 0 (following files), an input without a
-// request for that many periodic calls is marked idle.
-type perMinute struct {
-	bound       time.Duration
-	idle, quiet int
-	next        int64 // the watermark's next minute, in Unix ns; 0 before the first request
-}
-
-func (g *perMinute) OnEvent(_ Request, ts time.Time, out stream.WatermarkOutput) {
-	g.quiet = 0
-	if wm := ts.Add(-g.bound); g.next == 0 || wm.UnixNano() >= g.next {
-		g.next = wm.Truncate(minute).Add(minute).UnixNano()
-		out.EmitWatermark(wm.Add(-time.Nanosecond))
-	}
-}
-
-func (g *perMinute) OnPeriodicEmit(out stream.WatermarkOutput) {
-	if g.idle > 0 {
-		if g.quiet++; g.quiet == g.idle {
-			out.MarkIdle()
-		}
-	}
-}
-
-// MarshalBinary keeps, in checkpoints, where the next watermark comes.
-func (g *perMinute) MarshalBinary() ([]byte, error) { return strconv.AppendInt(nil, g.next, 10), nil }
-
-// UnmarshalBinary restores what MarshalBinary kept.
-func (g *perMinute) UnmarshalBinary(b []byte) (err error) {
-	if len(b) == 0 {
-		g.next = 0
-		return nil
-	}
-	g.next, err = strconv.ParseInt(string(b), 10, 64)
-	return err
-}
-
 // The results, one type per kind: what -json writes (with the kind) and
 // -parquet writes (one file set per kind, without it).
 type (

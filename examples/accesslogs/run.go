@@ -13,6 +13,7 @@ import (
 	"github.com/braidstream/braid/connectors/filesink"
 	"github.com/braidstream/braid/connectors/logs"
 	"github.com/braidstream/braid/connectors/tail"
+	"github.com/braidstream/braid/examples/internal/stepwm"
 	"github.com/braidstream/braid/internal/deadletter"
 	"github.com/braidstream/braid/stream"
 )
@@ -171,12 +172,14 @@ func requests(env *stream.Env, cfg config, i int, in *input, dead *deadLetters) 
 	dead.add(stream.Map(bad, func(d stream.DeadLetter[logs.Line]) report {
 		return report{Where: d.Value.Where(), Err: d.Err.Error(), Line: d.Value.Text, Input: i}
 	}))
-	idle := 0
+	idle := time.Duration(0)
 	if cfg.follow {
-		idle = max(1, int(cfg.idle/(200*time.Millisecond))) // the default watermark interval
+		idle = cfg.idle
 	}
+	// A watermark when event time reaches a new minute (package stepwm):
+	// every window of the job ends on one.
 	reqs = reqs.WithWatermarks(func(q Request) time.Time { return q.Time }, func() stream.WatermarkGenerator[Request] {
-		return &perMinute{bound: cfg.bound, idle: idle}
+		return stepwm.New[Request](cfg.bound, minute, idle)
 	})
 	// Times event time cannot hold (before 1678, after 2262).
 	dead.add(stream.Map(stream.DeadLetters(reqs), func(d stream.DeadLetter[Request]) report {

@@ -22,7 +22,10 @@ const (
 	deniedSize  = 5 * time.Minute
 	escalateMax = 10 * time.Minute
 	// watermarkStep is how often, in event time, the inputs' watermarks
-	// move on; see perEvent.
+	// move on (package stepwm): every window but the sliding minutes and
+	// the sessions ends on a minute. One per event would split the batches
+	// into single lines in a sparse log (the real sample has a line every
+	// 7 s); one per minute makes the job about 1.5 times as fast on it.
 	watermarkStep = time.Minute
 )
 
@@ -433,67 +436,3 @@ var sortLines = evsort.By(func(a, b Line) int {
 	}
 	return strings.Compare(a.Text, b.Text)
 })
-
-// perEvent is the inputs' watermark generator: bounded out-of-orderness,
-// as stream.BoundedOutOfOrderness, but with watermarks as events come
-// rather than after each batch, so that which events are late depends on
-// the order of the lines only, not on how they were batched (nor on where
-// a resumed run's batches begin). It emits one (the latest timestamp so
-// far minus the bound) when that reaches a new multiple of step, a
-// minute: the windows of a minute and of 5 minutes close exactly as with
-// a watermark per event, the sliding minutes (every 10 s) and the
-// sessions up to a minute of event time later, which delays their
-// findings and changes none of them. A watermark per event would split
-// the batches into single lines in a sparse log (the real sample has a
-// line every 7 s); one per minute makes the job about 1.5 times as fast
-// on it. Since its watermarks are never ahead of those of a watermark per
-// event, no event is late that would not be late with those.
-//
-// With idle > 0 (following files), an input without an event for that
-// many periodic calls is marked idle, so that it does not hold event time
-// back for the others.
-type perEvent[T any] struct {
-	bound, step time.Duration
-	idle        int
-	quiet       int
-	mark        time.Time // the last multiple of step reached
-	seen        bool
-}
-
-func (g *perEvent[T]) OnEvent(_ T, ts time.Time, out stream.WatermarkOutput) {
-	g.quiet = 0
-	// Truncate counts from year 1, a whole number of steps (of a minute)
-	// before 1970, where windows are aligned.
-	if m := ts.Add(-g.bound).Truncate(g.step); !g.seen || m.After(g.mark) {
-		g.mark, g.seen = m, true
-		out.EmitWatermark(ts.Add(-g.bound - time.Nanosecond))
-	}
-}
-
-func (g *perEvent[T]) OnPeriodicEmit(out stream.WatermarkOutput) {
-	if g.idle == 0 {
-		return
-	}
-	if g.quiet++; g.quiet == g.idle {
-		out.MarkIdle()
-	}
-}
-
-// MarshalBinary keeps, in checkpoints, the last mark reached: where the
-// next watermark comes depends on it.
-func (g *perEvent[T]) MarshalBinary() ([]byte, error) {
-	if !g.seen {
-		return nil, nil
-	}
-	return g.mark.MarshalBinary()
-}
-
-// UnmarshalBinary restores what MarshalBinary kept.
-func (g *perEvent[T]) UnmarshalBinary(b []byte) error {
-	if len(b) == 0 {
-		g.seen = false
-		return nil
-	}
-	g.seen = true
-	return g.mark.UnmarshalBinary(b)
-}

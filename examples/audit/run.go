@@ -13,6 +13,7 @@ import (
 	"github.com/braidstream/braid/connectors/filesink"
 	"github.com/braidstream/braid/connectors/logs"
 	"github.com/braidstream/braid/connectors/tail"
+	"github.com/braidstream/braid/examples/internal/stepwm"
 	"github.com/braidstream/braid/internal/deadletter"
 	"github.com/braidstream/braid/stream"
 )
@@ -236,13 +237,13 @@ func inEventTime[T event](cfg config, i int, in *input, dead *deadLetters, lines
 	dead.add(stream.Map(bad, func(d stream.DeadLetter[logs.Line]) report {
 		return report{Where: d.Value.Where(), Err: d.Err.Error(), Line: d.Value.Text, Input: -1} // the parser counted it
 	}))
-	idle := 0
+	idle := time.Duration(0)
 	if cfg.follow {
-		idle = max(1, int(cfg.idle/(200*time.Millisecond))) // the default watermark interval
+		idle = cfg.idle
 	}
 	events = events.Filter(func(e T) bool { return !e.when().IsZero() }).
 		WithWatermarks(func(e T) time.Time { return e.when() }, func() stream.WatermarkGenerator[T] {
-			return &perEvent[T]{bound: cfg.bound, step: watermarkStep, idle: idle}
+			return stepwm.New[T](cfg.bound, watermarkStep, idle)
 		})
 	// Times event time cannot hold (before 1678, after 2262).
 	dead.add(stream.Map(stream.DeadLetters(events), func(d stream.DeadLetter[T]) report {
