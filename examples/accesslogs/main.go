@@ -93,13 +93,10 @@ package main
 
 import (
 	"cmp"
-	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"time"
 
 	"github.com/braidstream/braid/internal/cmdflag"
@@ -131,21 +128,7 @@ type config struct {
 	batchSize int // tests: records per batch (0: the default); results do not depend on it
 }
 
-func main() {
-	cfg, err := parseFlags(os.Args[1:], os.Stderr)
-	if errors.Is(err, flag.ErrHelp) {
-		os.Exit(0)
-	}
-	if err != nil {
-		os.Exit(2) // parseFlags said why
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	if err := run(ctx, cfg, os.Stdout, os.Stderr); err != nil && !errors.Is(err, context.Canceled) {
-		fmt.Fprintln(os.Stderr, "accesslogs:", err)
-		os.Exit(1)
-	}
-}
+func main() { cmdflag.Main("accesslogs", parseFlags, run) }
 
 // parseFlags reads the command line into a config. A bad flag or value is
 // an error, reported on errOut with the usage (flag.ErrHelp for -h).

@@ -100,14 +100,11 @@ package main
 
 import (
 	"cmp"
-	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net/netip"
-	"os"
-	"os/signal"
 	"strings"
 	"time"
 
@@ -142,21 +139,7 @@ type config struct {
 	batchSize int // tests: records per batch (0: the default); results do not depend on it
 }
 
-func main() {
-	cfg, err := parseFlags(os.Args[1:], os.Stderr)
-	if errors.Is(err, flag.ErrHelp) {
-		os.Exit(0)
-	}
-	if err != nil {
-		os.Exit(2) // parseFlags said why
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	if err := run(ctx, cfg, os.Stdout, os.Stderr); err != nil && !errors.Is(err, context.Canceled) {
-		fmt.Fprintln(os.Stderr, "audit:", err)
-		os.Exit(1)
-	}
-}
+func main() { cmdflag.Main("audit", parseFlags, run) }
 
 // The default networks of -allow: private and loopback addresses.
 const defaultAllow = "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,127.0.0.0/8,fc00::/7,::1/128"

@@ -60,7 +60,6 @@ import (
 	"math"
 	"net"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"time"
 
@@ -87,21 +86,7 @@ type config struct {
 	start         time.Time
 }
 
-func main() {
-	cfg, err := parseFlags(os.Args[1:], os.Stderr)
-	if errors.Is(err, flag.ErrHelp) {
-		os.Exit(0)
-	}
-	if err != nil {
-		os.Exit(2) // parseFlags said why
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	if err := run(ctx, cfg, os.Stdout, os.Stderr); err != nil && !errors.Is(err, context.Canceled) {
-		fmt.Fprintln(os.Stderr, "stockprices:", err)
-		os.Exit(1)
-	}
-}
+func main() { cmdflag.Main("stockprices", parseFlags, run) }
 
 // parseFlags reads the command line into a config. A bad flag or value,
 // or any argument that is not a flag, is an error, reported on errOut with

@@ -1,17 +1,45 @@
-// Package cmdflag holds the checks of command-line flags that the example
-// commands share: the flags of checkpoints and part-file output, of the
-// dead-letter file, of event time, and the FILE arguments. Each returns
-// nil for good values, or an error in the words of package flag
-// ("invalid value ... for flag -name: want ...") that the command prints
-// with its usage.
+// Package cmdflag holds what the example commands share of their command
+// lines: Main, and the checks of the flags of checkpoints and part-file
+// output, of the dead-letter file, of event time, and the FILE arguments.
+// Each check returns nil for good values, or an error in the words of
+// package flag ("invalid value ... for flag -name: want ...") that the
+// command prints with its usage.
 package cmdflag
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
+	"os"
+	"os/signal"
 	"time"
 )
+
+// Main is a command's main: it reads the command line with parse (which
+// reports a bad one on stderr, with the usage, and returns flag.ErrHelp
+// for -h), then runs the job with run until it ends or an interrupt
+// (Ctrl-C) cancels its context. It exits with 0 for -h, 2 for a bad
+// command line, and 1, after printing "name: error", when the job fails;
+// an interrupted job has not failed.
+func Main[C any](name string, parse func(args []string, errOut io.Writer) (C, error),
+	run func(ctx context.Context, cfg C, out, errOut io.Writer) error) {
+	cfg, err := parse(os.Args[1:], os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(0)
+	}
+	if err != nil {
+		os.Exit(2) // parse said why
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	err = run(ctx, cfg, os.Stdout, os.Stderr)
+	stop()
+	if err != nil && !errors.Is(err, context.Canceled) {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+		os.Exit(1)
+	}
+}
 
 // Set is the names of the flags of fs that the command line set (after
 // fs.Parse): a flag given its default value is set, one left out is not.
