@@ -1,6 +1,7 @@
 // Package staging holds what Braid's durable file writers share: the
-// two-phase file sinks (connectors/filesink, connectors/arrow) and the
-// checkpoint store (state): directories made and synced durably, and the
+// two-phase file sinks (connectors/filesink, connectors/arrow), the
+// checkpoint store (state) and the durable listeners' log of received
+// lines (internal/textsrc): directories made and synced durably, and the
 // names of the files a sink subtask stages.
 package staging
 
