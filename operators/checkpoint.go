@@ -65,6 +65,13 @@ type CheckpointConfig struct {
 type SourceDir struct {
 	FS  vfs.FS
 	Dir string // under the checkpoint directory, one per source subtask
+	// Fresh is true when the job starts afresh on purpose (StartFresh):
+	// what earlier runs left in Dir is not to be replayed. It is false
+	// for a job that finds no checkpoint to resume from (a first run, or
+	// one after a crash before the first checkpoint completed): all the
+	// directory holds is to be replayed then, since none of it reached
+	// the output of a complete checkpoint.
+	Fresh bool
 }
 
 type sourceDirKey struct{}

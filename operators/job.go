@@ -306,7 +306,7 @@ func (j *Job) Run(ctx context.Context) error {
 				openCtx := runCtx
 				if t.cp != nil {
 					openCtx = context.WithValue(runCtx, sourceDirKey{}, SourceDir{
-						FS: p.cfg.Checkpoint.fs(), Dir: p.cfg.Checkpoint.sourceDir(p.uid[n], k)})
+						FS: p.cfg.Checkpoint.fs(), Dir: p.cfg.Checkpoint.sourceDir(p.uid[n], k), Fresh: p.cfg.Checkpoint.Fresh})
 				}
 				rr, err := n.source.open(openCtx, k, len(p.tasks[n]))
 				if err != nil {

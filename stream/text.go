@@ -106,9 +106,8 @@ func MaxLineBytes(n int) TextOption {
 // at the log's end is detected by its checksum and cut off: it was never
 // given to the job. A job with no complete checkpoint to resume from (one
 // that crashed before its first checkpoint completed) replays all the log
-// holds: none of it reached a checkpoint's output. So does a job started
-// with StartFresh over the same directory, unless dir/sources is removed
-// first.
+// holds: none of it reached a checkpoint's output. A job started with
+// StartFresh replays none of it: it reads the socket from its first Read.
 //
 // Old segments (16 MiB each) are deleted once the positions of the last
 // four checkpoints taken are past them: the source is not told when a
@@ -244,7 +243,7 @@ func openSocketSource(ctx context.Context, addr string, cfg textConfig) (operato
 		return nil, fmt.Errorf("braid: socket source %s cannot replay what it read before a restart, so it cannot take part in checkpoints: give SocketText the option stream.Durable() to log the lines it receives in the checkpoint directory and replay them", addr)
 	}
 	cfg.socket.ReturnIdle = true // an idle socket must not hold checkpoints back
-	r, err := textsrc.OpenDurableSocket(addr, cfg.socket, dir.FS, dir.Dir, textsrc.DurableOptions{})
+	r, err := textsrc.OpenDurableSocket(addr, cfg.socket, dir.FS, dir.Dir, textsrc.DurableOptions{Fresh: dir.Fresh})
 	if err != nil {
 		return nil, err
 	}

@@ -376,3 +376,67 @@ func tearLog(t *testing.T, fs vfs.FS) {
 	}
 	f.Close()
 }
+
+// A job started with StartFresh over a checkpoint directory whose durable
+// socket log holds an earlier run's lines replays none of them: it sees
+// only what the server sends it. (A job that merely finds no checkpoint
+// to resume from replays the log: TestSocketTextDurableReplaysAfterStop.)
+func TestSocketTextDurableStartFreshReplaysNothing(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	serve := func(from, to int) {
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		var b strings.Builder
+		for i := from; i < to; i++ {
+			fmt.Fprintf(&b, "%d\n", i)
+		}
+		c.Write([]byte(b.String()))
+	}
+	fs := vfs.NewMem()
+	run := func(from, to int, opts ...stream.CheckpointOption) (*tcRun, error) {
+		served := make(chan struct{})
+		go func() { defer close(served); serve(from, to) }()
+		defer func() { <-served }()
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		r := &tcRun{}
+		env := stream.NewEnv(stream.WithLogger(tcQuiet()), stream.WithBatchSize(10),
+			stream.WithCheckpointing("/ck", 5*time.Millisecond, append(opts, stream.CheckpointFS(fs))...))
+		stream.SocketText(env, l.Addr().String(), stream.Durable(), stream.MaxRetries(0), stream.EndQuietly(true)).
+			ForEach(func(s string) error {
+				i, err := strconv.Atoi(s)
+				if err != nil {
+					return err
+				}
+				r.line(i)
+				return nil
+			})
+		return r, env.Execute(ctx)
+	}
+	first, err := run(0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(first.lines) != 100 {
+		t.Fatalf("first run saw %d lines, want 100", len(first.lines))
+	}
+	second, err := run(100, 150, stream.StartFresh())
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(second.lines)
+	want := make([]int, 0, 50)
+	for i := 100; i < 150; i++ {
+		want = append(want, i)
+	}
+	if !slices.Equal(second.lines, want) {
+		t.Fatalf("the fresh run saw %d lines (%v...), want the 50 the server sent it, none replayed", len(second.lines), second.lines[:min(5, len(second.lines))])
+	}
+}

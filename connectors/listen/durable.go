@@ -29,11 +29,11 @@ import (
 // covers; a restored job replays the log from there (counted in
 // Stats.Replayed), then listens again; a job with no complete checkpoint
 // to resume from (it crashed before its first one completed) replays all
-// the log holds, as does one started with stream.StartFresh over the same
-// directory unless dir/sources is removed first. A record torn by a crash at the
-// log's end is found by its checksum and cut off: it was never given to
-// the job. Old segments go as for stream.Durable: once the positions of
-// the last four checkpoints are past them.
+// the log holds; one started with stream.StartFresh replays none of it.
+// A record torn by a crash at the log's end is found by its checksum and
+// cut off: it was never given to the job. Old segments go as for
+// stream.Durable: once the positions of the last four checkpoints are
+// past them.
 //
 // Guarantee: every line that reached the log (Stats.Logged) before a
 // crash is processed exactly once by the restored job: once in the job's
@@ -78,7 +78,7 @@ func openDurable(name string, r stream.SourceReader[logs.Line], dir stream.Sourc
 		r.Close()
 		return nil, fmt.Errorf("braid: %s: its reader cannot be logged (a bug)", name)
 	}
-	d, err := textsrc.OpenDurable(name, src, &lineCodec{}, dir.FS, dir.Dir, textsrc.DurableOptions{Logger: cfg.logger})
+	d, err := textsrc.OpenDurable(name, src, &lineCodec{}, dir.FS, dir.Dir, textsrc.DurableOptions{Logger: cfg.logger, Fresh: dir.Fresh})
 	if err != nil {
 		r.Close()
 		return nil, err

@@ -25,6 +25,13 @@ type DurableOptions struct {
 	// Logger is where the log warns (a torn tail cut off, an old segment
 	// it could not delete). Nil means slog.Default().
 	Logger *slog.Logger
+	// Fresh skips what the log holds: the job starts afresh on purpose
+	// (stream.StartFresh), so nothing of earlier runs is replayed, and a
+	// Durable given no Seek reads the Received from the first Read. The
+	// old records stay until their segments age out as usual, so that a
+	// job that resumes an older checkpoint (the fresh run crashed before
+	// its first one completed) still finds its position.
+	Fresh bool
 }
 
 // Record kinds in a durable log.
@@ -74,9 +81,9 @@ type Codec[T, J any] interface {
 //   - A Durable given no Seek (no checkpoint to resume from: the first
 //     run, or one that crashed before its first checkpoint completed)
 //     replays all its log holds, from its oldest segment: none of it
-//     reached the output of a complete checkpoint. So a job started
-//     afresh on purpose over a checkpoint directory (stream.StartFresh)
-//     replays the old log too, unless its directory is removed first.
+//     reached the output of a complete checkpoint. One opened with
+//     DurableOptions.Fresh (a job started afresh on purpose over a
+//     checkpoint directory, stream.StartFresh) replays none of it.
 //   - A torn record at the end of the log, left by a crash, is found by
 //     its length or checksum when the log is opened and cut off (with a
 //     warning); a damaged record anywhere else fails the replay naming
@@ -125,7 +132,7 @@ func OpenDurable[T, J any, C Codec[T, J]](name string, src Received[T, J], codec
 		return nil, fmt.Errorf("braid: %s: %w", name, err)
 	}
 	d := &Durable[T, J, C]{name: name, src: src, codec: codec, log: l, pos: l.writePos(), keep: opts.KeepPositions}
-	if len(l.segs) > 0 {
+	if len(l.segs) > 0 && !opts.Fresh {
 		// Until a Seek says otherwise, replay all the log holds: without a
 		// checkpoint to resume from, what it logged never reached the
 		// output of a checkpoint.

@@ -120,3 +120,56 @@ func TestDurableWithoutSeekReplaysAll(t *testing.T) {
 		t.Fatalf("resumed at the first position: read %v, want %v", got, w)
 	}
 }
+
+// A Durable opened with Fresh (the job starts afresh on purpose) replays
+// nothing an earlier run logged, and reads the Received from the first
+// Read; what it logs goes after the old records, which stay, so that a
+// position of the earlier run (a checkpoint the store still holds, should
+// the fresh run crash before its first one completes) still replays
+// from there: the old records after it, then the fresh run's.
+func TestDurableFreshReplaysNothing(t *testing.T) {
+	fs := vfs.NewMem()
+	ctx := context.Background()
+	opts := DurableOptions{SegmentBytes: 100}
+	d, err := OpenDurable("test", Received[string, Reject](&fed{batches: [][]string{{"a", "b"}, {"c", "d"}}}), socketCodec{}, fs, "/src", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Read(ctx, make([]string, 2)); err != nil {
+		t.Fatal(err)
+	}
+	mid, _ := d.Position() // after a, b
+	if got, err := readAll(t, d, ctx, 2); !errors.Is(err, io.EOF) || !slices.Equal(got, []string{"c", "d"}) {
+		t.Fatalf("first run: %v, %v", got, err)
+	}
+	d.Close()
+
+	opts.Fresh = true
+	f, err := OpenDurable("test", Received[string, Reject](&fed{batches: [][]string{{"new"}}}), socketCodec{}, fs, "/src", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Replaying() {
+		t.Fatal("a fresh Durable replays the old log")
+	}
+	got, err := readAll(t, f, ctx, 4)
+	if !errors.Is(err, io.EOF) || !slices.Equal(got, []string{"new"}) {
+		t.Fatalf("fresh run read %v (%v), want only the new line", got, err)
+	}
+	if _, replayed := f.Counts(); replayed != 0 {
+		t.Fatalf("fresh run: %d replayed, want 0", replayed)
+	}
+	f.Close()
+
+	r, err := OpenDurable("test", Received[string, Reject](&fed{}), socketCodec{}, fs, "/src", DurableOptions{SegmentBytes: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if err := r.Seek(mid); err != nil {
+		t.Fatalf("a position of the run before the fresh one: %v", err)
+	}
+	if got, err := readAll(t, r, ctx, 4); !errors.Is(err, io.EOF) || !slices.Equal(got, []string{"c", "d", "new"}) {
+		t.Fatalf("resumed at the earlier run's position: read %v (%v), want c d new", got, err)
+	}
+}
