@@ -19,7 +19,7 @@ func WriteThroughputChart(w io.Writer, rows []Row) error {
 	var names []string
 	var braid, base plotter.Values
 	for _, r := range rows {
-		if r.Impl != "braid" || r.Checkpoint || !r.OK() {
+		if r.Impl != "braid" || r.Checkpoint || r.Parallelism > 1 || !r.OK() {
 			continue
 		}
 		names = append(names, strings.TrimPrefix(strings.TrimSuffix(r.Name, " braid"), "tumble "))
@@ -69,7 +69,7 @@ func WriteKeysChart(w io.Writer, rows []Row, rss bool) error {
 	var impls []string
 	pts := map[string]plotter.XYs{}
 	for _, r := range rows {
-		if r.Workload != "tumble" || r.Checkpoint || !r.OK() || r.Keys <= 0 {
+		if r.Workload != "tumble" || r.Checkpoint || r.Parallelism > 1 || !r.OK() || r.Keys <= 0 {
 			continue
 		}
 		if _, ok := pts[r.Impl]; !ok {

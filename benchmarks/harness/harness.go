@@ -25,6 +25,8 @@ type Measurement struct {
 	Impl       string `json:"impl"`
 	Keys       int64  `json:"keys,omitempty"`
 	Checkpoint bool   `json:"checkpoint,omitempty"`
+	// Parallelism is Braid's parallelism (0 or 1: one subtask per operator).
+	Parallelism int `json:"parallelism,omitempty"`
 	// Events is the number of events read, Outputs the results emitted.
 	Events  int64 `json:"events"`
 	Outputs int64 `json:"outputs"`
@@ -145,6 +147,7 @@ type Row struct {
 	Name, Workload, Impl string
 	Keys                 int64
 	Checkpoint           bool
+	Parallelism          int // 0 or 1: one subtask per operator
 	Semantics            string
 	// Runs is the number of successful runs, Failed the failed ones.
 	Runs, Failed int
@@ -174,7 +177,7 @@ func Summarize(ms []Measurement) []Row {
 	rows := make([]Row, 0, len(order))
 	for _, name := range order {
 		g := groups[name]
-		r := Row{Name: name, Workload: g[0].Workload, Impl: g[0].Impl, Keys: g[0].Keys, Checkpoint: g[0].Checkpoint, Semantics: g[0].Semantics}
+		r := Row{Name: name, Workload: g[0].Workload, Impl: g[0].Impl, Keys: g[0].Keys, Checkpoint: g[0].Checkpoint, Parallelism: g[0].Parallelism, Semantics: g[0].Semantics}
 		var eps, cpu, allocs, rss, p50, p99 []float64
 		for _, m := range g {
 			switch {
@@ -207,10 +210,16 @@ func Summarize(ms []Measurement) []Row {
 	return rows
 }
 
-// Find returns the row of workload, impl, keys and checkpoint, if any.
+// Find returns the row of workload, impl, keys and checkpoint at
+// parallelism 1, if any.
 func Find(rows []Row, workload, impl string, keys int64, checkpoint bool) (Row, bool) {
+	return FindAt(rows, workload, impl, keys, checkpoint, 1)
+}
+
+// FindAt is Find at a parallelism (0 and 1 are the same).
+func FindAt(rows []Row, workload, impl string, keys int64, checkpoint bool, par int) (Row, bool) {
 	for _, r := range rows {
-		if r.Workload == workload && r.Impl == impl && r.Keys == keys && r.Checkpoint == checkpoint {
+		if r.Workload == workload && r.Impl == impl && r.Keys == keys && r.Checkpoint == checkpoint && max(r.Parallelism, 1) == max(par, 1) {
 			return r, r.OK()
 		}
 	}

@@ -137,3 +137,78 @@ func TestCharts(t *testing.T) {
 		t.Error("empty throughput chart: no error")
 	}
 }
+
+// A row at parallelism 2 has its own line in the parallelism table,
+// against the parallelism-1 row, and never stands in for it: the baseline
+// ratio and the charts read the parallelism-1 row.
+func TestParallelismRows(t *testing.T) {
+	ms := []Measurement{
+		{Name: "tumble keys=10000 braid", Workload: "tumble", Impl: "braid", Keys: 10000, Events: 1e6, WallS: 0.2, CPUS: 0.3, LatP50S: -1},
+		{Name: "tumble keys=10000 braid p=2", Workload: "tumble", Impl: "braid", Keys: 10000, Parallelism: 2, Events: 1e6, WallS: 0.1, CPUS: 0.36, LatP50S: -1},
+		{Name: "tumble keys=10000 baseline", Workload: "tumble", Impl: "baseline", Keys: 10000, Events: 1e6, WallS: 0.1, CPUS: 0.1, LatP50S: -1},
+	}
+	rows := Summarize(ms)
+	if r, ok := Find(rows, "tumble", "braid", 10000, false); !ok || r.Parallelism > 1 {
+		t.Fatalf("Find took %+v for parallelism 1", r)
+	}
+	if r, ok := FindAt(rows, "tumble", "braid", 10000, false, 2); !ok || r.Parallelism != 2 {
+		t.Fatalf("FindAt(2) = %+v", r)
+	}
+	var b bytes.Buffer
+	if err := WriteMarkdown(&b, Report{Rows: rows}); err != nil {
+		t.Fatal(err)
+	}
+	md := b.String()
+	for _, want := range []string{
+		"## Parallelism",
+		"| tumble keys=10000 | 1 | 5.00M | 1.00 | 0.300 | 1.00 |",
+		"| tumble keys=10000 | 2 | 10.00M | 2.00 | 0.360 | 1.20 |",
+		"| tumble keys=10000 | 5.00M | 10.00M | 0.50 | 3.00 |", // Braid/baseline: p=1 only
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report lacks %q:\n%s", want, md)
+		}
+	}
+	if strings.Contains(md, "| tumble keys=10000 braid p=2 | 10.00M |") {
+		t.Errorf("the p=2 row is in the baseline table:\n%s", md)
+	}
+}
+
+// Targets: met, missed (with why) and not measured, with figures computed
+// from the rows.
+func TestTargets(t *testing.T) {
+	rows := fixed() // tumble keys=100: braid 6.67M/s, 0.3 CPU-s/M; baseline 20M/s, 0.05; go-streams 100K/s
+	targets := []Target{
+		{What: "tumble CPU ratio", Want: 1.5, AtMost: true, Figure: CPUPerEventRatio("tumble", 100), Why: "the exchange copies twice"},
+		{What: "tumble wall ratio", Want: 3.5, AtMost: true, Figure: WallRatio("tumble", 100), Why: "never shown"},
+		{What: "tumble per core", Want: 3e6, Figure: PerCore("tumble", 100), Format: fmtRate},
+		{What: "go-streams", Want: 100, Figure: PeerRatio("tumble", 100, "go-streams"), Why: "slow peer"},
+		{What: "q5 per core", Want: 1e7, Figure: PerCore("q5", 0), Format: fmtRate},
+	}
+	for i, want := range []struct{ fig float64 }{{6}, {3}, {1e6 / 0.3}, {66.67}} {
+		if fig, ok, _ := targets[i].Met(rows); !ok || math.Abs(fig-want.fig) > 0.01 {
+			t.Errorf("%s: figure %v (%v), want %v", targets[i].What, fig, ok, want.fig)
+		}
+	}
+	var b bytes.Buffer
+	if err := WriteMarkdown(&b, Report{Rows: rows, Targets: targets}); err != nil {
+		t.Fatal(err)
+	}
+	md := b.String()
+	for _, want := range []string{
+		"| tumble CPU ratio | at most 1.50 | 6.00 | **missed** |",
+		"| tumble wall ratio | at most 3.50 | 3.00 | met |",
+		"| tumble per core | at least 3.00M | 3.33M | met |",
+		"| go-streams | at least 100.00 | 66.67 | **missed** |",
+		"| q5 per core | at least 10.00M | – | not measured in this run |",
+		"- **tumble CPU ratio** (6.00, wanted at most 1.50): the exchange copies twice",
+		"- **go-streams** (66.67, wanted at least 100.00): slow peer",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report lacks %q:\n%s", want, md)
+		}
+	}
+	if strings.Contains(md, "never shown") {
+		t.Error("the why of a met target is printed")
+	}
+}

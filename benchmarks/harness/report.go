@@ -28,6 +28,169 @@ type Report struct {
 	// Notes are paragraphs added after the machine (what N was, what the
 	// latency is, caveats).
 	Notes []string
+	// Targets are the figures the report is held to, in the order they are
+	// listed.
+	Targets []Target
+}
+
+// A Target is a figure the report is held to: at least (or, with AtMost,
+// at most) Want.
+type Target struct {
+	What   string // "q5: events/s per core"
+	Want   float64
+	AtMost bool
+	// Figure computes the measured figure from the rows; false when a row
+	// it needs is missing or failed.
+	Figure func(rows []Row) (float64, bool)
+	// Format prints Want and the figure (nil: a ratio, "%.2f").
+	Format func(float64) string
+	// Why says why the target is missed and what would close it; the
+	// report prints it only when the figure misses.
+	Why string
+}
+
+// Met reports the figure and whether it meets the target (false when
+// there is no figure).
+func (t Target) Met(rows []Row) (fig float64, ok, met bool) {
+	fig, ok = t.Figure(rows)
+	if !ok || math.IsNaN(fig) {
+		return fig, false, false
+	}
+	if t.AtMost {
+		return fig, true, fig <= t.Want
+	}
+	return fig, true, fig >= t.Want
+}
+
+// PerCore is a target's figure: the events per CPU-second of a Braid row
+// at parallelism 1 (1e6 / its CPU-seconds per million events), what one
+// core would do.
+func PerCore(workload string, keys int64) func([]Row) (float64, bool) {
+	return func(rows []Row) (float64, bool) {
+		r, ok := Find(rows, workload, "braid", keys, false)
+		if !ok || r.CPUSPerMillion <= 0 {
+			return 0, false
+		}
+		return 1e6 / r.CPUSPerMillion, true
+	}
+}
+
+// CPUPerEventRatio is a target's figure: Braid's CPU per event over the
+// baseline's, at parallelism 1.
+func CPUPerEventRatio(workload string, keys int64) func([]Row) (float64, bool) {
+	return func(rows []Row) (float64, bool) {
+		b, ok1 := Find(rows, workload, "braid", keys, false)
+		l, ok2 := Find(rows, workload, "baseline", keys, false)
+		if !ok1 || !ok2 || l.CPUSPerMillion <= 0 {
+			return 0, false
+		}
+		return b.CPUSPerMillion / l.CPUSPerMillion, true
+	}
+}
+
+// WallRatio is a target's figure: Braid's wall time over the baseline's
+// for the same events (the baseline's events/s over Braid's), at
+// parallelism 1.
+func WallRatio(workload string, keys int64) func([]Row) (float64, bool) {
+	return func(rows []Row) (float64, bool) {
+		b, ok1 := Find(rows, workload, "braid", keys, false)
+		l, ok2 := Find(rows, workload, "baseline", keys, false)
+		if !ok1 || !ok2 || b.EventsPerS <= 0 {
+			return 0, false
+		}
+		return l.EventsPerS / b.EventsPerS, true
+	}
+}
+
+// PeerRatio is a target's figure: Braid's events/s (parallelism 1) over
+// a peer's on the same workload.
+func PeerRatio(workload string, keys int64, peer string) func([]Row) (float64, bool) {
+	return func(rows []Row) (float64, bool) {
+		b, ok1 := Find(rows, workload, "braid", keys, false)
+		p, ok2 := Find(rows, workload, peer, keys, false)
+		if !ok1 || !ok2 || p.EventsPerS <= 0 {
+			return 0, false
+		}
+		return b.EventsPerS / p.EventsPerS, true
+	}
+}
+
+// writeTargets writes the table of targets: each one's figure, met or
+// missed, and, where missed, why.
+func writeTargets(b *strings.Builder, rows []Row, targets []Target) {
+	if len(targets) == 0 {
+		return
+	}
+	b.WriteString("## Targets\n\n")
+	b.WriteString("| target | wanted | measured | |\n|---|---:|---:|---|\n")
+	var why []string
+	for _, t := range targets {
+		f := t.Format
+		if f == nil {
+			f = func(x float64) string { return fmt.Sprintf("%.2f", x) }
+		}
+		want := "at least " + f(t.Want)
+		if t.AtMost {
+			want = "at most " + f(t.Want)
+		}
+		fig, ok, met := t.Met(rows)
+		switch {
+		case !ok:
+			fmt.Fprintf(b, "| %s | %s | – | not measured in this run |\n", t.What, want)
+		case met:
+			fmt.Fprintf(b, "| %s | %s | %s | met |\n", t.What, want, f(fig))
+		default:
+			fmt.Fprintf(b, "| %s | %s | %s | **missed** |\n", t.What, want, f(fig))
+			if t.Why != "" {
+				why = append(why, fmt.Sprintf("- **%s** (%s, wanted %s): %s", t.What, f(fig), want, t.Why))
+			}
+		}
+	}
+	if len(why) > 0 {
+		b.WriteString("\nWhy the missed ones are missed, and what would close them:\n\n")
+		b.WriteString(strings.Join(why, "\n") + "\n")
+	}
+	b.WriteString("\n")
+}
+
+// writeScaling writes, for each Braid workload run at more than one
+// parallelism, its figures at each against parallelism 1.
+func writeScaling(b *strings.Builder, rows []Row) {
+	type key struct {
+		workload string
+		keys     int64
+	}
+	var order []key
+	pars := map[key][]Row{}
+	for _, r := range rows {
+		if r.Impl != "braid" || r.Checkpoint || r.Parallelism <= 1 || !r.OK() {
+			continue
+		}
+		k := key{r.Workload, r.Keys}
+		if _, seen := pars[k]; !seen {
+			order = append(order, k)
+		}
+		pars[k] = append(pars[k], r)
+	}
+	if len(order) == 0 {
+		return
+	}
+	b.WriteString("## Parallelism\n\n")
+	b.WriteString("The same job at more subtasks per operator, on this machine's cores: events/s and CPU per event against parallelism 1 (speedup above 1: faster; CPU ratio above 1: each event costs more CPU, the overhead of more subtasks).\n\n")
+	b.WriteString("| workload | parallelism | events/s | speedup over p=1 | CPU-s per M events | CPU per event against p=1 |\n|---|---:|---:|---:|---:|---:|\n")
+	for _, k := range order {
+		one, ok := Find(rows, k.workload, "braid", k.keys, false)
+		if !ok {
+			continue
+		}
+		name := strings.TrimSuffix(one.Name, " braid")
+		fmt.Fprintf(b, "| %s | 1 | %s | 1.00 | %.3f | 1.00 |\n", name, fmtRate(one.EventsPerS), one.CPUSPerMillion)
+		for _, r := range pars[k] {
+			fmt.Fprintf(b, "| %s | %d | %s | %s | %.3f | %s |\n", name, r.Parallelism, fmtRate(r.EventsPerS),
+				fmtRatio(r.EventsPerS, one.EventsPerS), r.CPUSPerMillion, fmtRatio(r.CPUSPerMillion, one.CPUSPerMillion))
+		}
+	}
+	b.WriteString("\n")
 }
 
 func fmtRate(x float64) string {
@@ -81,6 +244,7 @@ func WriteMarkdown(w io.Writer, rep Report) error {
 	for _, n := range rep.Notes {
 		b.WriteString(n + "\n\n")
 	}
+	writeTargets(&b, rep.Rows, rep.Targets)
 	if len(rep.Charts) > 0 {
 		b.WriteString("## Charts\n\n")
 		for _, c := range rep.Charts {
@@ -111,7 +275,7 @@ func WriteMarkdown(w io.Writer, rep Report) error {
 	b.WriteString("Throughput ratio above 1: Braid is faster; CPU ratio above 1: Braid spends more CPU per event.\n\n")
 	b.WriteString("| workload | Braid events/s | baseline events/s | throughput Braid/baseline | CPU per event Braid/baseline |\n|---|---:|---:|---:|---:|\n")
 	for _, r := range rep.Rows {
-		if r.Impl != "braid" || r.Checkpoint || !r.OK() {
+		if r.Impl != "braid" || r.Checkpoint || r.Parallelism > 1 || !r.OK() {
 			continue
 		}
 		base, ok := Find(rep.Rows, r.Workload, "baseline", r.Keys, false)
@@ -121,7 +285,9 @@ func WriteMarkdown(w io.Writer, rep Report) error {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", strings.TrimSuffix(r.Name, " braid"), fmtRate(r.EventsPerS), fmtRate(base.EventsPerS),
 			fmtRatio(r.EventsPerS, base.EventsPerS), fmtRatio(r.CPUSPerMillion, base.CPUSPerMillion))
 	}
-	b.WriteString("\n## Checkpointing on against off\n\n")
+	b.WriteString("\n")
+	writeScaling(&b, rep.Rows)
+	b.WriteString("## Checkpointing on against off\n\n")
 	b.WriteString("Checkpoint every second to a temporary directory on the local disk.\n\n")
 	b.WriteString("| workload | off events/s | on events/s | throughput on/off | CPU per event on/off | peak RSS on/off |\n|---|---:|---:|---:|---:|---:|\n")
 	for _, r := range rep.Rows {

@@ -23,7 +23,9 @@ import (
 
 // A Spec names one run of one workload.
 type Spec struct {
-	// Workload is "tumble", "stock" or a Nexmark query ("q0" ... "q12").
+	// Workload is "tumble", "tumble-heavy" (the tumbling count behind a
+	// CPU-heavy stage, see Heavy), "stock" or a Nexmark query ("q0" ...
+	// "q12").
 	Workload string `json:"workload"`
 	// Impl is "braid" or "baseline" (the hand-written loop).
 	Impl string `json:"impl"`
@@ -34,6 +36,9 @@ type Spec struct {
 	// Checkpoint, for Braid, takes a checkpoint every second to a temporary
 	// directory on disk.
 	Checkpoint bool `json:"checkpoint,omitempty"`
+	// Parallelism is Braid's parallelism (0 or 1: one subtask per
+	// operator); the tumbling counts only.
+	Parallelism int `json:"parallelism,omitempty"`
 }
 
 // Name is the spec's row label in the report, e.g. "tumble keys=10000
@@ -44,6 +49,9 @@ func (s Spec) Name() string {
 		parts = append(parts, fmt.Sprintf("keys=%d", s.Keys))
 	}
 	parts = append(parts, s.Impl)
+	if s.Parallelism > 1 {
+		parts = append(parts, fmt.Sprintf("p=%d", s.Parallelism))
+	}
 	if s.Checkpoint {
 		parts = append(parts, "checkpoint")
 	}
@@ -83,15 +91,25 @@ func Run(ctx context.Context, spec Spec) (Outcome, error) {
 	if spec.N <= 0 {
 		return Outcome{}, fmt.Errorf("braid: workloads: %s: n must be positive", spec.Name())
 	}
+	if spec.Parallelism > 1 {
+		if spec.Impl != "braid" || (spec.Workload != "tumble" && spec.Workload != "tumble-heavy") {
+			return Outcome{}, fmt.Errorf("braid: workloads: %s: parallelism applies to braid's tumbling counts only", spec.Name())
+		}
+		opts = append(opts, stream.WithParallelism(spec.Parallelism))
+	}
 	switch {
-	case spec.Workload == "tumble":
+	case spec.Workload == "tumble" || spec.Workload == "tumble-heavy":
 		if spec.Keys <= 0 {
-			return Outcome{}, fmt.Errorf("braid: workloads: tumble needs keys > 0")
+			return Outcome{}, fmt.Errorf("braid: workloads: %s needs keys > 0", spec.Workload)
+		}
+		rounds := 0
+		if spec.Workload == "tumble-heavy" {
+			rounds = HeavyRounds
 		}
 		if spec.Impl == "baseline" {
-			return Outcome{Outputs: TumbleHandLoop(spec.N, spec.Keys)}, nil
+			return Outcome{Outputs: TumbleHandLoop(spec.N, spec.Keys, rounds)}, nil
 		}
-		return TumbleBraid(ctx, spec.N, spec.Keys, opts...)
+		return TumbleBraid(ctx, spec.N, spec.Keys, rounds, max(spec.Parallelism, 1), opts...)
 	case spec.Workload == "stock":
 		if spec.Impl != "braid" {
 			return Outcome{}, fmt.Errorf("braid: workloads: stock has no baseline")
@@ -131,16 +149,43 @@ func tumbleEvent(i, keys int64) Event {
 	return Event{Key: (i * 7919) % keys, Ts: i * TumbleStep}
 }
 
+// HeavyRounds is how many rounds of mixing the CPU-heavy stage of
+// "tumble-heavy" spends on each event before the keyed exchange: a
+// stateless stage that dominates the job's CPU (about 100 ns an event), so
+// that more subtasks have work to share.
+const HeavyRounds = 32
+
+// heavy is the CPU-heavy stage: rounds of splitmix64 over the event's key,
+// folded into a key of the same range (a deterministic function of the
+// key, so the counts per key are a permutation of the plain count's).
+// With rounds 0 it returns e as it is.
+func heavy(e Event, keys int64, rounds int) Event {
+	if rounds == 0 {
+		return e
+	}
+	x := uint64(e.Key)
+	for range rounds {
+		x += 0x9e3779b97f4a7c15
+		z := x
+		z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
+		z = (z ^ z>>27) * 0x94d049bb133111eb
+		x = z ^ z>>31
+	}
+	e.Key = int64(x % uint64(keys))
+	return e
+}
+
 // TumbleHandLoop is the keyed tumbling count as a plain Go loop (a map of
-// counts per key, emitted when the window changes); it returns the number
-// of results.
-func TumbleHandLoop(n, keys int64) int64 {
+// counts per key, emitted when the window changes), with rounds of the
+// CPU-heavy stage on each event first (0: none); it returns the number of
+// results.
+func TumbleHandLoop(n, keys int64, rounds int) int64 {
 	counts := make(map[int64]int64)
 	var results int64
 	cur := int64(-1)
 	size := int64(TumbleSize)
 	for i := range n {
-		e := tumbleEvent(i, keys)
+		e := heavy(tumbleEvent(i, keys), keys, rounds)
 		if w := e.Ts / size; w != cur {
 			results += int64(len(counts))
 			clear(counts)
@@ -151,12 +196,14 @@ func TumbleHandLoop(n, keys int64) int64 {
 	return results + int64(len(counts))
 }
 
-// TumbleBraid is the keyed tumbling count in Braid (parallelism 1 unless
-// opts say otherwise): it returns the number of results and the sampled
-// latencies (TumbleLatency). It checks that every event was counted once.
-// Its sink keeps the samples unlocked: run it at parallelism 1 (the
-// default). The last window, closed by the end of input, is not sampled.
-func TumbleBraid(ctx context.Context, n, keys int64, opts ...stream.Option) (Outcome, error) {
+// TumbleBraid is the keyed tumbling count in Braid, with rounds of the
+// CPU-heavy stage (0: none) in a Map before the keyed exchange: it returns
+// the number of results and, at parallelism 1, the sampled latencies
+// (TumbleLatency). It checks that every event was counted once. par is
+// the parallelism opts set (stream.WithParallelism; 1 without): above 1
+// the sink runs in several subtasks and latencies are not sampled. The
+// last window, closed by the end of input, is not sampled either.
+func TumbleBraid(ctx context.Context, n, keys int64, rounds, par int, opts ...stream.Option) (Outcome, error) {
 	size := int64(TumbleSize)
 	perWindow := size / TumbleStep
 	windows := (n+perWindow-1)/perWindow + 1
@@ -172,6 +219,9 @@ func TumbleBraid(ctx context.Context, n, keys int64, opts ...stream.Option) (Out
 	env := stream.NewEnv(opts...)
 	src := stream.Generate(env, gen, stream.Limit(n)).
 		WithTimestamps(func(e Event) time.Time { return time.Unix(0, e.Ts) }, stream.MonotonousTimestamps())
+	if rounds > 0 {
+		src = stream.Map(src, func(e Event) Event { return heavy(e, keys, rounds) }).Name("heavy")
+	}
 	var results, counted atomic.Int64
 	lat := make([]time.Duration, 0, 1024)
 	var lastEnd int64 = math.MinInt64
@@ -180,6 +230,9 @@ func TumbleBraid(ctx context.Context, n, keys int64, opts ...stream.Option) (Out
 		ForEach(func(r window.Result[int64, int64]) error {
 			results.Add(1)
 			counted.Add(r.Value)
+			if par > 1 {
+				return nil
+			}
 			seen++
 			end := r.Window.End
 			if end == lastEnd && seen%64 != 0 {
