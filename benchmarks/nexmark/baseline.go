@@ -1,6 +1,7 @@
 package nexmark
 
 import (
+	"iter"
 	"maps"
 	"time"
 
@@ -9,39 +10,47 @@ import (
 
 // The hand-written baselines: what a Go programmer would write for one query
 // over an in-order stream of events, on one goroutine. Each reads the events
-// in index order from events, the generator's Event (as Run's source does
-// at parallelism 1), so that generating them costs the same on both sides. They rely on
+// in index order, a batch at a time, from batches: slices of the events made
+// beforehand (BaselineEvents, as RunEvents reads them), or a buffer the
+// generator fills (BaselineWith, as Run's source does at parallelism 1), so
+// that getting the events costs the same on both sides. They rely on
 // the events being in order (Config.OutOfOrderGroupSize at most 1): a
 // window is over when an event of a later one comes.
 
-func baseQ0(events func(int64) Event, n int64) (out int64) {
-	for i := range n {
-		e := events(i)
-		if e.Kind <= KindBid {
-			out++
+func baseQ0(batches iter.Seq[[]Event]) (out int64) {
+	for batch := range batches {
+		for i := range batch {
+			e := &batch[i]
+			if e.Kind <= KindBid {
+				out++
+			}
 		}
 	}
 	return out
 }
 
-func baseQ1(events func(int64) Event, n int64) (out int64) {
+func baseQ1(batches iter.Seq[[]Event]) (out int64) {
 	var sum int64
-	for i := range n {
-		e := events(i)
-		if e.Kind == KindBid {
-			sum += e.Bid.Price * 908 / 1000
-			out++
+	for batch := range batches {
+		for i := range batch {
+			e := &batch[i]
+			if e.Kind == KindBid {
+				sum += e.Bid.Price * 908 / 1000
+				out++
+			}
 		}
 	}
 	_ = sum
 	return out
 }
 
-func baseQ2(events func(int64) Event, n int64) (out int64) {
-	for i := range n {
-		e := events(i)
-		if e.Kind == KindBid && e.Bid.Auction%Q2Modulus == 0 {
-			out++
+func baseQ2(batches iter.Seq[[]Event]) (out int64) {
+	for batch := range batches {
+		for i := range batch {
+			e := &batch[i]
+			if e.Kind == KindBid && e.Bid.Auction%Q2Modulus == 0 {
+				out++
+			}
 		}
 	}
 	return out
@@ -52,7 +61,7 @@ const msNs = int64(time.Millisecond)
 // baseQ5 counts bids per auction per slide (a map per slide, in a ring of
 // Q5Size/Q5Slide), and when the first bid of a later slide comes, sums the
 // slides of each window that ended and emits its auctions with the most bids.
-func baseQ5(events func(int64) Event, n int64, emit func(HotItem)) {
+func baseQ5(batches iter.Seq[[]Event], emit func(HotItem)) {
 	slide, size := int64(Q5Slide), int64(Q5Size)
 	per := size / slide
 	ring := make([]map[int64]int64, per) // slide j's counts at ring[j%per], for j in (hi-per, hi]
@@ -81,25 +90,27 @@ func baseQ5(events func(int64) Event, n int64, emit func(HotItem)) {
 	}
 	started := false
 	var hi int64 // the latest slide with a bid
-	for i := range n {
-		e := events(i)
-		if e.Kind != KindBid {
-			continue
-		}
-		s := floorDiv(e.Bid.DateTime*msNs, slide)
-		if !started {
-			started, hi = true, s
-		}
-		if s > hi {
-			for k := hi; k < s && k < hi+per; k++ {
-				flush(k, hi)
+	for batch := range batches {
+		for i := range batch {
+			e := &batch[i]
+			if e.Kind != KindBid {
+				continue
 			}
-			for j := hi + 1; j <= s && j <= hi+per; j++ {
-				clear(ring[mod(j, per)])
+			s := floorDiv(e.Bid.DateTime*msNs, slide)
+			if !started {
+				started, hi = true, s
 			}
-			hi = s
+			if s > hi {
+				for k := hi; k < s && k < hi+per; k++ {
+					flush(k, hi)
+				}
+				for j := hi + 1; j <= s && j <= hi+per; j++ {
+					clear(ring[mod(j, per)])
+				}
+				hi = s
+			}
+			ring[mod(s, per)][e.Bid.Auction]++
 		}
-		ring[mod(s, per)][e.Bid.Auction]++
 	}
 	if started {
 		for k := hi; k < hi+per; k++ {
@@ -109,24 +120,26 @@ func baseQ5(events func(int64) Event, n int64, emit func(HotItem)) {
 }
 
 // baseQ7 keeps the highest bid of the current tumbling window.
-func baseQ7(events func(int64) Event, n int64, emit func(b Bid, start int64)) {
+func baseQ7(batches iter.Seq[[]Event], emit func(b Bid, start int64)) {
 	size := int64(Q7Size)
 	var best Bid
 	cur, started := int64(0), false
-	for i := range n {
-		e := events(i)
-		if e.Kind != KindBid {
-			continue
-		}
-		w := floorDiv(e.Bid.DateTime*msNs, size)
-		switch {
-		case !started:
-			started, cur, best = true, w, e.Bid
-		case w != cur:
-			emit(best, cur*size)
-			cur, best = w, e.Bid
-		default:
-			best = higherBid(best, e.Bid)
+	for batch := range batches {
+		for i := range batch {
+			e := &batch[i]
+			if e.Kind != KindBid {
+				continue
+			}
+			w := floorDiv(e.Bid.DateTime*msNs, size)
+			switch {
+			case !started:
+				started, cur, best = true, w, e.Bid
+			case w != cur:
+				emit(best, cur*size)
+				cur, best = w, e.Bid
+			default:
+				best = higherBid(best, e.Bid)
+			}
 		}
 	}
 	if started {
@@ -139,27 +152,29 @@ type session struct{ start, end, bids int64 } // ns
 // baseQ11 keeps each bidder's open session in a map; a bid after its end
 // (more than Q11Gap after the session's last bid) emits it and opens a new
 // one; the end of input emits those left.
-func baseQ11(events func(int64) Event, n int64, emit func(bidder, start, end, bids int64)) {
+func baseQ11(batches iter.Seq[[]Event], emit func(bidder, start, end, bids int64)) {
 	gap := int64(Q11Gap)
 	open := make(map[int64]session)
-	for i := range n {
-		e := events(i)
-		if e.Kind != KindBid {
-			continue
+	for batch := range batches {
+		for i := range batch {
+			e := &batch[i]
+			if e.Kind != KindBid {
+				continue
+			}
+			t := e.Bid.DateTime * msNs
+			s, ok := open[e.Bid.Bidder]
+			switch {
+			case !ok:
+				s = session{t, t + gap, 1}
+			case t <= s.end:
+				s.end = max(s.end, t+gap)
+				s.bids++
+			default:
+				emit(e.Bid.Bidder, s.start, s.end, s.bids)
+				s = session{t, t + gap, 1}
+			}
+			open[e.Bid.Bidder] = s
 		}
-		t := e.Bid.DateTime * msNs
-		s, ok := open[e.Bid.Bidder]
-		switch {
-		case !ok:
-			s = session{t, t + gap, 1}
-		case t <= s.end:
-			s.end = max(s.end, t+gap)
-			s.bids++
-		default:
-			emit(e.Bid.Bidder, s.start, s.end, s.bids)
-			s = session{t, t + gap, 1}
-		}
-		open[e.Bid.Bidder] = s
 	}
 	for b, s := range maps.All(open) {
 		emit(b, s.start, s.end, s.bids)

@@ -275,7 +275,7 @@ func TestQ5HotItems(t *testing.T) {
 		sameMultiset(t, "q5", runQuery(t, g, n, s, Q5, false), want)
 		if s.disorder == 0 {
 			var base []HotItem
-			baseQ5(g.Event, n, func(h HotItem) { base = append(base, h) })
+			baseQ5(batchesOf(evs), func(h HotItem) { base = append(base, h) })
 			sameMultiset(t, "q5 baseline", base, want)
 		}
 	})
@@ -322,7 +322,7 @@ func TestQ7HighestBid(t *testing.T) {
 		sameMultiset(t, "q7", got, want)
 		if s.disorder == 0 {
 			var base []q7Winner
-			baseQ7(g.Event, n, func(b Bid, start int64) { base = append(base, q7Of(start, b)) })
+			baseQ7(batchesOf(evs), func(b Bid, start int64) { base = append(base, q7Of(start, b)) })
 			sameMultiset(t, "q7 baseline", base, want)
 		}
 	})
@@ -392,7 +392,7 @@ func TestQ11UserSessions(t *testing.T) {
 		sameMultiset(t, "q11", got, want)
 		if s.disorder == 0 {
 			var base []q11Session
-			baseQ11(g.Event, n, func(b, start, end, bids int64) { base = append(base, q11Session{b, start, end, bids}) })
+			baseQ11(batchesOf(evs), func(b, start, end, bids int64) { base = append(base, q11Session{b, start, end, bids}) })
 			sameMultiset(t, "q11 baseline", base, want)
 		}
 		if len(want) <= len(times(want)) {
