@@ -13,11 +13,43 @@ import (
 	"github.com/braidstream/braid/stream"
 )
 
-// Take returns g's events 0 to n-1 in a slice, made on all cores: the
-// input of the in-memory runs (RunEvents, BaselineEvents), made before
-// their clock starts. It holds n * unsafe.Sizeof(Event{}) bytes (about 300
-// each; the strings are shared with the generator's tables).
-func (g *Generator) Take(n int64) []Event {
+// Memory is events made beforehand, and what a job reading them needs to
+// know of them, found once before any clock starts: the input of the
+// in-memory runs (RunEvents, BaselineEvents, FromEvents).
+type Memory struct {
+	// Events are the events, in the order a source reads them. They must
+	// not change while a job reads them.
+	Events []Event
+	// MaxOutOfOrder is how far behind the latest event time before it an
+	// event is, at most: the watermark's bound (zero for events in order).
+	MaxOutOfOrder time.Duration
+	// First and Last are the least and the greatest event time (ms since
+	// the Unix epoch).
+	First, Last int64
+}
+
+// NewMemory is evs and what it finds of them (one pass).
+func NewMemory(evs []Event) *Memory {
+	m := &Memory{Events: evs}
+	var hi, late int64
+	for i := range evs {
+		t := evs[i].DateTime()
+		if i == 0 {
+			hi, m.First, m.Last = t, t, t
+		}
+		hi = max(hi, t)
+		late = max(late, hi-t)
+		m.First, m.Last = min(m.First, t), max(m.Last, t)
+	}
+	m.MaxOutOfOrder = time.Duration(late) * time.Millisecond
+	return m
+}
+
+// Take returns g's events 0 to n-1 in memory, made on all cores, and
+// collects garbage before it returns. It holds
+// n * unsafe.Sizeof(Event{}) bytes (about 300 each; the strings are shared
+// with the generator's tables).
+func (g *Generator) Take(n int64) *Memory {
 	evs := make([]Event, n)
 	workers := int64(max(runtime.GOMAXPROCS(0), 1))
 	per := (n + workers - 1) / workers
@@ -31,40 +63,30 @@ func (g *Generator) Take(n int64) []Event {
 		})
 	}
 	wg.Wait()
-	return evs
-}
-
-// MaxOutOfOrder is how far behind the latest event time before it an
-// event of evs is, at most: the out-of-orderness bound of a stream of them
-// (zero for events in order).
-func MaxOutOfOrder(evs []Event) time.Duration {
-	var hi, late int64
-	for i := range evs {
-		t := evs[i].DateTime()
-		if i == 0 || t > hi {
-			hi = t
-		}
-		late = max(late, hi-t)
-	}
-	return time.Duration(late) * time.Millisecond
+	m := NewMemory(evs)
+	// Making them allocated the slice (its heap bits) and may have started
+	// a collection; end it here, so that none runs into the timed job
+	// (its write barriers would make each copy of an Event dearer).
+	runtime.GC()
+	return m
 }
 
 // memChunk is how many consecutive events a subtask of FromEvents reads
 // before it skips those of the other subtasks.
 const memChunk = 1024
 
-// FromEvents is the stream of evs, read from memory, in event time (each
-// event's timestamp its DateTime, watermarks trailing the latest by
-// MaxOutOfOrder(evs), so that no event is late): Events' stream without
+// FromEvents is the stream of m's events, read from memory, in event time
+// (each event's timestamp its DateTime, watermarks trailing the latest by
+// m.MaxOutOfOrder, so that no event is late): Events' stream without
 // the generator's cost. The source knows the events' times, so the stream
 // needs no timestamp stage. At parallelism p, subtask j reads chunks j,
 // j+p, ... of memChunk events each, copying them out a batch at a time.
-// evs must not change while the job runs.
-func FromEvents(env *stream.Env, evs []Event) *stream.Stream[Event] {
-	return fromEvents(env, evs, MaxOutOfOrder(evs), nil)
+func FromEvents(env *stream.Env, m *Memory) *stream.Stream[Event] {
+	return fromEvents(env, m, nil)
 }
 
-func fromEvents(env *stream.Env, evs []Event, bound time.Duration, marks *readTimes) *stream.Stream[Event] {
+func fromEvents(env *stream.Env, m *Memory, marks *readTimes) *stream.Stream[Event] {
+	evs, bound := m.Events, m.MaxOutOfOrder
 	return stream.FromEventTimeSource(env, "nexmark memory", true, func(ctx context.Context, subtask, parallelism int) (stream.SourceReader[Event], error) {
 		r := &memReader{evs: evs, step: parallelism * memChunk, bound: int64(bound), wm: stream.MinWatermark, hi: -1 << 62, marks: marks}
 		r.seek(subtask * memChunk)
@@ -145,7 +167,8 @@ func (p procReader) Seek(pos []byte) error                              { return
 
 // SourceEvents is FromEvents in processing time (for q12), as Source is
 // Events.
-func SourceEvents(env *stream.Env, evs []Event) *stream.Stream[Event] {
+func SourceEvents(env *stream.Env, m *Memory) *stream.Stream[Event] {
+	evs := m.Events
 	return stream.FromSource(env, "nexmark memory", true, func(ctx context.Context, subtask, parallelism int) (stream.SourceReader[Event], error) {
 		r := &memReader{evs: evs, step: parallelism * memChunk, wm: stream.MinWatermark, hi: -1 << 62}
 		r.seek(subtask * memChunk)

@@ -29,7 +29,7 @@ func runOn[T any](t *testing.T, s setup, src func(*stream.Env) *stream.Stream[Ev
 func sameFromMemory[T comparable](t *testing.T, what string, g *Generator, n int64, s setup, evs []Event, q func(*stream.Stream[Event]) *stream.Stream[T]) {
 	t.Helper()
 	streamed := runOn(t, s, func(env *stream.Env) *stream.Stream[Event] { return Events(env, g, n) }, q)
-	fromMemory := runOn(t, s, func(env *stream.Env) *stream.Stream[Event] { return FromEvents(env, evs) }, q)
+	fromMemory := runOn(t, s, func(env *stream.Env) *stream.Stream[Event] { return FromEvents(env, NewMemory(evs)) }, q)
 	if len(streamed) == 0 {
 		t.Fatalf("%s: no results", what)
 	}
@@ -42,7 +42,7 @@ func sameFromMemory[T comparable](t *testing.T, what string, g *Generator, n int
 // stream, at every parallelism, batch size and disorder of the setups.
 func TestFromEventsSameResults(t *testing.T) {
 	forSetups(t, func(t *testing.T, g *Generator, n int64, s setup, evs []Event) {
-		if got := g.Take(n); !slices.Equal(got, evs) {
+		if got := g.Take(n); !slices.Equal(got.Events, evs) || got.MaxOutOfOrder > g.MaxOutOfOrder() || got.First != evs[0].DateTime() && s.disorder == 0 {
 			t.Fatalf("Take(%d) differs from Event(0..%d)", n, n-1)
 		}
 		sameFromMemory(t, "q0", g, n, s, evs, Q0)
@@ -102,7 +102,7 @@ func TestRunEvents(t *testing.T) {
 	}
 }
 
-func mustRun(t *testing.T, q string, evs []Event) Result {
+func mustRun(t *testing.T, q string, evs *Memory) Result {
 	t.Helper()
 	r, err := RunEvents(context.Background(), q, evs)
 	if err != nil {
@@ -120,7 +120,7 @@ func TestLatency(t *testing.T) {
 	g := NewGenerator(Config{Seed: testseed.Seed(t), EventsPerSecond: rate})
 	evs := g.Take(n)
 	windows := map[int64]bool{}
-	for _, b := range bidsOf(evs) {
+	for _, b := range bidsOf(evs.Events) {
 		windows[b.DateTime*msNs/int64(Q7Size)] = true
 	}
 	for _, mode := range []string{"memory", "stream"} {
@@ -177,5 +177,14 @@ func TestFromEventsCheckpointed(t *testing.T) {
 	if err := env.Execute(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	sameMultiset(t, "q5 checkpointed", c.Items(), q5Oracle(evs))
+	sameMultiset(t, "q5 checkpointed", c.Items(), q5Oracle(evs.Events))
+}
+
+// TestNewMemory: the bound is how far an event is behind the latest before
+// it; First and Last the least and greatest times.
+func TestNewMemory(t *testing.T) {
+	m := NewMemory([]Event{bidAt(10, 1, 1, 1), bidAt(30, 1, 1, 1), bidAt(12, 1, 1, 1), bidAt(25, 1, 1, 1), bidAt(5, 1, 1, 1), bidAt(40, 1, 1, 1)})
+	if m.MaxOutOfOrder != 25*time.Millisecond || m.First != 5 || m.Last != 40 {
+		t.Errorf("NewMemory: bound %v, first %d, last %d; want 25ms, 5, 40", m.MaxOutOfOrder, m.First, m.Last)
+	}
 }

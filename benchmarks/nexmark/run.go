@@ -93,27 +93,20 @@ func RunWith(ctx context.Context, query string, g *Generator, n int64, opts ...s
 
 // RunEvents is Run over events made beforehand (Generator.Take): the job's
 // source reads them from memory (FromEvents; SourceEvents for q12), so the
-// figures are the query's work without the generator's. The watermark
-// bound, MaxOutOfOrder(evs), is found before the clock starts.
-func RunEvents(ctx context.Context, query string, evs []Event, opts ...stream.Option) (Result, error) {
+// figures are the query's work without the generator's.
+func RunEvents(ctx context.Context, query string, m *Memory, opts ...stream.Option) (Result, error) {
 	if !slices.Contains(Queries, query) {
 		return Result{}, fmt.Errorf("%w %q (known: %v)", ErrUnknownQuery, query, Queries)
 	}
-	bound := MaxOutOfOrder(evs)
 	var marks *readTimes
-	if slices.Contains(LatencyQueries, query) && len(evs) > 0 {
-		first, last := evs[0].DateTime(), evs[0].DateTime()
-		for i := range evs {
-			t := evs[i].DateTime()
-			first, last = min(first, t), max(last, t)
-		}
-		marks = newReadTimes(first, last)
+	if slices.Contains(LatencyQueries, query) && len(m.Events) > 0 {
+		marks = newReadTimes(m.First, m.Last)
 	}
-	return run(ctx, query, int64(len(evs)), marks, func(env *stream.Env) *stream.Stream[Event] {
+	return run(ctx, query, int64(len(m.Events)), marks, func(env *stream.Env) *stream.Stream[Event] {
 		if query == "q12" {
-			return SourceEvents(env, evs)
+			return SourceEvents(env, m)
 		}
-		return fromEvents(env, evs, bound, marks)
+		return fromEvents(env, m, marks)
 	}, opts)
 }
 
@@ -273,10 +266,11 @@ func BaselineWith(query string, g *Generator, n int64) (Result, error) {
 }
 
 // BaselineEvents is Baseline over events made beforehand (Generator.Take),
-// read in place: RunEvents' yardstick. It needs evs in order
-// (MaxOutOfOrder(evs) == 0).
-func BaselineEvents(query string, evs []Event) (Result, error) {
-	if MaxOutOfOrder(evs) != 0 {
+// read in place: RunEvents' yardstick. It needs them in order
+// (m.MaxOutOfOrder == 0).
+func BaselineEvents(query string, m *Memory) (Result, error) {
+	evs := m.Events
+	if m.MaxOutOfOrder != 0 {
 		return Result{}, errors.New("braid: nexmark: the baselines need events in order")
 	}
 	return baseline(query, int64(len(evs)), func(yield func([]Event) bool) {
