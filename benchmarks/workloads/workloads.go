@@ -24,8 +24,9 @@ import (
 // A Spec names one run of one workload.
 type Spec struct {
 	// Workload is "tumble", "tumble-heavy" (the tumbling count behind a
-	// CPU-heavy stage, see Heavy), "stock" or a Nexmark query ("q0" ...
-	// "q12").
+	// CPU-heavy stage, see HeavyRounds), "stock", a Nexmark query ("q0"
+	// ... "q12", over events made beforehand and read from memory) or
+	// StreamingQ0.
 	Workload string `json:"workload"`
 	// Impl is "braid" or "baseline" (the hand-written loop).
 	Impl string `json:"impl"`
@@ -73,62 +74,113 @@ const TumbleLatency = "wall time from the generation of the first event at or af
 	"(the event whose timestamp moves the watermark past the end, since timestamps are monotonous) " +
 	"to the window's result reaching the sink; sampled on every 64th result and the first of each window"
 
-// Run runs spec once. Checkpoint directories are made under os.TempDir and
-// removed after.
+// Run runs spec once: Prepare, then the run it returns.
 func Run(ctx context.Context, spec Spec) (Outcome, error) {
-	var opts []stream.Option
-	if spec.Checkpoint {
-		if spec.Impl != "braid" {
-			return Outcome{}, fmt.Errorf("braid: workloads: %s: checkpoints apply to braid only", spec.Name())
-		}
-		dir, err := os.MkdirTemp("", "braid-report-cp-")
-		if err != nil {
-			return Outcome{}, err
-		}
-		defer os.RemoveAll(dir)
-		opts = append(opts, stream.WithCheckpointing(dir, time.Second))
+	run, err := Prepare(spec)
+	if err != nil {
+		return Outcome{}, err
+	}
+	return run(ctx)
+}
+
+// Prepare checks spec and makes what its run needs before the clock
+// starts (the Nexmark queries' events, in memory), and returns the run.
+// Checkpoint directories are made under os.TempDir by the run and removed
+// after it.
+func Prepare(spec Spec) (func(context.Context) (Outcome, error), error) {
+	fail := func(format string, args ...any) (func(context.Context) (Outcome, error), error) {
+		return nil, fmt.Errorf("braid: workloads: %s: %s", spec.Name(), fmt.Sprintf(format, args...))
 	}
 	if spec.N <= 0 {
-		return Outcome{}, fmt.Errorf("braid: workloads: %s: n must be positive", spec.Name())
+		return fail("n must be positive")
 	}
-	if spec.Parallelism > 1 {
-		if spec.Impl != "braid" || (spec.Workload != "tumble" && spec.Workload != "tumble-heavy") {
-			return Outcome{}, fmt.Errorf("braid: workloads: %s: parallelism applies to braid's tumbling counts only", spec.Name())
-		}
-		opts = append(opts, stream.WithParallelism(spec.Parallelism))
+	if spec.Checkpoint && spec.Impl != "braid" {
+		return fail("checkpoints apply to braid only")
 	}
+	tumble := spec.Workload == "tumble" || spec.Workload == "tumble-heavy"
+	if spec.Parallelism > 1 && (spec.Impl != "braid" || !tumble) {
+		return fail("parallelism applies to braid's tumbling counts only")
+	}
+	var body func(ctx context.Context, opts []stream.Option) (Outcome, error)
 	switch {
-	case spec.Workload == "tumble" || spec.Workload == "tumble-heavy":
+	case tumble:
 		if spec.Keys <= 0 {
-			return Outcome{}, fmt.Errorf("braid: workloads: %s needs keys > 0", spec.Workload)
+			return fail("keys must be positive")
 		}
 		rounds := 0
 		if spec.Workload == "tumble-heavy" {
 			rounds = HeavyRounds
 		}
-		if spec.Impl == "baseline" {
-			return Outcome{Outputs: TumbleHandLoop(spec.N, spec.Keys, rounds)}, nil
+		body = func(ctx context.Context, opts []stream.Option) (Outcome, error) {
+			if spec.Impl == "baseline" {
+				return Outcome{Outputs: TumbleHandLoop(spec.N, spec.Keys, rounds)}, nil
+			}
+			return TumbleBraid(ctx, spec.N, spec.Keys, rounds, max(spec.Parallelism, 1), opts...)
 		}
-		return TumbleBraid(ctx, spec.N, spec.Keys, rounds, max(spec.Parallelism, 1), opts...)
 	case spec.Workload == "stock":
 		if spec.Impl != "braid" {
-			return Outcome{}, fmt.Errorf("braid: workloads: stock has no baseline")
+			return fail("stock has no baseline")
 		}
-		n, err := DeltaWarnings(ctx, spec.N, opts...)
-		return Outcome{Outputs: n}, err
+		body = func(ctx context.Context, opts []stream.Option) (Outcome, error) {
+			n, err := DeltaWarnings(ctx, spec.N, opts...)
+			return Outcome{Outputs: n}, err
+		}
+	case spec.Workload == StreamingQ0:
+		// q0 with its events made as the job runs: the generator's cost.
+		g := nexmark.NewGenerator(nexmark.Config{Seed: NexmarkSeed})
+		body = func(ctx context.Context, opts []stream.Option) (Outcome, error) {
+			var r nexmark.Result
+			var err error
+			if spec.Impl == "baseline" {
+				r, err = nexmark.BaselineWith("q0", g, spec.N)
+			} else {
+				r, err = nexmark.RunWith(ctx, "q0", g, spec.N, opts...)
+			}
+			return Outcome{Outputs: r.Outputs}, err
+		}
 	case slices.Contains(nexmark.Queries, spec.Workload):
-		g := nexmark.NewGenerator(nexmark.Config{Seed: 42})
-		var r nexmark.Result
-		var err error
-		if spec.Impl == "baseline" {
-			r, err = nexmark.BaselineWith(spec.Workload, g, spec.N)
-		} else {
-			r, err = nexmark.RunWith(ctx, spec.Workload, g, spec.N, opts...)
+		if spec.Impl == "baseline" && !slices.Contains(nexmark.Baselines, spec.Workload) {
+			return fail("no baseline")
 		}
-		return Outcome{Outputs: r.Outputs}, err
+		m := nexmark.NewGenerator(nexmark.Config{Seed: NexmarkSeed}).Take(spec.N)
+		body = func(ctx context.Context, opts []stream.Option) (Outcome, error) {
+			var r nexmark.Result
+			var err error
+			if spec.Impl == "baseline" {
+				r, err = nexmark.BaselineEvents(spec.Workload, m)
+			} else {
+				r, err = nexmark.RunEvents(ctx, spec.Workload, m, opts...)
+			}
+			return Outcome{Outputs: r.Outputs, Latencies: r.Latencies}, err
+		}
+	default:
+		return fail("unknown workload")
 	}
-	return Outcome{}, fmt.Errorf("braid: workloads: unknown workload %q", spec.Workload)
+	return func(ctx context.Context) (Outcome, error) {
+		var opts []stream.Option
+		if spec.Parallelism > 1 {
+			opts = append(opts, stream.WithParallelism(spec.Parallelism))
+		}
+		if spec.Checkpoint {
+			dir, err := os.MkdirTemp("", "braid-report-cp-")
+			if err != nil {
+				return Outcome{}, err
+			}
+			defer os.RemoveAll(dir)
+			opts = append(opts, stream.WithCheckpointing(dir, time.Second))
+		}
+		return body(ctx, opts)
+	}, nil
 }
+
+// NexmarkSeed is the seed of the Nexmark workloads' events.
+const NexmarkSeed = 42
+
+// StreamingQ0 is the workload of Nexmark q0 with its events made by the
+// generator as the job (or the baseline's loop) runs, rather than read
+// from memory as the other Nexmark workloads do: its difference from q0
+// is the generator's cost.
+const StreamingQ0 = "q0-generated"
 
 // Event is the tumbling count's element: a key and an event time (ns).
 type Event struct {

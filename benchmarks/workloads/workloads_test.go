@@ -69,6 +69,8 @@ func TestRunSpecs(t *testing.T) {
 		{Workload: "q5", Impl: "braid", N: 100_000, Checkpoint: true},
 		{Workload: "q5", Impl: "baseline", N: 100_000},
 		{Workload: "q12", Impl: "braid", N: 100_000},
+		{Workload: StreamingQ0, Impl: "braid", N: 100_000},
+		{Workload: StreamingQ0, Impl: "baseline", N: 100_000},
 	}
 	for _, s := range specs {
 		out, err := Run(context.Background(), s)
@@ -81,7 +83,7 @@ func TestRunSpecs(t *testing.T) {
 		}
 	}
 	for _, bad := range []Spec{{Workload: "stock", Impl: "baseline", N: 10}, {Workload: "q9", Impl: "braid", N: 10}, {Workload: "tumble", Impl: "braid", N: 10},
-		{Workload: "q5", Impl: "braid", N: 10, Parallelism: 2}, {Workload: "tumble", Impl: "baseline", N: 10, Keys: 5, Parallelism: 2}} {
+		{Workload: "q5", Impl: "braid", N: 10, Parallelism: 2}, {Workload: "q3", Impl: "baseline", N: 10}, {Workload: "tumble", Impl: "baseline", N: 10, Keys: 5, Parallelism: 2}} {
 		if _, err := Run(context.Background(), bad); err == nil {
 			t.Errorf("%s: no error", bad.Name())
 		}
