@@ -11,8 +11,14 @@
 //     be made in any order, in parallel, and replayed.
 //  2. Make the event stream of a job, in event time: events :=
 //     nexmark.Events(env, g, n), then a query's stream: nexmark.Q5(events).
+//     Or make them beforehand, m := g.Take(n), and read them from memory:
+//     nexmark.FromEvents(env, m).
 //  3. Or time a whole query: nexmark.Run(ctx, "q5", cfg, n, opts...) and the
-//     plain-Go loop for the same work, nexmark.Baseline("q5", cfg, n).
+//     plain-Go loop for the same work, nexmark.Baseline("q5", cfg, n), both
+//     making the events as they run; or, on events made beforehand (the
+//     query's work alone), nexmark.RunEvents(ctx, "q5", m, opts...) and
+//     nexmark.BaselineEvents("q5", m). A run of one of LatencyQueries also
+//     samples its results' latency (Result.P50, P99; see Latency).
 //
 // The generator follows the reference one (Apache Beam's and the nexmark/
 // nexmark repository's Flink generator): events come in epochs of 50, one
