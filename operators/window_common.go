@@ -27,6 +27,11 @@ type Agg[T, A any] struct {
 	// incremental ones. Empty empties dst keeping its memory.
 	Gather func(dst, src A) A
 	Empty  func(A) A
+	// Counts marks a count: A is int64, First(v) is 1 and Add(a, v) is
+	// a+1 whatever v. A window operator may then count an element itself,
+	// without calling Add or reading the element (the time window does,
+	// when the keyed exchange has computed the keys).
+	Counts bool
 }
 
 func (g *Agg[T, A]) first(v T) A {

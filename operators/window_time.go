@@ -3,7 +3,9 @@ package operators
 import (
 	"cmp"
 	"math"
+	"reflect"
 	"slices"
+	"unsafe"
 
 	"github.com/braidstream/braid/internal/swag"
 	"github.com/braidstream/braid/window"
@@ -128,6 +130,7 @@ type TimeWindow[T any, K comparable, A, R any] struct {
 	bc                         *BuildContext
 	proc                       procTime
 	hash                       tableHasher[K] // of the panes' key tables
+	counts                     bool           // spec.Agg.Counts, and A is int64: see countRun
 
 	wm        int64   // event time reached: the watermark, or processing time
 	firedUpTo int64   // windows ending at or before this have fired; slices before it are sealed
@@ -157,6 +160,7 @@ func NewTimeWindow[T any, K comparable, A, R any](spec WindowSpec[T, K, A, R], b
 		tumbling: a.IsTumbling(), bc: bc, hash: newTableHasher(spec.Hash),
 		proc: procTime{bc.Clock}, wm: math.MinInt64, firedUpTo: math.MinInt64, next: noWin,
 		fired: make(map[int64]*pane[K, A]), keys: make(map[K]*slidingKey[K, A]),
+		counts: spec.Agg.Counts && reflect.TypeFor[A]() == reflect.TypeFor[int64](),
 	}
 	o.timeDriven = newTimeDriven(out, late, spec.EventTime, o.advance)
 	if !spec.EventTime {
@@ -295,11 +299,14 @@ func (o *TimeWindow[T, K, A, R]) Push(b *Batch[T]) error {
 		} else {
 			j = len(vals)
 		}
-		var ks []K
-		if keys != nil {
-			ks = keys[i:j]
+		switch {
+		case keys == nil:
+			o.addRun(p, vals[i:j], nil)
+		case o.counts:
+			o.countRun(p, keys[i:j])
+		default:
+			o.addRun(p, vals[i:j], keys[i:j])
 		}
-		o.addRun(p, vals[i:j], ks)
 		i = j
 	}
 	return o.flush()
@@ -332,6 +339,32 @@ func (o *TimeWindow[T, K, A, R]) addRun(p *pane[K, A], vals []T, keys []K) {
 		p.keys = append(p.keys, k)
 		newAcc(p, &o.spec.Agg, vals[i])
 		accs = p.accs
+	}
+}
+
+// countRun is addRun for a count, given the elements' keys: one table
+// lookup and an increment per element, without a call of Add and without
+// reading the elements themselves.
+func (o *TimeWindow[T, K, A, R]) countRun(p *pane[K, A], keys []K) {
+	hash := o.hash
+	p.tab.sync(p.keys, hash)
+	accsp := (*[]int64)(unsafe.Pointer(&p.accs)) // A is int64 (o.counts)
+	accs := *accsp
+	saved := p.saved // 0 without checkpoints
+	for _, k := range keys {
+		h := hash.of(k)
+		j, at := p.tab.find(k, h)
+		if j >= 0 {
+			accs[j]++
+			if j < saved {
+				p.dirty[j>>6] |= 1 << (j & 63)
+			}
+			continue
+		}
+		p.tab.insert(at, k, h, int32(len(p.keys)))
+		p.keys = append(p.keys, k)
+		accs = append(accs, 1)
+		*accsp = accs
 	}
 }
 

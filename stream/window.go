@@ -280,7 +280,7 @@ func Sum[K comparable, T any, N Number](w *WindowedStream[K, T], f func(T) N) *S
 
 // Count counts the elements of each window.
 func Count[K comparable, T any](w *WindowedStream[K, T]) *Stream[window.Result[K, int64]] {
-	agg := operators.Agg[T, int64]{First: func(T) int64 { return 1 }, Add: func(a int64, _ T) int64 { return a + 1 }, Merge: func(a, b int64) int64 { return a + b }}
+	agg := operators.Agg[T, int64]{First: func(T) int64 { return 1 }, Add: func(a int64, _ T) int64 { return a + 1 }, Merge: func(a, b int64) int64 { return a + b }, Counts: true}
 	return applyWindow(w, "count", agg, resultFire[K](identity[int64]))
 }
 
