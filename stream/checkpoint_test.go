@@ -45,6 +45,25 @@ func quiet() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 // completeCheckpoints counts the checkpoints in dir with a completion
 // record, as the store lays them out.
+// executeUntilCheckpoints runs env until dir holds n complete checkpoints,
+// then cancels it, and returns Execute's error (context.Canceled when the
+// job was stopped so; nil or another error when it ended first).
+func executeUntilCheckpoints(env *stream.Env, fs vfs.FS, dir string, n int) error {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for ctx.Err() == nil && completeCheckpoints(fs, dir) < n {
+			time.Sleep(200 * time.Microsecond)
+		}
+		cancel()
+	})
+	err := env.Execute(ctx)
+	cancel()
+	wg.Wait()
+	return err
+}
+
 func completeCheckpoints(fs vfs.FS, dir string) int {
 	names, _ := fs.List(dir)
 	n := 0
@@ -74,16 +93,8 @@ func TestCheckpointedJobResumes(t *testing.T) {
 		stream.Map(src, func(x int64) int64 { return x }).ForEach(out.add)
 		return env
 	}
-	// Stop the first run once a checkpoint is complete on disk.
-	ctx, cancel := context.WithCancel(context.Background())
-	go func() {
-		for ctx.Err() == nil && completeCheckpoints(fs, "/ck") < 2 {
-			time.Sleep(time.Millisecond)
-		}
-		cancel()
-	}()
-	err := build().Execute(ctx)
-	cancel()
+	// Stop the first run once two checkpoints are complete on disk.
+	err := executeUntilCheckpoints(build(), fs, "/ck", 2)
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("first run: %v, want it stopped", err)
 	}

@@ -41,15 +41,7 @@ func TestCountResumesExactly(t *testing.T) {
 			})
 			return env
 		}
-		ctx, cancel := context.WithCancel(context.Background())
-		go func() {
-			for ctx.Err() == nil && completeCheckpoints(fs, "/ck") < 2 {
-				time.Sleep(time.Millisecond)
-			}
-			cancel()
-		}()
-		err := build().Execute(ctx)
-		cancel()
+		err := executeUntilCheckpoints(build(), fs, "/ck", 2)
 		if !errors.Is(err, context.Canceled) {
 			t.Fatalf("parallelism %d, first run: %v, want it stopped", par, err)
 		}

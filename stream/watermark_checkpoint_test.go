@@ -112,15 +112,7 @@ func TestWatermarkGeneratorStateSurvivesRestore(t *testing.T) {
 	}
 	for stopAt := range 3 {
 		fs := vfs.NewMem()
-		ctx, cancel := context.WithCancel(context.Background())
-		go func() {
-			for ctx.Err() == nil && completeCheckpoints(fs, "/ck") < 2+stopAt {
-				time.Sleep(200 * time.Microsecond)
-			}
-			cancel()
-		}()
-		err := job(fs).Execute(ctx)
-		cancel()
+		err := executeUntilCheckpoints(job(fs), fs, "/ck", 2+stopAt)
 		if err != nil && !errors.Is(err, context.Canceled) {
 			t.Fatal(err)
 		}

@@ -181,9 +181,9 @@ func TestTargets(t *testing.T) {
 	targets := []Target{
 		{What: "tumble CPU ratio", Want: 1.5, AtMost: true, Figure: CPUPerEventRatio("tumble", 100), Why: "the exchange copies twice"},
 		{What: "tumble wall ratio", Want: 3.5, AtMost: true, Figure: WallRatio("tumble", 100), Why: "never shown"},
-		{What: "tumble per core", Want: 3e6, Figure: PerCore("tumble", 100), Format: fmtRate},
+		{What: "tumble per core", Want: 3e6, Figure: PerCore("tumble", 100), Format: FormatRate},
 		{What: "go-streams", Want: 100, Figure: PeerRatio("tumble", 100, "go-streams"), Why: "slow peer"},
-		{What: "q5 per core", Want: 1e7, Figure: PerCore("q5", 0), Format: fmtRate},
+		{What: "q5 per core", Want: 1e7, Figure: PerCore("q5", 0), Format: FormatRate},
 	}
 	for i, want := range []struct{ fig float64 }{{6}, {3}, {1e6 / 0.3}, {66.67}} {
 		if fig, ok, _ := targets[i].Met(rows); !ok || math.Abs(fig-want.fig) > 0.01 {

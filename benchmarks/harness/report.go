@@ -184,16 +184,17 @@ func writeScaling(b *strings.Builder, rows []Row) {
 			continue
 		}
 		name := strings.TrimSuffix(one.Name, " braid")
-		fmt.Fprintf(b, "| %s | 1 | %s | 1.00 | %.3f | 1.00 |\n", name, fmtRate(one.EventsPerS), one.CPUSPerMillion)
+		fmt.Fprintf(b, "| %s | 1 | %s | 1.00 | %.3f | 1.00 |\n", name, FormatRate(one.EventsPerS), one.CPUSPerMillion)
 		for _, r := range pars[k] {
-			fmt.Fprintf(b, "| %s | %d | %s | %s | %.3f | %s |\n", name, r.Parallelism, fmtRate(r.EventsPerS),
+			fmt.Fprintf(b, "| %s | %d | %s | %s | %.3f | %s |\n", name, r.Parallelism, FormatRate(r.EventsPerS),
 				fmtRatio(r.EventsPerS, one.EventsPerS), r.CPUSPerMillion, fmtRatio(r.CPUSPerMillion, one.CPUSPerMillion))
 		}
 	}
 	b.WriteString("\n")
 }
 
-func fmtRate(x float64) string {
+// FormatRate prints events per second for the report: 1.23M, 456.7K, 89.
+func FormatRate(x float64) string {
 	if math.IsNaN(x) {
 		return "–"
 	}
@@ -268,7 +269,7 @@ func WriteMarkdown(w io.Writer, rep Report) error {
 			fmt.Fprintf(&b, "| %s | 0 | – | – | – | – | – | – | %s |\n", r.Name, note)
 			continue
 		}
-		fmt.Fprintf(&b, "| %s | %d | %s | %.3f | %.3f | %.0f MB | %s | %s | %s |\n", r.Name, r.Runs, fmtRate(r.EventsPerS),
+		fmt.Fprintf(&b, "| %s | %d | %s | %.3f | %.3f | %.0f MB | %s | %s | %s |\n", r.Name, r.Runs, FormatRate(r.EventsPerS),
 			r.CPUSPerMillion, r.AllocsPerEvent, r.PeakRSSBytes/1e6, fmtDur(r.LatP50S), fmtDur(r.LatP99S), note)
 	}
 	b.WriteString("\n## Braid against the hand-written baseline\n\n")
@@ -282,7 +283,7 @@ func WriteMarkdown(w io.Writer, rep Report) error {
 		if !ok {
 			continue
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", strings.TrimSuffix(r.Name, " braid"), fmtRate(r.EventsPerS), fmtRate(base.EventsPerS),
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", strings.TrimSuffix(r.Name, " braid"), FormatRate(r.EventsPerS), FormatRate(base.EventsPerS),
 			fmtRatio(r.EventsPerS, base.EventsPerS), fmtRatio(r.CPUSPerMillion, base.CPUSPerMillion))
 	}
 	b.WriteString("\n")
@@ -298,7 +299,7 @@ func WriteMarkdown(w io.Writer, rep Report) error {
 		if !ok {
 			continue
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", strings.TrimSuffix(r.Name, " checkpoint"), fmtRate(off.EventsPerS), fmtRate(r.EventsPerS),
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", strings.TrimSuffix(r.Name, " checkpoint"), FormatRate(off.EventsPerS), FormatRate(r.EventsPerS),
 			fmtRatio(r.EventsPerS, off.EventsPerS), fmtRatio(r.CPUSPerMillion, off.CPUSPerMillion), fmtRatio(r.PeakRSSBytes, off.PeakRSSBytes))
 	}
 	b.WriteString("\n## Braid against the peers\n\n")
@@ -321,10 +322,10 @@ func WriteMarkdown(w io.Writer, rep Report) error {
 			continue
 		}
 		if !ok {
-			fmt.Fprintf(&pb, "| %s | %s | %s | %s | no Braid row | – | – |\n", name, r.Impl, r.Semantics, fmtRate(r.EventsPerS))
+			fmt.Fprintf(&pb, "| %s | %s | %s | %s | no Braid row | – | – |\n", name, r.Impl, r.Semantics, FormatRate(r.EventsPerS))
 			continue
 		}
-		fmt.Fprintf(&pb, "| %s | %s | %s | %s | %s | %s | %s |\n", name, r.Impl, r.Semantics, fmtRate(r.EventsPerS),
+		fmt.Fprintf(&pb, "| %s | %s | %s | %s | %s | %s | %s |\n", name, r.Impl, r.Semantics, FormatRate(r.EventsPerS),
 			fmtRatio(br.EventsPerS, r.EventsPerS), fmtRatio(r.CPUSPerMillion, br.CPUSPerMillion), fmtRatio(r.PeakRSSBytes, br.PeakRSSBytes))
 	}
 	if peerRows == 0 {

@@ -180,15 +180,7 @@ func run(quick bool, runs int, out, command string) error {
 // when it was written: the report prints it only when the figure of the
 // run misses.
 func targets() []harness.Target {
-	rate := func(x float64) string {
-		switch {
-		case x >= 1e6:
-			return fmt.Sprintf("%.1fM", x/1e6)
-		case x >= 1e3:
-			return fmt.Sprintf("%.0fK", x/1e3)
-		}
-		return fmt.Sprintf("%.0f", x)
-	}
+	rate := harness.FormatRate
 	ratio := func(x float64) string { return fmt.Sprintf("%.2fx", x) }
 	ts := []harness.Target{
 		{What: "tumble keys=10000: CPU per event, Braid over the hand loop", Want: 1.5, AtMost: true, Format: ratio,
