@@ -150,8 +150,10 @@ func OpenDurable[T, J any, C Codec[T, J]](name string, src Received[T, J], codec
 // Seek gave, then those the Received delivers, each batch synced to the
 // log before it is returned. A Read returns replayed elements or new
 // ones, never both. An error of the log fails the Read, and the elements
-// it had taken are not returned (nor logged for sure: the next open of
-// the log cuts what was not synced).
+// it had taken are not returned, nor logged for sure: after a crash, the
+// next open of the log cuts a record the disk kept only in part, and
+// replays, as any other, one it kept whole (never returned before, so
+// still once).
 func (d *Durable[T, J, C]) Read(ctx context.Context, buf []T) (int, error) {
 	if d.log.replaying() {
 		n, err := d.replay(buf)
