@@ -75,44 +75,40 @@ func PerCore(workload string, keys int64) func([]Row) (float64, bool) {
 	}
 }
 
+// braidOver is a target's figure made of Braid's row and another
+// implementation's (impl) of the same workload, both at parallelism 1:
+// num/den of the two, false when a row is missing or den is not above 0.
+func braidOver(workload string, keys int64, impl string, num, den func(braid, other Row) float64) func([]Row) (float64, bool) {
+	return func(rows []Row) (float64, bool) {
+		b, ok1 := Find(rows, workload, "braid", keys, false)
+		o, ok2 := Find(rows, workload, impl, keys, false)
+		if !ok1 || !ok2 || den(b, o) <= 0 {
+			return 0, false
+		}
+		return num(b, o) / den(b, o), true
+	}
+}
+
 // CPUPerEventRatio is a target's figure: Braid's CPU per event over the
 // baseline's, at parallelism 1.
 func CPUPerEventRatio(workload string, keys int64) func([]Row) (float64, bool) {
-	return func(rows []Row) (float64, bool) {
-		b, ok1 := Find(rows, workload, "braid", keys, false)
-		l, ok2 := Find(rows, workload, "baseline", keys, false)
-		if !ok1 || !ok2 || l.CPUSPerMillion <= 0 {
-			return 0, false
-		}
-		return b.CPUSPerMillion / l.CPUSPerMillion, true
-	}
+	return braidOver(workload, keys, "baseline",
+		func(b, _ Row) float64 { return b.CPUSPerMillion }, func(_, l Row) float64 { return l.CPUSPerMillion })
 }
 
 // WallRatio is a target's figure: Braid's wall time over the baseline's
 // for the same events (the baseline's events/s over Braid's), at
 // parallelism 1.
 func WallRatio(workload string, keys int64) func([]Row) (float64, bool) {
-	return func(rows []Row) (float64, bool) {
-		b, ok1 := Find(rows, workload, "braid", keys, false)
-		l, ok2 := Find(rows, workload, "baseline", keys, false)
-		if !ok1 || !ok2 || b.EventsPerS <= 0 {
-			return 0, false
-		}
-		return l.EventsPerS / b.EventsPerS, true
-	}
+	return braidOver(workload, keys, "baseline",
+		func(_, l Row) float64 { return l.EventsPerS }, func(b, _ Row) float64 { return b.EventsPerS })
 }
 
 // PeerRatio is a target's figure: Braid's events/s (parallelism 1) over
 // a peer's on the same workload.
 func PeerRatio(workload string, keys int64, peer string) func([]Row) (float64, bool) {
-	return func(rows []Row) (float64, bool) {
-		b, ok1 := Find(rows, workload, "braid", keys, false)
-		p, ok2 := Find(rows, workload, peer, keys, false)
-		if !ok1 || !ok2 || p.EventsPerS <= 0 {
-			return 0, false
-		}
-		return b.EventsPerS / p.EventsPerS, true
-	}
+	return braidOver(workload, keys, peer,
+		func(b, _ Row) float64 { return b.EventsPerS }, func(_, p Row) float64 { return p.EventsPerS })
 }
 
 // writeTargets writes the table of targets: each one's figure, met or

@@ -197,7 +197,7 @@ func targets() []harness.Target {
 	}
 	for _, p := range []string{"go-streams", "beam-prism"} {
 		ts = append(ts, harness.Target{What: "tumble keys=10000: Braid's events/s over " + p + "'s", Want: 100, Format: ratio,
-			Figure: harness.PeerRatio("tumble", 10_000, p), Why: whyPeers})
+			Figure: harness.PeerRatio("tumble", 10_000, p)})
 	}
 	return ts
 }
@@ -219,7 +219,6 @@ var (
 			"kinds' fields overlapping, about 150 bytes) would halve each copy; a source that lends batches aliasing the " +
 			"memory would remove the first.",
 	}
-	whyPeers = ""
 )
 
 // spawn runs spec in a child process and returns its measurement; a failed
