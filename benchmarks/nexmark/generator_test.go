@@ -82,7 +82,9 @@ func TestGeneratorRules(t *testing.T) {
 		t.Errorf("kinds %v", kinds)
 	}
 	// Hot choices: 1 in 2 bids for the hot auction, 3 in 4 bids by the hot
-	// bidder and auctions by the hot seller (a few more by chance).
+	// bidder and auctions by the hot seller (a few more by chance). The
+	// bounds are 5 standard deviations of the fraction around it: of 1,200
+	// auctions, 0.0125 (seed 15586287259626951794 gave 0.714).
 	for _, c := range []struct {
 		what    string
 		got, of int
@@ -90,7 +92,7 @@ func TestGeneratorRules(t *testing.T) {
 	}{
 		{"bids for the hot auction", hotAuctionBids, bids, 0.48, 0.56},
 		{"bids by the hot bidder", hotBidderBids, bids, 0.73, 0.78},
-		{"auctions by the hot seller", hotSellerAuctions, auctions, 0.72, 0.80},
+		{"auctions by the hot seller", hotSellerAuctions, auctions, 0.69, 0.82},
 	} {
 		if f := float64(c.got) / float64(c.of); f < c.lo || f > c.hi {
 			t.Errorf("%s: %.3f, want in [%.2f, %.2f]", c.what, f, c.lo, c.hi)

@@ -61,7 +61,8 @@ func TestFromEventsSameResults(t *testing.T) {
 func TestRunEvents(t *testing.T) {
 	t.Parallel()
 	n, rate := testEvents()
-	g := NewGenerator(Config{Seed: testseed.Seed(t), EventsPerSecond: rate})
+	cfg := func(seed uint64) []Config { return []Config{{Seed: seed, EventsPerSecond: rate}} }
+	g := NewGenerator(cfg(testSeed(t, n, cfg))[0])
 	evs := g.Take(n)
 	for _, q := range Queries {
 		for _, par := range []int{1, 2} {
