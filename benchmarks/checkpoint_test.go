@@ -250,7 +250,7 @@ func runTumbling(tb testing.TB, n int64, par int, mode cpMode, interval time.Dur
 	return runCheckpointed(tb, mode, interval, func(opts ...stream.Option) windowSum {
 		env := stream.NewEnv(append(opts, stream.WithParallelism(par))...)
 		src := stream.Generate(env, gen(tumbleKeys, tumbleStep), stream.Limit(n)).
-			WithTimestamps(ts, stream.MonotonousTimestamps())
+			WithTimestampsUnixNano(ts, stream.MonotonousTimestamps())
 		var results, sum atomic.Int64
 		stream.Count(stream.KeyBy(src, func(e Event) int64 { return e.Key }).Window(window.Tumbling(time.Second))).
 			ForEach(func(r window.Result[int64, int64]) error {
@@ -507,7 +507,7 @@ func (j *bigJob) run(ctx context.Context, dir string, fs vfs.FS, log *cpLog) err
 			}
 		}
 		return e
-	}).WithTimestamps(ts, stream.MonotonousTimestamps())
+	}).WithTimestampsUnixNano(ts, stream.MonotonousTimestamps())
 	keyed := stream.KeyBy(src, func(e Event) int64 { return e.Key })
 	sink := func(v int64) error {
 		j.results.Add(1)

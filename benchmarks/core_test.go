@@ -27,7 +27,7 @@ func gen(keys, step int64) func(i int64) Event {
 	}
 }
 
-func ts(e Event) time.Time { return time.Unix(0, e.Ts) }
+func ts(e Event) int64 { return e.Ts }
 
 // windowSum is what a windowed job emitted: how many results, and the sum
 // of their values (for a count, every event once per window it is in).
@@ -39,7 +39,7 @@ type windowSum struct{ results, sum int64 }
 func runCount(tb testing.TB, n, keys, step int64, par int, a window.Assigner, max bool) windowSum {
 	env := stream.NewEnv(stream.WithParallelism(par))
 	src := stream.Generate(env, gen(keys, step), stream.Limit(n)).
-		WithTimestamps(ts, stream.MonotonousTimestamps())
+		WithTimestampsUnixNano(ts, stream.MonotonousTimestamps())
 	ws := stream.KeyBy(src, func(e Event) int64 { return e.Key }).Window(a)
 	var results, sum atomic.Int64
 	sink := func(r window.Result[int64, int64]) error {
@@ -149,7 +149,7 @@ func BenchmarkScalingHeavyMap(b *testing.B) {
 			for b.Loop() {
 				env := stream.NewEnv(stream.WithParallelism(par))
 				src := stream.Generate(env, gen(tumbleKeys, tumbleStep), stream.Limit(n)).
-					WithTimestamps(ts, stream.MonotonousTimestamps())
+					WithTimestampsUnixNano(ts, stream.MonotonousTimestamps())
 				mapped := stream.Map(src, heavy)
 				var counted atomic.Int64 // ForEach runs in both subtasks at parallelism 2
 				stream.Count(stream.KeyBy(mapped, func(e Event) int64 { return e.Key }).Window(window.Tumbling(time.Second))).

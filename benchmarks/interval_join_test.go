@@ -27,7 +27,7 @@ func BenchmarkIntervalJoinKeys(b *testing.B) {
 				env := stream.NewEnv(stream.WithBatchSize(c.batch))
 				side := func(lag int64) *stream.KeyedStream[int64, Event] {
 					gen := func(i int64) Event { return Event{Key: (i + keys - lag) % keys, Ts: i * step, Price: i} }
-					s := stream.Generate(env, gen, stream.Limit(n)).WithTimestamps(ts, stream.MonotonousTimestamps())
+					s := stream.Generate(env, gen, stream.Limit(n)).WithTimestampsUnixNano(ts, stream.MonotonousTimestamps())
 					return stream.KeyBy(s, func(e Event) int64 { return e.Key })
 				}
 				var pairs atomic.Int64

@@ -33,7 +33,7 @@ type processOut struct {
 func runProcessOut(tb testing.TB, n, keys, step int64, par int, opts ...stream.Option) processOut {
 	env := stream.NewEnv(append(opts, stream.WithParallelism(par))...)
 	src := stream.Generate(env, gen(keys, step), stream.Limit(n)).
-		WithTimestamps(ts, stream.MonotonousTimestamps())
+		WithTimestampsUnixNano(ts, stream.MonotonousTimestamps())
 	ks := stream.KeyBy(src, func(e Event) int64 { return e.Key })
 	out := stream.Process(ks, func(st *state.Store) (stream.ProcessFunc[int64, Event, int64], error) {
 		sum, err := state.NewValue[int64, int64](st, "sum")

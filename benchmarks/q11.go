@@ -90,7 +90,7 @@ func (q Q11) Run(ctx context.Context, n int64) (Result, error) {
 		wm = stream.BoundedOutOfOrderness(q.Disorder)
 	}
 	bids := stream.Generate(env, q.Bid, stream.Limit(n)).
-		WithTimestamps(func(b Bid) time.Time { return time.Unix(0, b.Ts) }, wm)
+		WithTimestampsUnixNano(func(b Bid) int64 { return b.Ts }, wm)
 	ws := stream.KeyBy(bids, func(b Bid) int64 { return b.Bidder }).Window(window.Session(q.Gap))
 	var sessions, counted atomic.Int64
 	stream.Count(ws).ForEach(func(r window.Result[int64, int64]) error {

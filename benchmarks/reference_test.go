@@ -97,7 +97,7 @@ func joinSides(env *stream.Env, n, rightSalt int64) (l, r *stream.KeyedStream[in
 	key := func(e Event) int64 { return e.Key }
 	side := func(salt int64) *stream.KeyedStream[int64, Event] {
 		gen := func(i int64) Event { return joinEvent(salt, i) }
-		return stream.KeyBy(stream.Generate(env, gen, stream.Limit(n)).WithTimestamps(ts, stream.MonotonousTimestamps()), key)
+		return stream.KeyBy(stream.Generate(env, gen, stream.Limit(n)).WithTimestampsUnixNano(ts, stream.MonotonousTimestamps()), key)
 	}
 	return side(0), side(rightSalt)
 }

@@ -203,9 +203,9 @@ type Timestamps[T any] struct {
 // NewTimestamps returns the operator. idleTimeout 0 disables idleness.
 // dead, when not nil, receives the elements whose timestamp is out of
 // range; countDead counts them.
-func NewTimestamps[T any](ts func(T) time.Time, bound int64, idleTimeout int64, clock Clock, out Input[T],
+func NewTimestamps[T any](ts Timestamper[T], bound int64, idleTimeout int64, clock Clock, out Input[T],
 	dead Input[DeadLetter[T]], countDead func(int64)) *Timestamps[T] {
-	return &Timestamps[T]{stamper: stamper[T]{ts: ts, dead: dead, countDead: countDead},
+	return &Timestamps[T]{stamper: stamper[T]{ts: ts.Time, nanos: ts.UnixNano, dead: dead, countDead: countDead},
 		out: out, bound: bound, maxTs: math.MinInt64, lastWm: MinWatermark,
 		clock: clock, idleTimeout: idleTimeout, lastData: clock.Now().UnixNano()}
 }
@@ -312,11 +312,21 @@ func (a *Timestamps[T]) Restore(r *StateReader) error {
 	return nil
 }
 
+// A Timestamper gives an element its event timestamp: Time, or, when it is
+// nil, UnixNano, the timestamp as int64 nanoseconds since 1970 (as
+// time.Time.UnixNano), which spares the per-element path a time.Time and
+// its conversion, and is always in event time's range.
+type Timestamper[T any] struct {
+	Time     func(T) time.Time
+	UnixNano func(T) int64
+}
+
 // stamper gives elements their event timestamps, and sets aside those
 // whose timestamp event time cannot hold.
 type stamper[T any] struct {
 	ts        func(T) time.Time
-	buf       Batch[T] // the last batch stamped
+	nanos     func(T) int64 // instead of ts, when ts is nil
+	buf       Batch[T]      // the last batch stamped
 	dead      Input[DeadLetter[T]]
 	countDead func(int64)
 	deadBuf   Batch[DeadLetter[T]]
@@ -329,6 +339,16 @@ func (s *stamper[T]) stamp(b *Batch[T]) (maxTs int64, err error) {
 	vals, ts := b.Values, s.ts
 	times := slices.Grow(s.buf.Times[:0], len(vals))[:len(vals)]
 	maxTs = math.MinInt64
+	s.buf.Values, s.buf.Times = vals, times
+	if ts == nil {
+		nanos := s.nanos
+		for i := range vals {
+			t := nanos(vals[i])
+			times[i] = t
+			maxTs = max(maxTs, t)
+		}
+		return maxTs, nil
+	}
 	good := true
 	for i := range vals {
 		t, ok := unixNano(ts(vals[i]))

@@ -275,3 +275,68 @@ func (x *keyedExchange[T, K]) pushOne(b *Batch[T]) error {
 	}
 	return nil
 }
+
+// keyedChain is the keyed edge between two operators of parallelism 1
+// chained into one task: there is nothing to route, so it only computes
+// each record's key, as the keyed exchange would, and hands the batch on
+// with its keys, sharing its values and times (no copy, no goroutine hop).
+// A panic in the key function, or a NaN key, fails the job naming the
+// KeyBy; a panic downstream names the operator it happened in.
+type keyedChain[T any, K comparable] struct {
+	next Input[T]
+	t    *task
+	key  func(T) K
+	name string // "keyBy after <operator>", for errors
+	nan  bool   // K can hold a NaN: check each key
+	kb   keyBuf[K]
+	b    Batch[T]
+}
+
+func newKeyedChain[T any, K comparable](next Input[T], t *task, key func(T) K, name string) *keyedChain[T, K] {
+	c := &keyedChain[T, K]{next: next, t: t, key: key, name: name, nan: state.HoldsFloats[K]()}
+	c.b.keys = &c.kb
+	return c
+}
+
+func (c *keyedChain[T, K]) fail(err error, stack []byte) error {
+	return &OperatorError{Operator: c.name, Subtask: c.t.subtask, Parallelism: c.t.parallelism, Err: err, Stack: stack}
+}
+
+// keys fills c.kb with the keys of vals, or returns the KeyBy's error.
+func (c *keyedChain[T, K]) keys(vals []T) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = c.fail(panicError{r}, debug.Stack())
+		}
+	}()
+	ks := slices.Grow(c.kb.k[:0], len(vals))[:len(vals)]
+	c.kb.k = ks
+	key := c.key
+	for i := range ks {
+		ks[i] = key(vals[i])
+	}
+	if c.nan {
+		for i, k := range ks {
+			if k != k {
+				return c.fail(fmt.Errorf("%w: element %v", ErrNaNKey, vals[i]), nil)
+			}
+		}
+	}
+	return nil
+}
+
+// Push implements Input.
+func (c *keyedChain[T, K]) Push(b *Batch[T]) error {
+	err := c.keys(b.Values)
+	if err == nil {
+		c.b.Values, c.b.Times = b.Values, b.Times
+		err = c.next.Push(&c.b)
+		c.b.Values, c.b.Times = nil, nil // b's memory is the caller's
+	}
+	c.kb.resetKeys()
+	return err
+}
+
+func (c *keyedChain[T, K]) Watermark(wm int64) error { return c.next.Watermark(wm) }
+func (c *keyedChain[T, K]) Idle(idle bool) error     { return c.next.Idle(idle) }
+func (c *keyedChain[T, K]) Finish() error            { return c.next.Finish() }

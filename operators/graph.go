@@ -193,6 +193,9 @@ func Global() Partitioner { return globalPart{} }
 type keyedPart interface {
 	Partitioner
 	wrap(x any, maxP int, name string) any
+	// chain returns the Input[T] that keys records for in (an Input[T])
+	// when the edge joins two operators of parallelism 1 in one task.
+	chain(in any, t *task, name string) any
 }
 
 type keyPart[T any, K comparable] struct {
@@ -203,6 +206,10 @@ type keyPart[T any, K comparable] struct {
 func (keyPart[T, K]) partitioner() {}
 func (p keyPart[T, K]) wrap(x any, maxP int, name string) any {
 	return newKeyedExchange(x.(*exchange[T]), p.key, p.hash, maxP, name)
+}
+
+func (p keyPart[T, K]) chain(in any, t *task, name string) any {
+	return newKeyedChain(in.(Input[T]), t, p.key, name)
 }
 
 // KeyBy sends each record to the subtask that owns its key's key group.

@@ -214,6 +214,15 @@ func (p *plan) forwardable(e *Edge, to *Node) bool {
 	return fwd && p.parallelism(e.From) == p.parallelism(to)
 }
 
+// keyedLocal reports whether a keyed edge joins two operators of
+// parallelism 1: every key group has the one receiver, so records need no
+// routing, and the two chain into one task (the keys are computed there,
+// by a keyedChain, for the keyed operator).
+func (p *plan) keyedLocal(e *Edge, to *Node) bool {
+	_, keyed := e.Partition.(keyedPart)
+	return keyed && p.parallelism(e.From) == 1 && p.parallelism(to) == 1
+}
+
 func (p *plan) layout() {
 	p.consumers = make(map[*Node][]consumer)
 	p.chained = make(map[*Node]bool)
@@ -226,7 +235,8 @@ func (p *plan) layout() {
 	p.uids()
 	for _, n := range p.nodes {
 		p.chained[n] = n.SideOf != nil ||
-			!p.cfg.NoChaining && len(n.Inputs) == 1 && !n.NoChain && n.source == nil && p.forwardable(&n.Inputs[0], n)
+			!p.cfg.NoChaining && len(n.Inputs) == 1 && !n.NoChain && n.source == nil &&
+				(p.forwardable(&n.Inputs[0], n) || p.keyedLocal(&n.Inputs[0], n))
 	}
 }
 
@@ -605,7 +615,11 @@ func (p *plan) output(n *Node, k int, t *task, m *opMetrics) (any, error) {
 			if err != nil {
 				return nil, err
 			}
-			outs = append(outs, ins[c.edge.Input])
+			in := ins[c.edge.Input]
+			if kp, ok := c.edge.Partition.(keyedPart); ok {
+				in = kp.chain(in, t, "keyBy after "+n.Name)
+			}
+			outs = append(outs, in)
 			continue
 		}
 		recv := p.tasks[c.node]

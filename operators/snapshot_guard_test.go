@@ -16,7 +16,8 @@ var statelessOperators = map[string]string{
 	"Sink":     "calls the user's function per batch",
 	"CoMap":    "element-wise on two inputs",
 	"exchange": "plumbing: flushed before every barrier", "keyedExchange": "plumbing",
-	"fanout": "plumbing", "instrumented": "plumbing", "counted": "plumbing", "side": "plumbing",
+	"keyedChain": "plumbing: computes keys, holds nothing between batches",
+	"fanout":     "plumbing", "instrumented": "plumbing", "counted": "plumbing", "side": "plumbing",
 	"withSides": "plumbing", "discard": "plumbing",
 }
 

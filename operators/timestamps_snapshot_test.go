@@ -31,7 +31,7 @@ func (w wmLines) Finish() error   { return w.out.Finish() }
 // largest timestamp seen before it, never back, never repeated.
 func TestTimestampsSnapshots(t *testing.T) {
 	build := func(bc *BuildContext, out Input[string]) []any {
-		op := NewTimestamps(func(v kv) time.Time { return time.Unix(0, v.V) }, 5, 0, bc.Clock, Input[kv](wmLines{out}), nil, nil)
+		op := NewTimestamps(Timestamper[kv]{Time: func(v kv) time.Time { return time.Unix(0, v.V) }}, 5, 0, bc.Clock, Input[kv](wmLines{out}), nil, nil)
 		op.Checkpoint(bc)
 		return []any{Input[kv](op)}
 	}

@@ -79,12 +79,12 @@ type GeneratedWatermarks[T any] struct {
 // NewGeneratedWatermarks returns the operator. interval is the period of
 // OnPeriodicEmit (0 means DefaultWatermarkInterval); the caller registers
 // the operator for processing-time callbacks (BuildContext.AddTimed).
-func NewGeneratedWatermarks[T any](ts func(T) time.Time, gen WatermarkGenerator[T], interval time.Duration, clock Clock,
+func NewGeneratedWatermarks[T any](ts Timestamper[T], gen WatermarkGenerator[T], interval time.Duration, clock Clock,
 	out Input[T], dead Input[DeadLetter[T]], countDead func(int64)) *GeneratedWatermarks[T] {
 	if interval <= 0 {
 		interval = DefaultWatermarkInterval
 	}
-	g := &GeneratedWatermarks[T]{stamper: stamper[T]{ts: ts, dead: dead, countDead: countDead},
+	g := &GeneratedWatermarks[T]{stamper: stamper[T]{ts: ts.Time, nanos: ts.UnixNano, dead: dead, countDead: countDead},
 		out: out, gen: gen, clock: clock, interval: int64(interval), wm: MinWatermark}
 	g.emit.g = g
 	g.next = clock.Now().UnixNano() + g.interval

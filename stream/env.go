@@ -71,9 +71,9 @@ func WithBufferTimeout(d time.Duration) Option {
 }
 
 // WithoutChaining runs every operator in a goroutine of its own instead of
-// chaining operators of equal parallelism into one, as Flink's
-// disableOperatorChaining. Results are the same; it costs a hand-off per
-// operator.
+// chaining operators into one (see Stream.StartNewChain for when they
+// chain), as Flink's disableOperatorChaining. Results are the same; it
+// costs a hand-off per operator.
 func WithoutChaining() Option { return optionFunc(func(e *Env) { e.cfg.NoChaining = true }) }
 
 // WithClock sets the clock of processing time, e.g. a FakeClock in tests.

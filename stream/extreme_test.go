@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -75,12 +76,23 @@ func TestWindowsAtTheEndsOfTime(t *testing.T) {
 
 // A stream that crosses both ends: elements at the end of time, then
 // elements at its start (all late), then more at the end within the allowed
-// lateness, which fire their windows again.
+// lateness, which fire their windows again. With timestamps as time.Time
+// and as int64 nanoseconds.
 func TestLateElementsAtTheEndOfTime(t *testing.T) {
+	for _, unixNano := range []bool{false, true} {
+		t.Run(fmt.Sprintf("WithTimestampsUnixNano %v", unixNano), func(t *testing.T) { lateAtTheEndOfTime(t, unixNano) })
+	}
+}
+
+func lateAtTheEndOfTime(t *testing.T, unixNano bool) {
 	env := stream.NewEnv(stream.WithBatchSize(1)) // a watermark after every element
 	const top = math.MaxInt64
-	src := stream.FromSlice(env, []int64{top - 5, top, math.MinInt64, top - 3}).
-		WithTimestamps(func(v int64) time.Time { return time.Unix(0, v) }, stream.MonotonousTimestamps())
+	src := stream.FromSlice(env, []int64{top - 5, top, math.MinInt64, top - 3})
+	if unixNano {
+		src = src.WithTimestampsUnixNano(func(v int64) int64 { return v }, stream.MonotonousTimestamps())
+	} else {
+		src = src.WithTimestamps(func(v int64) time.Time { return time.Unix(0, v) }, stream.MonotonousTimestamps())
+	}
 	ws := stream.KeyBy(src, func(int64) int { return 0 }).Window(window.Sliding(4, 2)).AllowedLateness(10)
 	out := stream.Collect(stream.Map(stream.Count(ws), func(r window.Result[int, int64]) string {
 		return fmt.Sprintf("%v %d", r.Window, r.Value)
@@ -199,5 +211,28 @@ func TestProcessTimerBeyondEventTime(t *testing.T) {
 	want := []string{"elem 1", "elem 2", "elem 3", "timer 2262-04-11T23:47:16.854775807Z"}
 	if got := out.Items(); !slices.Equal(got, want) {
 		t.Fatalf("got %q, want %q", got, want)
+	}
+}
+
+// A nil timestamp function is refused when the job is built, with an
+// error naming the method and the stream, not a panic when it runs.
+func TestNilTimestampFunctionIsRefused(t *testing.T) {
+	for method, stamp := range map[string]func(*stream.Stream[int64]) *stream.Stream[int64]{
+		"WithTimestamps": func(s *stream.Stream[int64]) *stream.Stream[int64] {
+			return s.WithTimestamps(nil, stream.MonotonousTimestamps())
+		},
+		"WithTimestampsUnixNano": func(s *stream.Stream[int64]) *stream.Stream[int64] {
+			return s.WithTimestampsUnixNano(nil, stream.MonotonousTimestamps())
+		},
+		"WithWatermarks": func(s *stream.Stream[int64]) *stream.Stream[int64] {
+			return s.WithWatermarks(nil, func() stream.WatermarkGenerator[int64] { return nil })
+		},
+	} {
+		env := stream.NewEnv()
+		stream.Collect(stamp(stream.FromSlice(env, []int64{1, 2}).Name("ticks")))
+		err := env.Execute(context.Background())
+		if err == nil || !strings.Contains(err.Error(), method+` on "ticks"`) || !strings.Contains(err.Error(), "nil") {
+			t.Errorf("%s(nil): %v", method, err)
+		}
 	}
 }

@@ -26,7 +26,7 @@ func auctionAt(ms, id, expires, category int64) Event {
 func runSlice[T any](t *testing.T, evs []Event, batch int, q func(*stream.Stream[Event]) *stream.Stream[T]) []T {
 	t.Helper()
 	env := stream.NewEnv(stream.WithBatchSize(batch))
-	src := stream.FromSlice(env, evs).WithTimestamps(eventTime, stream.BoundedOutOfOrderness(0))
+	src := stream.FromSlice(env, evs).WithTimestampsUnixNano(eventTime, stream.BoundedOutOfOrderness(0))
 	c := stream.Collect(q(src))
 	if err := env.Execute(context.Background()); err != nil {
 		t.Fatal(err)

@@ -87,7 +87,7 @@ func RunWith(ctx context.Context, query string, g *Generator, n int64, opts ...s
 		if query == "q12" {
 			return src
 		}
-		return src.WithTimestamps(eventTime, stream.BoundedOutOfOrderness(g.MaxOutOfOrder()))
+		return src.WithTimestampsUnixNano(eventTime, stream.BoundedOutOfOrderness(g.MaxOutOfOrder()))
 	}, opts)
 }
 

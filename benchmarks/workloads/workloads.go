@@ -270,7 +270,7 @@ func TumbleBraid(ctx context.Context, n, keys int64, rounds, par int, opts ...st
 	}
 	env := stream.NewEnv(opts...)
 	src := stream.Generate(env, gen, stream.Limit(n)).
-		WithTimestamps(func(e Event) time.Time { return time.Unix(0, e.Ts) }, stream.MonotonousTimestamps())
+		WithTimestampsUnixNano(func(e Event) int64 { return e.Ts }, stream.MonotonousTimestamps())
 	if rounds > 0 {
 		src = stream.Map(src, func(e Event) Event { return heavy(e, keys, rounds) }).Name("heavy")
 	}

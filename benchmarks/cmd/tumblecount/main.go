@@ -49,7 +49,7 @@ func main() {
 	} else {
 		env := stream.NewEnv(stream.WithParallelism(*par))
 		src := stream.Generate(env, gen, stream.Limit(*n)).
-			WithTimestamps(func(e event) time.Time { return time.Unix(0, e.Ts) }, stream.MonotonousTimestamps())
+			WithTimestampsUnixNano(func(e event) int64 { return e.Ts }, stream.MonotonousTimestamps())
 		var emitted atomic.Int64 // at -p 2, ForEach runs in both subtasks at once
 		stream.Count(stream.KeyBy(src, func(e event) int64 { return e.Key }).Window(window.Tumbling(time.Second))).
 			ForEach(func(window.Result[int64, int64]) error { emitted.Add(1); return nil })
