@@ -204,15 +204,16 @@ func targets() []harness.Target {
 
 // The reasons the targets were missed when last measured (see targets).
 var (
-	whyTumbleCPU = "at parallelism 1 the job is a two-goroutine pipeline: the source goroutine (the generator, the user's " +
-		"timestamp function and its time.Unix, the stamp loop, the keyed exchange's key loop) costs about as much as the " +
-		"whole hand loop, and the window goroutine adds the key table's find and the count (profile, 2026-12-02: source side " +
-		"~60% of the CPU, keyTable.find 19%). Chaining the keyed edge at parallelism 1 (one goroutine, no exchange copy) " +
-		"measured 1.52x the loop's CPU but 1.51x its wall time, so it was not kept. What would close it: that chain plus a " +
-		"key table that keeps the count beside the key (one random memory access per record instead of two) and the " +
-		"timestamp and key computed in one pass over the batch, about 13 ns/event on one goroutine, which meets both targets."
-	whyTumbleWall = "the source goroutine of the two-stage pipeline is the bottleneck at parallelism 1 (see the CPU target)."
-	whyNexmark    = map[string]string{
+	whyTumbleCPU = "at parallelism 1 the job runs on one goroutine (the keyed edge is chained): the generator, the " +
+		"timestamp function and the key function, each called through a function value per element in its own pass " +
+		"over the batch, then the key table's find and the count (profile, 2026-12-02: find 28%, generator 22%, stamp " +
+		"12%, key loop 10%); the hand loop inlines its generator and pays the Go map. Measured 1.23-1.27x in runs " +
+		"interleaved with the loop, so a miss here is the machine's noise or a slower run. What would give margin: a key " +
+		"table that keeps the count beside the key (one random memory access per record instead of two), and the " +
+		"timestamp and the key computed in one pass over the batch."
+	whyTumbleWall = "at parallelism 1 the job is one goroutine, so its wall time is its CPU time (see the CPU target); " +
+		"a two-goroutine pipeline (StartNewChain on the window) measured more of both, 1.70x CPU and 1.36x wall."
+	whyNexmark = map[string]string{
 		"q0": "q0 is a pass-through, so its CPU is copying each Event (304 bytes: Person, Auction and Bid side by side) out of " +
 			"the events in memory into the source's batch (~15 ns), through the Map's function value (~20 ns), with GC write " +
 			"barriers on the strings it holds; the baseline reads the events in place (6 ns). A compact Event (the three " +
