@@ -30,6 +30,7 @@ type memStore struct {
 	open  bool
 	// failCommit, when set, decides whether commit of id fails.
 	failCommit func(id int64) error
+	begun      int // checkpoints begun
 }
 
 type memCP struct {
@@ -85,6 +86,7 @@ func (s *memStore) begin(id int64) (checkpointTxn, error) {
 		s.dirty = false
 	}
 	s.open = true
+	s.begun++
 	return &memTxn{s: s, id: id}, nil
 }
 
@@ -216,6 +218,7 @@ type counter struct {
 	// panicAt, when positive, panics once the counter has seen that many
 	// elements in this run.
 	seen, panicAt int
+	snapPause     time.Duration // how long each snapshot takes, at least
 }
 
 func countHash(k int) uint64 { return state.Mix64(uint64(k)) }
@@ -247,6 +250,7 @@ func (c *counter) Finish() error {
 // Snapshot writes the keys changed since the last snapshot, or all of
 // them when the writer asks.
 func (c *counter) Snapshot(w *StateWriter) error {
+	time.Sleep(c.snapPause)
 	for k, n := range c.counts {
 		if w.Full() || c.dirty[k] {
 			w.Set(state.KeyGroup(countHash(k), c.maxP), binary.AppendVarint(nil, int64(k)), binary.AppendVarint(nil, int64(n)))
@@ -274,6 +278,7 @@ type ckJob struct {
 	countPar       int
 	inline         bool
 	pause          time.Duration
+	snapPause      time.Duration // the counter's, each snapshot
 	panicAt        int
 	results        chan [2]int
 }
@@ -290,7 +295,7 @@ func (j *ckJob) nodes() []*Node {
 	mp.Parallelism = j.mapPar
 	mp.Inputs = []Edge{{From: src, Partition: Rebalance()}}
 	cnt := NewOpNode[[2]int]("count", func(bc *BuildContext, out any) ([]any, error) {
-		c := &counter{out: out.(Input[[2]int]), counts: map[int]int{}, dirty: map[int]bool{}, keys: j.keys, maxP: bc.MaxParallelism, panicAt: j.panicAt}
+		c := &counter{out: out.(Input[[2]int]), counts: map[int]int{}, dirty: map[int]bool{}, keys: j.keys, maxP: bc.MaxParallelism, panicAt: j.panicAt, snapPause: j.snapPause}
 		bc.AddSnapshotter(c)
 		return []any{c}, nil
 	})
@@ -509,11 +514,13 @@ func TestFailedCheckpoints(t *testing.T) {
 }
 
 // A checkpoint that does not complete in time is abandoned, and the next
-// one starts.
+// one starts. Each snapshot of the counter takes 20 ms, so that no
+// checkpoint can complete within the timeout of 1 ns (its acks would race
+// the timer, the map and the counter sharing a task).
 func TestCheckpointTimeout(t *testing.T) {
-	j := &ckJob{n: 5_000, keys: 5, srcPar: 1, mapPar: 1, countPar: 1, pause: 200 * time.Microsecond}
+	j := &ckJob{n: 5_000, keys: 5, srcPar: 1, mapPar: 1, countPar: 1, pause: 200 * time.Microsecond, snapPause: 20 * time.Millisecond}
 	store := newMemStore()
-	cfg := Config{BatchSize: 8, Checkpoint: &CheckpointConfig{Interval: time.Millisecond, Timeout: time.Nanosecond, TolerableFailures: -1}}
+	cfg := Config{BatchSize: 8, Checkpoint: &CheckpointConfig{Interval: time.Millisecond, MinPause: 20 * time.Millisecond, Timeout: time.Nanosecond, TolerableFailures: -1}}
 	got, err := runCk(t, context.Background(), j, store, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -521,9 +528,15 @@ func TestCheckpointTimeout(t *testing.T) {
 	if want := j.expected(nil); !maps.Equal(got, want) {
 		t.Fatalf("results %v, want %v", got, want)
 	}
-	// Only the final checkpoint completes: every other timed out at once.
+	// Only the final checkpoint completes: every other timed out at once,
+	// and the next began.
 	if cps := store.complete(); len(cps) != 1 {
 		t.Fatalf("%d checkpoints complete with a timeout of 1ns, want only the final one", len(cps))
+	}
+	store.mu.Lock()
+	defer store.mu.Unlock()
+	if store.begun < 3 {
+		t.Fatalf("%d checkpoints begun: the test needs several to time out", store.begun)
 	}
 }
 

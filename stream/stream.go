@@ -63,7 +63,9 @@ func (s *Stream[T]) Uid(uid string) *Stream[T] { s.node.UID = uid; return s }
 // between goroutines: the least CPU per element. A new chain pipelines the
 // two over two goroutines instead, which can shorten the wall time of a
 // job whose machine has a core to spare, for more CPU in all. Results are
-// the same.
+// the same. A side output (a window's Late, DeadLetters) stays in the
+// task of the operator it comes from: start the chain at the operator
+// after it.
 func (s *Stream[T]) StartNewChain() *Stream[T] { s.node.NoChain = true; return s }
 
 func edge(from *operators.Node) operators.Edge {
