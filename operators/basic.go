@@ -205,7 +205,7 @@ type Timestamps[T any] struct {
 // range; countDead counts them.
 func NewTimestamps[T any](ts Timestamper[T], bound int64, idleTimeout int64, clock Clock, out Input[T],
 	dead Input[DeadLetter[T]], countDead func(int64)) *Timestamps[T] {
-	return &Timestamps[T]{stamper: stamper[T]{ts: ts.Time, nanos: ts.UnixNano, dead: dead, countDead: countDead},
+	return &Timestamps[T]{stamper: stamper[T]{ts: ts, dead: dead, countDead: countDead},
 		out: out, bound: bound, maxTs: math.MinInt64, lastWm: MinWatermark,
 		clock: clock, idleTimeout: idleTimeout, lastData: clock.Now().UnixNano()}
 }
@@ -324,9 +324,8 @@ type Timestamper[T any] struct {
 // stamper gives elements their event timestamps, and sets aside those
 // whose timestamp event time cannot hold.
 type stamper[T any] struct {
-	ts        func(T) time.Time
-	nanos     func(T) int64 // instead of ts, when ts is nil
-	buf       Batch[T]      // the last batch stamped
+	ts        Timestamper[T]
+	buf       Batch[T] // the last batch stamped
 	dead      Input[DeadLetter[T]]
 	countDead func(int64)
 	deadBuf   Batch[DeadLetter[T]]
@@ -336,12 +335,12 @@ type stamper[T any] struct {
 // of range, which go to the dead letters. It returns the largest timestamp
 // it kept (math.MinInt64 for none).
 func (s *stamper[T]) stamp(b *Batch[T]) (maxTs int64, err error) {
-	vals, ts := b.Values, s.ts
+	vals, ts := b.Values, s.ts.Time
 	times := slices.Grow(s.buf.Times[:0], len(vals))[:len(vals)]
 	maxTs = math.MinInt64
 	s.buf.Values, s.buf.Times = vals, times
 	if ts == nil {
-		nanos := s.nanos
+		nanos := s.ts.UnixNano
 		for i := range vals {
 			t := nanos(vals[i])
 			times[i] = t
@@ -356,7 +355,6 @@ func (s *stamper[T]) stamp(b *Batch[T]) (maxTs int64, err error) {
 		times[i] = t
 		maxTs = max(maxTs, t)
 	}
-	s.buf.Values, s.buf.Times = vals, times
 	if good {
 		return maxTs, nil
 	}
@@ -375,7 +373,7 @@ func (s *stamper[T]) setAside(b *Batch[T]) error {
 	vals, times := s.buf.Values[:0:0], s.buf.Times[:0]
 	s.deadBuf.Values = s.deadBuf.Values[:0]
 	for _, v := range b.Values {
-		t := s.ts(v)
+		t := s.ts.Time(v)
 		ns, ok := unixNano(t)
 		if ok {
 			vals = append(vals, v)

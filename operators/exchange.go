@@ -146,18 +146,64 @@ func (x *exchange[T]) Finish() error {
 	return nil
 }
 
+// keyFn is a KeyBy's key function as the task before the keyed operator
+// runs it (the keyed exchange, or the keyed chain at parallelism 1): a
+// panic in it, or a NaN key, fails the job naming the KeyBy, not the
+// operator before it.
+type keyFn[T any, K comparable] struct {
+	key  func(T) K
+	task *task
+	name string // "keyBy after <operator>", for errors
+	nan  bool   // K can hold a NaN: check each key
+}
+
+func newKeyFn[T any, K comparable](key func(T) K, t *task, name string) keyFn[T, K] {
+	return keyFn[T, K]{key: key, task: t, name: name, nan: state.HoldsFloats[K]()}
+}
+
+// fail is the error of the KeyBy itself.
+func (f *keyFn[T, K]) fail(err error, stack []byte) error {
+	return &OperatorError{Operator: f.name, Subtask: f.task.subtask, Parallelism: f.task.parallelism, Err: err, Stack: stack}
+}
+
+// recoverKey turns a panic in the key function into the KeyBy's error.
+func (f *keyFn[T, K]) recoverKey(err *error) {
+	if r := recover(); r != nil {
+		*err = f.fail(panicError{r}, debug.Stack())
+	}
+}
+
+// nanKey is the error for an element whose key is (or holds) NaN.
+func (f *keyFn[T, K]) nanKey(v T) error {
+	return f.fail(fmt.Errorf("%w: element %v", ErrNaNKey, v), nil)
+}
+
+// fill sets ks[i] to the key of vals[i] (ks is as long as vals), in a loop
+// of calls through the function value with nothing else to keep across
+// them, and returns the index of the first NaN key, or -1.
+func (f *keyFn[T, K]) fill(ks []K, vals []T) int {
+	key := f.key
+	for i := range ks {
+		ks[i] = key(vals[i])
+	}
+	if f.nan {
+		for i, k := range ks {
+			if k != k {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
 // keyedExchange sends each record to the receiver that owns its key's key
-// group. It calls the KeyBy's key function, in the sending task: a panic
-// there, or a NaN key, fails the job naming the KeyBy, not the operator
-// before it.
+// group. It calls the KeyBy's key function, in the sending task.
 type keyedExchange[T any, K comparable] struct {
 	*exchange[T]
-	key   func(T) K
+	keyFn[T, K]
 	hash  state.Hasher[K]
 	maxP  int
 	owner []int32 // key group -> receiver
-	name  string  // "keyBy after <operator>", for errors
-	nan   bool    // K can hold a NaN: check each key
 }
 
 func newKeyedExchange[T any, K comparable](x *exchange[T], key func(T) K, hash state.Hasher[K], maxP int, name string) *keyedExchange[T, K] {
@@ -165,25 +211,7 @@ func newKeyedExchange[T any, K comparable](x *exchange[T], key func(T) K, hash s
 	for kg := range owner {
 		owner[kg] = int32(state.SubtaskOf(kg, maxP, len(x.links)))
 	}
-	return &keyedExchange[T, K]{exchange: x, key: key, hash: hash, maxP: maxP, owner: owner, name: name,
-		nan: state.HoldsFloats[K]()}
-}
-
-// fail is the error of the KeyBy itself.
-func (x *keyedExchange[T, K]) fail(err error, stack []byte) error {
-	return &OperatorError{Operator: x.name, Subtask: x.t.subtask, Parallelism: x.t.parallelism, Err: err, Stack: stack}
-}
-
-// recoverKey turns a panic in the key function into the KeyBy's error.
-func (x *keyedExchange[T, K]) recoverKey(err *error) {
-	if r := recover(); r != nil {
-		*err = x.fail(panicError{r}, debug.Stack())
-	}
-}
-
-// nanKey is the error for an element whose key is (or holds) NaN.
-func (x *keyedExchange[T, K]) nanKey(v T) error {
-	return x.fail(fmt.Errorf("%w: element %v", ErrNaNKey, v), nil)
+	return &keyedExchange[T, K]{exchange: x, keyFn: newKeyFn(key, x.t, name), hash: hash, maxP: maxP, owner: owner}
 }
 
 func (x *keyedExchange[T, K]) Push(b *Batch[T]) (err error) {
@@ -243,24 +271,15 @@ func (x *keyedExchange[T, K]) pushOne(b *Batch[T]) error {
 		}
 		n := min(len(vals), x.batchSize-len(p.Values))
 		p.Values = append(p.Values, vals[:n]...)
-		// The keys go straight into place: a loop of calls through a
-		// function value, and nothing else to keep across them.
+		// The keys go straight into place.
 		kb := p.keys.(*keyBuf[K])
 		from := len(kb.k)
 		kb.k = slices.Grow(kb.k, n)[:from+n]
-		ks, key := kb.k[from:], x.key
-		for i := range ks {
-			ks[i] = key(vals[i])
-		}
-		if x.nan {
-			for i, k := range ks {
-				if k != k {
-					clear(ks[i:])
-					kb.k = kb.k[:from+i]
-					p.Values = p.Values[:from+i]
-					return x.nanKey(vals[i])
-				}
-			}
+		if i := x.fill(kb.k[from:], vals[:n]); i >= 0 {
+			clear(kb.k[from+i:])
+			kb.k = kb.k[:from+i]
+			p.Values = p.Values[:from+i]
+			return x.nanKey(vals[i])
 		}
 		vals = vals[n:]
 		if x.timed {
@@ -283,44 +302,24 @@ func (x *keyedExchange[T, K]) pushOne(b *Batch[T]) error {
 // A panic in the key function, or a NaN key, fails the job naming the
 // KeyBy; a panic downstream names the operator it happened in.
 type keyedChain[T any, K comparable] struct {
+	keyFn[T, K]
 	next Input[T]
-	t    *task
-	key  func(T) K
-	name string // "keyBy after <operator>", for errors
-	nan  bool   // K can hold a NaN: check each key
 	kb   keyBuf[K]
 	b    Batch[T]
 }
 
 func newKeyedChain[T any, K comparable](next Input[T], t *task, key func(T) K, name string) *keyedChain[T, K] {
-	c := &keyedChain[T, K]{next: next, t: t, key: key, name: name, nan: state.HoldsFloats[K]()}
+	c := &keyedChain[T, K]{keyFn: newKeyFn(key, t, name), next: next}
 	c.b.keys = &c.kb
 	return c
 }
 
-func (c *keyedChain[T, K]) fail(err error, stack []byte) error {
-	return &OperatorError{Operator: c.name, Subtask: c.t.subtask, Parallelism: c.t.parallelism, Err: err, Stack: stack}
-}
-
 // keys fills c.kb with the keys of vals, or returns the KeyBy's error.
 func (c *keyedChain[T, K]) keys(vals []T) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = c.fail(panicError{r}, debug.Stack())
-		}
-	}()
-	ks := slices.Grow(c.kb.k[:0], len(vals))[:len(vals)]
-	c.kb.k = ks
-	key := c.key
-	for i := range ks {
-		ks[i] = key(vals[i])
-	}
-	if c.nan {
-		for i, k := range ks {
-			if k != k {
-				return c.fail(fmt.Errorf("%w: element %v", ErrNaNKey, vals[i]), nil)
-			}
-		}
+	defer c.recoverKey(&err)
+	c.kb.k = slices.Grow(c.kb.k[:0], len(vals))[:len(vals)]
+	if i := c.fill(c.kb.k, vals); i >= 0 {
+		return c.nanKey(vals[i])
 	}
 	return nil
 }

@@ -65,7 +65,7 @@ func TestKeyedEdgeAtParallelismOneChains(t *testing.T) {
 }
 
 // In a chained keyed edge, a panic in the key function names the KeyBy,
-// and a panic in the keyed operator names that operator.
+// not the operator before it.
 func TestKeyedChainNamesWhoPanicked(t *testing.T) {
 	var got int
 	nodes := keyedPair(t, 1, 1, func(x int) int {

@@ -84,7 +84,7 @@ func NewGeneratedWatermarks[T any](ts Timestamper[T], gen WatermarkGenerator[T],
 	if interval <= 0 {
 		interval = DefaultWatermarkInterval
 	}
-	g := &GeneratedWatermarks[T]{stamper: stamper[T]{ts: ts.Time, nanos: ts.UnixNano, dead: dead, countDead: countDead},
+	g := &GeneratedWatermarks[T]{stamper: stamper[T]{ts: ts, dead: dead, countDead: countDead},
 		out: out, gen: gen, clock: clock, interval: int64(interval), wm: MinWatermark}
 	g.emit.g = g
 	g.next = clock.Now().UnixNano() + g.interval

@@ -43,8 +43,6 @@ func (s *seen) missing(limit int64) []int64 {
 
 func quiet() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
-// completeCheckpoints counts the checkpoints in dir with a completion
-// record, as the store lays them out.
 // executeUntilCheckpoints runs env until dir holds n complete checkpoints,
 // then cancels it, and returns Execute's error (context.Canceled when the
 // job was stopped so; nil or another error when it ended first).
@@ -64,6 +62,8 @@ func executeUntilCheckpoints(env *stream.Env, fs vfs.FS, dir string, n int) erro
 	return err
 }
 
+// completeCheckpoints counts the checkpoints in dir with a completion
+// record, as the store lays them out.
 func completeCheckpoints(fs vfs.FS, dir string) int {
 	names, _ := fs.List(dir)
 	n := 0
