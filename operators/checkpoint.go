@@ -72,6 +72,11 @@ type SourceDir struct {
 	// directory holds is to be replayed then, since none of it reached
 	// the output of a complete checkpoint.
 	Fresh bool
+	// Retain is how many complete checkpoints the store keeps (at least
+	// 1): a restore resumes from the newest intact one of them, so a
+	// source keeps what the positions of that many need (see
+	// CommitListener).
+	Retain int
 }
 
 type sourceDirKey struct{}
@@ -81,6 +86,14 @@ type sourceDirKey struct{}
 func SourceDirOf(ctx context.Context) (SourceDir, bool) {
 	d, ok := ctx.Value(sourceDirKey{}).(SourceDir)
 	return d, ok
+}
+
+// retained is how many complete checkpoints the store keeps.
+func (c *CheckpointConfig) retained() int {
+	if c.Retain == 0 {
+		return 2
+	}
+	return c.Retain
 }
 
 func (c *CheckpointConfig) fs() vfs.FS {

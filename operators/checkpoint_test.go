@@ -281,12 +281,34 @@ type ckJob struct {
 	snapPause      time.Duration // the counter's, each snapshot
 	panicAt        int
 	results        chan [2]int
+	// told, when set, makes the sources CommitListeners that call it with
+	// their subtask and each position they are told.
+	told func(sub, pos int)
+}
+
+// toldReader is a genReader that is told of complete checkpoints.
+type toldReader struct {
+	*genReader
+	told func(sub, pos int)
+}
+
+func (r toldReader) Committed(pos []byte) error {
+	v, n := binary.Uvarint(pos)
+	if n <= 0 {
+		return fmt.Errorf("told an unreadable position %x", pos)
+	}
+	r.told(r.sub, int(v))
+	return nil
 }
 
 // nodes builds source -> rebalance -> map -> keyBy -> counter -> sink.
 func (j *ckJob) nodes() []*Node {
 	src := NewSourceNode[int]("gen", func(ctx context.Context, sub, par int) (SourceReader[int], error) {
-		return &genReader{sub: sub, par: par, n: j.n, per: 37, inline: j.inline, pause: j.pause}, nil
+		g := &genReader{sub: sub, par: par, n: j.n, per: 37, inline: j.inline, pause: j.pause}
+		if j.told != nil {
+			return toldReader{g, j.told}, nil
+		}
+		return g, nil
 	})
 	src.Parallelism = j.srcPar
 	mp := NewOpNode[int]("map", func(bc *BuildContext, out any) ([]any, error) {
@@ -465,6 +487,70 @@ func TestResumeFromCheckpoint(t *testing.T) {
 				}
 				if round > 200 {
 					t.Fatalf("no end after %d restarts", round)
+				}
+			}
+		})
+	}
+}
+
+// A source whose reader is a CommitListener is told, as checkpoints
+// complete, the positions those checkpoints hold for it, in order, and
+// never one of a checkpoint that failed; inline or in a goroutine of its
+// own, at parallelism 1 and 2.
+func TestSourcesAreToldOfCompleteCheckpoints(t *testing.T) {
+	for _, l := range []struct {
+		par    int
+		inline bool
+	}{{1, true}, {1, false}, {2, true}, {2, false}} {
+		t.Run(fmt.Sprintf("p%d-inline%v", l.par, l.inline), func(t *testing.T) {
+			var mu sync.Mutex
+			told := map[int][]int{}
+			j := &ckJob{n: 20_000, keys: 7, srcPar: l.par, mapPar: 1, countPar: l.par, inline: l.inline, pause: 100 * time.Microsecond,
+				told: func(sub, pos int) {
+					mu.Lock()
+					told[sub] = append(told[sub], pos)
+					mu.Unlock()
+				}}
+			store := newMemStore()
+			var commits atomic.Int64
+			store.failCommit = func(id int64) error {
+				if commits.Add(1)%3 == 2 {
+					return fmt.Errorf("disk full at checkpoint %d", id)
+				}
+				return nil
+			}
+			got, err := runCk(t, context.Background(), j, store, Config{Parallelism: l.par, BatchSize: 16})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := j.expected(nil); !maps.Equal(got, want) {
+				t.Fatalf("results %v, want %v", got, want)
+			}
+			complete := map[int]map[int]bool{} // per subtask, the positions of complete checkpoints
+			uid := uidsOf(j.nodes())
+			for _, cp := range store.complete() {
+				pos, _ := j.decode(t, cp, uid)
+				for s, p := range pos {
+					if complete[s] == nil {
+						complete[s] = map[int]bool{}
+					}
+					complete[s][p] = true
+				}
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			for s := range l.par {
+				ps := told[s]
+				if len(ps) < 2 {
+					t.Fatalf("subtask %d was told %d positions (%d checkpoints complete): want several", s, len(ps), len(store.complete()))
+				}
+				for i, p := range ps {
+					if !complete[s][p] {
+						t.Fatalf("subtask %d was told position %d, which no complete checkpoint holds", s, p)
+					}
+					if i > 0 && p <= ps[i-1] {
+						t.Fatalf("subtask %d was told %v: not in order", s, ps)
+					}
 				}
 			}
 		})

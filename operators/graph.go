@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync/atomic"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 
@@ -298,9 +299,10 @@ type readerRunner interface {
 	rejectSink(side any, count func(int64)) func(any) error
 	close() error
 
-	// For checkpoints: setTrigger gives the reader its barrier channel;
+	// For checkpoints: setTrigger gives the reader its barrier channel
+	// and the id of the newest complete checkpoint (see CommitListener);
 	// seek moves it to a position of an earlier run.
-	setTrigger(c chan int64)
+	setTrigger(c chan int64, completed *atomic.Int64)
 	seek(pos []byte) error
 	replayable() bool
 }
@@ -324,9 +326,15 @@ type typedReader[T any] struct {
 	rej RejectingReader[T]
 	et  EventTimeReader // nil for sources without event time
 	rp  ReplayableReader
+	cl  CommitListener // nil unless the reader wants to know (and checkpoints are on)
 
 	// trigger takes checkpoint barriers, when checkpoints are on.
 	trigger chan int64
+	// For a CommitListener: the coordinator's newest complete checkpoint,
+	// the last one told, and the positions given at barriers since.
+	completed *atomic.Int64
+	told      int64
+	given     []givenPos
 
 	lastWm int64
 	idle   bool
@@ -375,7 +383,54 @@ func (tr *typedReader[T]) position() any {
 
 func (tr *typedReader[T]) checkpointed() bool { return tr.trigger != nil }
 
-func (tr *typedReader[T]) setTrigger(c chan int64) { tr.trigger = c }
+func (tr *typedReader[T]) setTrigger(c chan int64, completed *atomic.Int64) {
+	tr.trigger, tr.completed = c, completed
+	if tr.cl, _ = tr.r.(CommitListener); tr.cl != nil {
+		tr.told = completed.Load() // a restored checkpoint is the reader's Seek
+	}
+}
+
+// A givenPos is the position a reader gave at the barrier of checkpoint id.
+type givenPos struct {
+	id  int64
+	pos []byte
+}
+
+// barrierPosition is position for the barrier of checkpoint id; a
+// CommitListener's is kept until a checkpoint at or after id completes.
+func (tr *typedReader[T]) barrierPosition(id int64) any {
+	p := tr.position()
+	if b, ok := p.([]byte); ok && tr.cl != nil {
+		tr.given = append(tr.given, givenPos{id, b})
+	}
+	return p
+}
+
+// tellCommitted tells a CommitListener the position of the newest
+// checkpoint that completed since it was last told, if there is one. It
+// runs before each Read: one atomic load when nothing completed.
+func (tr *typedReader[T]) tellCommitted() error {
+	c := tr.completed.Load()
+	if c <= tr.told {
+		return nil
+	}
+	tr.told = c
+	i := 0
+	for i < len(tr.given) && tr.given[i].id <= c {
+		i++
+	}
+	if i == 0 {
+		return nil
+	}
+	g := tr.given[i-1]
+	n := copy(tr.given, tr.given[i:])
+	clear(tr.given[n:])
+	tr.given = tr.given[:n]
+	if err := tr.cl.Committed(g.pos); err != nil {
+		return fmt.Errorf("braid: the source's reader, told that checkpoint %d completed: %w", g.id, err)
+	}
+	return nil
+}
 
 func (tr *typedReader[T]) seek(pos []byte) error {
 	if tr.rp == nil {
@@ -430,11 +485,16 @@ func (tr *typedReader[T]) runInline(ctx context.Context, t *task, ina any, rejec
 			return context.Cause(ctx)
 		case id := <-tr.trigger:
 			if id > t.cp.lastSnap {
-				if err := t.checkpoint(id, tr.position()); err != nil {
+				if err := t.checkpoint(id, tr.barrierPosition(id)); err != nil {
 					return t.stopped(ctx, err)
 				}
 			}
 		default:
+		}
+		if tr.cl != nil {
+			if err := tr.tellCommitted(); err != nil {
+				return t.fail(err, nil)
+			}
 		}
 		n, err := tr.r.Read(ctx, b.Values[:batchSize])
 		eof := errors.Is(err, io.EOF)
@@ -517,6 +577,12 @@ func (tr *typedReader[T]) run(ctx context.Context, la any, batchSize int) error 
 		if cap(b.Values) < batchSize {
 			b.Values = make([]T, 0, batchSize) // once per credit
 		}
+		if tr.cl != nil {
+			if err := tr.tellCommitted(); err != nil {
+				l.free <- b
+				return err
+			}
+		}
 		n, err := tr.r.Read(ctx, b.Values[:batchSize])
 		if ctx.Err() != nil {
 			return nil
@@ -584,7 +650,7 @@ func (tr *typedReader[T]) run(ctx context.Context, la any, batchSize int) error 
 // the source's task. It reports false when the job stopped first.
 func (tr *typedReader[T]) sendBarrier(ctx context.Context, l *link[T], id int64) bool {
 	select {
-	case l.to <- message{kind: msgBarrier, ch: l.ch, wm: id, batch: tr.position()}:
+	case l.to <- message{kind: msgBarrier, ch: l.ch, wm: id, batch: tr.barrierPosition(id)}:
 		return true
 	case <-ctx.Done():
 		return false

@@ -316,7 +316,8 @@ func (j *Job) Run(ctx context.Context) error {
 				openCtx := runCtx
 				if t.cp != nil {
 					openCtx = context.WithValue(runCtx, sourceDirKey{}, SourceDir{
-						FS: p.cfg.Checkpoint.fs(), Dir: p.cfg.Checkpoint.sourceDir(p.uid[n], k), Fresh: p.cfg.Checkpoint.Fresh})
+						FS: p.cfg.Checkpoint.fs(), Dir: p.cfg.Checkpoint.sourceDir(p.uid[n], k), Fresh: p.cfg.Checkpoint.Fresh,
+						Retain: p.cfg.Checkpoint.retained()})
 				}
 				rr, err := n.source.open(openCtx, k, len(p.tasks[n]))
 				if err != nil {
@@ -329,7 +330,7 @@ func (j *Job) Run(ctx context.Context) error {
 						closeReaders()
 						return &OperatorError{Operator: n.Name, Subtask: k, Parallelism: len(p.tasks[n]), Err: errNotReplayable}
 					}
-					rr.setTrigger(t.cp.trigger)
+					rr.setTrigger(t.cp.trigger, &t.cp.coord.completed)
 					if p.readers == nil {
 						p.readers = make(map[*Node][]readerRunner)
 					}

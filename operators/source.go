@@ -98,3 +98,22 @@ type ReplayableReader interface {
 	Position() ([]byte, error)
 	Seek(pos []byte) error
 }
+
+// A CommitListener is a ReplayableReader told when checkpoints complete,
+// so that it can let go of what no restore will need again: a log of
+// received input can delete its old segments; a reader of a broker can
+// commit its offsets there.
+//
+// The runtime calls Committed from the goroutine that calls Read, between
+// two Reads, some time after a checkpoint completed, with the position
+// (as Position gave it) that the newest complete checkpoint recorded for
+// this reader. Not every checkpoint is told (a newer one may complete
+// first), and positions are told in the order they were given. A restore
+// resumes from the newest intact one of the complete checkpoints the
+// store keeps (SourceDir.Retain of them, 2 by default), so a reader may
+// let go of what comes before the oldest of the last Retain positions it
+// was told, not of what comes before the newest. An error from Committed
+// fails the job, as one from Read does.
+type CommitListener interface {
+	Committed(pos []byte) error
+}

@@ -360,6 +360,13 @@ func (r *genReader[T]) Inline() bool   { return r.interval == 0 }
 // operators.ReplayableReader.
 type ReplayableReader = operators.ReplayableReader
 
+// CommitListener is a ReplayableReader told, between two Reads, the
+// position of the newest complete checkpoint, so that it can let go of
+// what no restore needs (old segments of a log, offsets to commit to a
+// broker). See operators.CommitListener for when it is told and what it
+// may let go of.
+type CommitListener = operators.CommitListener
+
 // Positions of the built-in sources, for checkpoints: the number of
 // elements read (slice, seq) or the next index (Generate), as a uvarint.
 

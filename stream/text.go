@@ -109,13 +109,11 @@ func MaxLineBytes(n int) TextOption {
 // holds: none of it reached a checkpoint's output. A job started with
 // StartFresh replays none of it: it reads the socket from its first Read.
 //
-// Old segments (16 MiB each) are deleted once the positions of the last
-// four checkpoints taken are past them: the source is not told when a
-// checkpoint completes, and the store keeps two complete ones
-// (RetainCheckpoints) to fall back to, so four leaves a margin of one
-// failed checkpoint. A job restored from an older checkpoint than that
-// (more failures in a row, or RetainCheckpoints above 3) fails saying the
-// log no longer holds its position, rather than skip lines.
+// Old segments (16 MiB each) are deleted as checkpoints complete: once
+// every complete checkpoint the store keeps (RetainCheckpoints, 2 by
+// default) is past a segment. Checkpoints that fail delete nothing, so a
+// job restored from any checkpoint the store keeps finds its position;
+// until enough checkpoints complete, the log keeps all it has.
 //
 // Without checkpoints, Durable does nothing: there is nothing to replay
 // for. With checkpoints, SocketText needs it.
@@ -243,7 +241,7 @@ func openSocketSource(ctx context.Context, addr string, cfg textConfig) (operato
 		return nil, fmt.Errorf("braid: socket source %s cannot replay what it read before a restart, so it cannot take part in checkpoints: give SocketText the option stream.Durable() to log the lines it receives in the checkpoint directory and replay them", addr)
 	}
 	cfg.socket.ReturnIdle = true // an idle socket must not hold checkpoints back
-	r, err := textsrc.OpenDurableSocket(addr, cfg.socket, dir.FS, dir.Dir, textsrc.DurableOptions{Fresh: dir.Fresh})
+	r, err := textsrc.OpenDurableSocket(addr, cfg.socket, dir.FS, dir.Dir, textsrc.DurableOptions{Fresh: dir.Fresh, Retain: dir.Retain})
 	if err != nil {
 		return nil, err
 	}
@@ -264,6 +262,15 @@ type replayableLines struct {
 
 func (a *replayableLines) Position() ([]byte, error) { return a.rp.Position() }
 func (a *replayableLines) Seek(pos []byte) error     { return a.rp.Seek(pos) }
+
+// Committed passes the news of a complete checkpoint on to a reader that
+// wants it (a durable socket's log, which then deletes old segments).
+func (a *replayableLines) Committed(pos []byte) error {
+	if c, ok := a.rp.(operators.CommitListener); ok {
+		return c.Committed(pos)
+	}
+	return nil
+}
 
 // lineReader is a reader of package textsrc.
 type lineReader interface {

@@ -285,9 +285,20 @@ func TestTextFileLogsThroughEnv(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
 	go func() { errc <- env.Execute(ctx) }()
-	<-out
+	line := func() {
+		t.Helper()
+		select {
+		case <-out:
+		case err := <-errc:
+			t.Fatalf("Execute = %v before the line came", err)
+		case <-time.After(30 * time.Second):
+			cancel()
+			t.Fatal("no line in 30 s")
+		}
+	}
+	line()
 	os.WriteFile(p, []byte("new\n"), 0o644)
-	<-out
+	line()
 	cancel()
 	<-errc
 	h.mu.Lock()

@@ -31,9 +31,11 @@ import (
 // to resume from (it crashed before its first one completed) replays all
 // the log holds; one started with stream.StartFresh replays none of it.
 // A record torn by a crash at the log's end is found by its checksum and
-// cut off: it was never given to the job. Old segments go as for
-// stream.Durable: once the positions of the last four checkpoints are
-// past them.
+// cut off: it was never given to the job. Old segments go as
+// checkpoints complete: once every complete checkpoint the store keeps
+// (stream.RetainCheckpoints, 2 by default) is past a segment, it is
+// deleted; checkpoints that fail delete nothing, so a restore always
+// finds its position.
 //
 // Guarantee: every line that reached the log (Stats.Logged) before a
 // crash is processed exactly once by the restored job: once in the job's
@@ -70,6 +72,10 @@ type durableReader struct {
 	logged, replayed int64 // already added to stats
 }
 
+// segmentBytes is the size past which a Durable's log starts a new
+// segment; 0 is the log's default (16 MiB). Tests make it small.
+var segmentBytes int64
+
 // openDurable wraps r, an open reader, in a log in dir; it closes r when
 // it fails.
 func openDurable(name string, r stream.SourceReader[logs.Line], dir stream.SourceDir, cfg *config) (stream.SourceReader[logs.Line], error) {
@@ -78,7 +84,8 @@ func openDurable(name string, r stream.SourceReader[logs.Line], dir stream.Sourc
 		r.Close()
 		return nil, fmt.Errorf("braid: %s: its reader cannot be logged (a bug)", name)
 	}
-	d, err := textsrc.OpenDurable(name, src, &lineCodec{}, dir.FS, dir.Dir, textsrc.DurableOptions{Logger: cfg.logger, Fresh: dir.Fresh})
+	d, err := textsrc.OpenDurable(name, src, &lineCodec{}, dir.FS, dir.Dir,
+		textsrc.DurableOptions{SegmentBytes: segmentBytes, Logger: cfg.logger, Fresh: dir.Fresh, Retain: dir.Retain})
 	if err != nil {
 		r.Close()
 		return nil, err

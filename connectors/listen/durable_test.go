@@ -159,6 +159,70 @@ func published(t *testing.T, fs vfs.FS, dir string) []string {
 	return out
 }
 
+// The log of a Durable source does not grow without end: as checkpoints
+// complete, the segments wholly before the last two of them are deleted.
+// A client sends 3,000 lines (about 30 segments' worth) in bursts while
+// checkpoints complete every 10 ms; every line is published once, and a
+// few segments are left at the end.
+func TestDurableDeletesOldSegments(t *testing.T) {
+	listen.SetSegmentBytes(t, 4<<10)
+	fs := vfs.NewMem()
+	j := startDurable(t, fs, func(env *stream.Env, opts ...listen.Option) *stream.Stream[logs.Line] {
+		return listen.TCPLines(env, "127.0.0.1:0", opts...)
+	}, numbered)
+	conn, err := net.Dial("tcp", j.addr.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 3000
+	var want []string
+	for i := range n {
+		line := fmt.Sprintf("line %04d %s", i, strings.Repeat("x", 20))
+		want = append(want, fmt.Sprintf("%d|%s", i+1, line))
+		if _, err := fmt.Fprintln(conn, line); err != nil {
+			t.Fatal(err)
+		}
+		if i%100 == 99 {
+			time.Sleep(5 * time.Millisecond) // a burst per batch, checkpoints between
+		}
+	}
+	conn.Close()
+	j.waitFor("every line published", func() bool { return len(published(t, fs, "/out")) >= n })
+	segments := func() (n int, dirs []string) {
+		var walk func(dir string)
+		walk = func(dir string) {
+			names, _ := fs.List(dir)
+			for _, name := range names {
+				p := fs.PathJoin(dir, name)
+				if st, err := fs.Stat(p); err == nil && st.IsDir() {
+					walk(p)
+				} else if strings.HasSuffix(name, ".log") && len(name) == len("0000000000000001.log") {
+					n++
+					if !slices.Contains(dirs, dir) {
+						dirs = append(dirs, dir)
+					}
+				}
+			}
+		}
+		walk("/ck")
+		return n, dirs
+	}
+	// Two more checkpoints complete after the last line, so the segments
+	// of the bursts are all before the two newest.
+	logged := j.stats.Logged.Load()
+	var left int
+	j.waitFor("old segments deleted", func() bool {
+		left, _ = segments()
+		return left <= 3
+	})
+	if got := published(t, fs, "/out"); !slices.Equal(got, want) {
+		t.Fatalf("published %d lines, want %d in order (first difference near %s)", len(got), len(want), firstDiff(got, want))
+	}
+	if _, dirs := segments(); len(dirs) != 1 || logged < n {
+		t.Fatalf("segments in %v, %d lines logged: want one log of all %d lines", dirs, logged, n)
+	}
+}
+
 // A clone is the checkpoint filesystem as a crash at one moment leaves
 // it, and how many records the source had logged (synced) before.
 type clone struct {

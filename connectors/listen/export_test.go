@@ -31,3 +31,11 @@ func Frame(syslog bool, limit int, chunks [][]byte) []string {
 	}
 	return out
 }
+
+// SetSegmentBytes makes the logs of Durable sources start a new segment
+// past n bytes, until the test ends.
+func SetSegmentBytes(t interface{ Cleanup(func()) }, n int64) {
+	old := segmentBytes
+	segmentBytes = n
+	t.Cleanup(func() { segmentBytes = old })
+}

@@ -16,12 +16,6 @@ type DurableOptions struct {
 	// SegmentBytes is the size past which the log starts a new segment
 	// file. Zero means 16 MiB.
 	SegmentBytes int64
-	// KeepPositions is how many of the latest positions (Position calls)
-	// the log keeps the records after: a segment is deleted once it lies
-	// wholly before the oldest of them. Zero means 4: the checkpoint in
-	// flight, the last complete one and the one kept to fall back to
-	// (a checkpoint store retains 2), and one failed checkpoint.
-	KeepPositions int
 	// Logger is where the log warns (a torn tail cut off, an old segment
 	// it could not delete). Nil means slog.Default().
 	Logger *slog.Logger
@@ -32,6 +26,9 @@ type DurableOptions struct {
 	// job that resumes an older checkpoint (the fresh run crashed before
 	// its first one completed) still finds its position.
 	Fresh bool
+	// Retain is how many complete checkpoints the store keeps, of which a
+	// restore may resume from any (stream.SourceDir.Retain). Zero means 2.
+	Retain int
 }
 
 // Record kinds in a durable log.
@@ -88,25 +85,29 @@ type Codec[T, J any] interface {
 //     its length or checksum when the log is opened and cut off (with a
 //     warning); a damaged record anywhere else fails the replay naming
 //     the file and offset.
-//   - Old segments: a Durable is not told when a checkpoint completes, so
-//     it keeps what the last DurableOptions.KeepPositions positions need
-//     and deletes segments wholly before the oldest of them, when
-//     Position is called. A restore from an older checkpoint than that
-//     (after more failed checkpoints in a row than the margin) finds its
-//     segment gone and fails saying so, rather than skip input.
+//   - Old segments: the runtime tells a Durable the position of each
+//     newest complete checkpoint (Committed: it is a
+//     stream.CommitListener). A restore resumes from one of the
+//     DurableOptions.Retain newest complete checkpoints, so once it has
+//     been told that many positions the Durable deletes the segments
+//     wholly before the oldest of the last Retain. However many
+//     checkpoints fail in a row, the log keeps what a restore can ask for;
+//     until Retain have completed, it keeps everything.
 //
 // Cost: per element, the Codec's append into the log's reused buffer (no
 // allocation once the buffer has grown); per Read, one write and one
 // fsync. A Durable is not safe for concurrent use; only one may have a
 // directory open at a time (it holds dir/LOCK).
 type Durable[T, J any, C Codec[T, J]] struct {
-	name    string // "socket source ADDR", "listen tcp ADDR": the start of errors
-	src     Received[T, J]
-	codec   C
-	log     *segLog
-	pos     logPos   // after the last record returned
-	history []uint64 // segments of the latest positions given, oldest first
-	keep    int
+	name  string // "socket source ADDR", "listen tcp ADDR": the start of errors
+	src   Received[T, J]
+	codec C
+	log   *segLog
+	pos   logPos // after the last record returned
+	// told is the positions last told complete (Committed), oldest first,
+	// at most retain of them: a restore may resume from any.
+	told    []logPos
+	retain  int
 	rejects []J // replayed, or logged from the Received, to hand out
 	taken   []J
 
@@ -121,17 +122,17 @@ func OpenDurable[T, J any, C Codec[T, J]](name string, src Received[T, J], codec
 	if opts.SegmentBytes <= 0 {
 		opts.SegmentBytes = 16 << 20
 	}
-	if opts.KeepPositions <= 0 {
-		opts.KeepPositions = 4
-	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
+	}
+	if opts.Retain <= 0 {
+		opts.Retain = 2
 	}
 	l, err := openLog(fs, dir, opts.SegmentBytes, opts.Logger)
 	if err != nil {
 		return nil, fmt.Errorf("braid: %s: %w", name, err)
 	}
-	d := &Durable[T, J, C]{name: name, src: src, codec: codec, log: l, pos: l.writePos(), keep: opts.KeepPositions}
+	d := &Durable[T, J, C]{name: name, src: src, codec: codec, log: l, pos: l.writePos(), retain: opts.Retain}
 	if len(l.segs) > 0 && !opts.Fresh {
 		// Until a Seek says otherwise, replay all the log holds: without a
 		// checkpoint to resume from, what it logged never reached the
@@ -243,18 +244,28 @@ func (d *Durable[T, J, C]) Replaying() bool { return d.log.replaying() }
 const durablePosVersion = 1
 
 // Position is the position in the log after the last record Read returned
-// (and Rejected handed out). It also deletes the segments that none of
-// the latest positions needs (see Durable).
+// (and Rejected handed out).
 func (d *Durable[T, J, C]) Position() ([]byte, error) {
-	d.history = append(d.history, d.pos.seg)
-	if len(d.history) > d.keep {
-		d.history = d.history[len(d.history)-d.keep:]
-		d.log.deleteBefore(d.history[0])
-	}
 	b := []byte{'S', durablePosVersion}
 	b = binary.AppendUvarint(b, d.pos.seg)
 	b = binary.AppendUvarint(b, uint64(d.pos.off))
 	return b, nil
+}
+
+// parsePos reads a Position.
+func parsePos(pos []byte) (logPos, error) {
+	if len(pos) < 2 || pos[0] != 'S' {
+		return logPos{}, errors.New("the checkpointed position is unreadable: not a position of a durable log")
+	}
+	if pos[1] != durablePosVersion {
+		return logPos{}, fmt.Errorf("the checkpointed position is in format %d, this version reads %d", pos[1], durablePosVersion)
+	}
+	seg, k := binary.Uvarint(pos[2:])
+	off, m := binary.Uvarint(pos[2+max(k, 0):])
+	if k <= 0 || m <= 0 || 2+k+m != len(pos) || off > maxRecord*1024 {
+		return logPos{}, errors.New("the checkpointed position is unreadable")
+	}
+	return logPos{seg: seg, off: int64(off)}, nil
 }
 
 // Seek makes a freshly opened Durable, before its first Read, replay the
@@ -262,25 +273,37 @@ func (d *Durable[T, J, C]) Position() ([]byte, error) {
 // the records after it, then the Received. It fails when the log no
 // longer holds pos.
 func (d *Durable[T, J, C]) Seek(pos []byte) error {
-	fail := func(err error) error {
+	p, err := parsePos(pos)
+	if err == nil {
+		err = d.log.seek(p)
+	}
+	if err != nil {
 		return fmt.Errorf("braid: %s: %w", d.name, err)
 	}
-	if len(pos) < 2 || pos[0] != 'S' {
-		return fail(errors.New("the checkpointed position is unreadable: not a position of a durable log"))
-	}
-	if pos[1] != durablePosVersion {
-		return fail(fmt.Errorf("the checkpointed position is in format %d, this version reads %d", pos[1], durablePosVersion))
-	}
-	seg, k := binary.Uvarint(pos[2:])
-	off, m := binary.Uvarint(pos[2+max(k, 0):])
-	if k <= 0 || m <= 0 || 2+k+m != len(pos) || off > maxRecord*1024 {
-		return fail(errors.New("the checkpointed position is unreadable"))
-	}
-	p := logPos{seg: seg, off: int64(off)}
-	if err := d.log.seek(p); err != nil {
-		return fail(err)
-	}
 	d.pos = p
+	return nil
+}
+
+// Committed is told pos, a Position of this Durable that the newest
+// complete checkpoint recorded: once it has been told Retain positions,
+// it deletes the segments wholly before the oldest of the last Retain
+// (see Durable). Positions are told in the order they were given; one
+// older than the last is ignored.
+func (d *Durable[T, J, C]) Committed(pos []byte) error {
+	p, err := parsePos(pos)
+	if err != nil {
+		return fmt.Errorf("braid: %s: told of a complete checkpoint: %w", d.name, err)
+	}
+	if n := len(d.told); n > 0 && p.less(d.told[n-1]) {
+		return nil
+	}
+	if len(d.told) == d.retain {
+		d.told = append(d.told[:0], d.told[1:]...)
+	}
+	d.told = append(d.told, p)
+	if len(d.told) == d.retain {
+		d.log.deleteBefore(d.told[0].seg)
+	}
 	return nil
 }
 

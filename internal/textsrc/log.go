@@ -459,3 +459,6 @@ func (l *segLog) close() error {
 	}
 	return errors.Join(errs...)
 }
+
+// less reports whether p is before q in the log.
+func (p logPos) less(q logPos) bool { return p.seg < q.seg || p.seg == q.seg && p.off < q.off }

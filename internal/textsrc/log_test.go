@@ -274,9 +274,12 @@ func readN(t *testing.T, ctx context.Context, r interface {
 	return out
 }
 
-// Old segments go once the latest KeepPositions positions are past them:
-// a reader resumed at the oldest kept position replays the rest, one
-// resumed at an older position fails saying its segment is gone.
+// Old segments go only as checkpoints complete (Committed): a segment
+// goes once it lies wholly before the position told the time before the
+// last. Positions given for checkpoints that never complete delete
+// nothing, so a reader resumed at either of the last two positions told
+// replays the rest, however many positions came after them; one resumed
+// at an older position fails saying its segment is gone.
 func TestDurableSocketDeletesOldSegments(t *testing.T) {
 	l := listen(t)
 	var all strings.Builder
@@ -286,11 +289,12 @@ func TestDurableSocketDeletesOldSegments(t *testing.T) {
 	wait := serve(t, l, write(all.String()))
 	fs := vfs.NewMem()
 	opts := fastRetries(0)
-	dopts := DurableOptions{SegmentBytes: 40, KeepPositions: 2}
+	dopts := DurableOptions{SegmentBytes: 40}
 	r, err := OpenDurableSocket(l.Addr().String(), opts, fs, "/d", dopts)
 	if err != nil {
 		t.Fatal(err)
 	}
+	segments := func() int { return segmentsIn(fs, "/d") }
 	var positions [][]byte
 	var counts []int // lines read when each position was taken
 	var got []string
@@ -308,22 +312,31 @@ func TestDurableSocketDeletesOldSegments(t *testing.T) {
 			break
 		}
 	}
-	r.Close()
-	wait()
-	l.Close() // resumed readers find the server gone after their replay
 	if len(got) != 60 {
 		t.Fatalf("read %d lines", len(got))
 	}
-	names, _ := fs.List("/d")
-	segs := 0
-	for _, n := range names {
-		if _, ok := parseSegName(n); ok {
-			segs++
+	before := segments()
+	if before < len(positions)-1 {
+		t.Fatalf("%d segments for %d batches: the test wants a segment a batch", before, len(positions))
+	}
+	// Checkpoints 3 and 8 complete, every later one fails.
+	for _, k := range []int{3, 8} {
+		if err := r.Committed(positions[k]); err != nil {
+			t.Fatal(err)
 		}
 	}
-	if segs > 4 {
-		t.Fatalf("%d segments left after %d positions, want at most those the last 2 need", segs, len(positions))
+	if err := r.Committed(positions[1]); err != nil { // older than the last told: ignored
+		t.Fatal(err)
 	}
+	if err := r.Committed([]byte("junk")); err == nil || !strings.Contains(err.Error(), "unreadable") {
+		t.Fatalf("told an unreadable position: %v", err)
+	}
+	if after := segments(); after >= before || after < before-3 {
+		t.Fatalf("%d segments before the checkpoints were told, %d after: want those before position 3 gone, no more", before, after)
+	}
+	r.Close()
+	wait()
+	l.Close() // resumed readers find the server gone after their replay
 
 	resume := func(pos []byte) ([]string, error) {
 		r, err := OpenDurableSocket(l.Addr().String(), opts, fs, "/d", dopts)
@@ -340,15 +353,81 @@ func TestDurableSocketDeletesOldSegments(t *testing.T) {
 		}
 		return out, nil
 	}
-	k := len(positions) - 2
-	want, err := resume(positions[k])
-	if err != nil {
-		t.Fatalf("resuming at a kept position: %v", err)
-	}
-	if n := counts[k]; !slices.Equal(want, got[n:]) {
-		t.Fatalf("replayed %s, want %s", brief(want), brief(got[n:]))
+	for _, k := range []int{3, 8} {
+		replayed, err := resume(positions[k])
+		if err != nil {
+			t.Fatalf("resuming at told position %d: %v", k, err)
+		}
+		if n := counts[k]; !slices.Equal(replayed, got[n:]) {
+			t.Fatalf("resumed at %d: replayed %s, want %s", k, brief(replayed), brief(got[n:]))
+		}
 	}
 	if _, err := resume(positions[0]); err == nil || !strings.Contains(err.Error(), "is gone") {
 		t.Fatalf("resuming at a deleted position: %v, want its segment said gone", err)
 	}
+}
+
+// With Retain 3, nothing goes until three positions have been told, and
+// then only what lies before the oldest of the last three.
+func TestDurableKeepsWhatRetainedCheckpointsNeed(t *testing.T) {
+	l := listen(t)
+	var all strings.Builder
+	for i := range 30 {
+		fmt.Fprintf(&all, "line %02d\n", i)
+	}
+	wait := serve(t, l, write(all.String()))
+	defer l.Close()
+	fs := vfs.NewMem()
+	r, err := OpenDurableSocket(l.Addr().String(), fastRetries(0), fs, "/d", DurableOptions{SegmentBytes: 40, Retain: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var positions [][]byte
+	buf := make([]string, 3)
+	for read := 0; read < 30; {
+		n, err := r.Read(context.Background(), buf)
+		read += n
+		p, _ := r.Position()
+		positions = append(positions, p)
+		if err != nil {
+			t.Fatalf("after %d lines: %v", read, err)
+		}
+	}
+	wait()
+	segs := func() int { return segmentsIn(fs, "/d") }
+	before := segs()
+	for _, k := range []int{4, 6} {
+		if err := r.Committed(positions[k]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := segs(); n != before {
+		t.Fatalf("told 2 positions with Retain 3: %d segments left of %d, want all", n, before)
+	}
+	if err := r.Committed(positions[8]); err != nil {
+		t.Fatal(err)
+	}
+	first, _ := parsePos(positions[4])
+	names, _ := fs.List("/d")
+	for _, name := range names {
+		if n, ok := parseSegName(name); ok && n < first.seg {
+			t.Fatalf("segment %s is left, before the oldest retained position (segment %d)", name, first.seg)
+		}
+	}
+	if n := segs(); n >= before {
+		t.Fatalf("told 3 positions with Retain 3: %d segments of %d left, want those before the first told gone", n, before)
+	}
+}
+
+// segmentsIn counts the segment files of the log in dir.
+func segmentsIn(fs vfs.FS, dir string) int {
+	names, _ := fs.List(dir)
+	n := 0
+	for _, name := range names {
+		if _, ok := parseSegName(name); ok {
+			n++
+		}
+	}
+	return n
 }
