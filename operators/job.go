@@ -414,7 +414,11 @@ func (j *Job) Run(ctx context.Context) error {
 		wg.Go(func() {
 			defer func() {
 				if v := recover(); v != nil {
-					failed(r.t.fail(panicError{v}, debug.Stack()))
+					// Not r.t.fail: the task's goroutine sets the operator
+					// it is in as it runs; the panic is the source's.
+					failed(&OperatorError{Operator: r.t.name, Subtask: r.t.subtask, Parallelism: r.t.parallelism,
+						Err: panicError{v}, Stack: debug.Stack()})
+					p.cfg.Logger.Error("operator panicked", "operator", r.t.name, "subtask", r.t.subtask+1, "panic", v)
 				}
 				if err := r.r.close(); err != nil {
 					p.cfg.Logger.Warn("closing source", "source", r.t.name, "subtask", r.t.subtask+1, "err", err)
