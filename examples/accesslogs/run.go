@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/braidstream/braid/connectors/arrow"
@@ -139,6 +140,9 @@ func checkGlob(pattern string, follow bool) error {
 		return fmt.Errorf("%s is a directory, not a log", pattern)
 	}
 	if len(paths) == 0 && !follow {
+		if strings.ContainsAny(pattern, `*?[\`) {
+			return fmt.Errorf("%s: no file matches", pattern)
+		}
 		if _, err := os.Stat(pattern); err != nil {
 			return err // names the file and why
 		}

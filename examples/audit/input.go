@@ -308,6 +308,14 @@ func (p *parser) parseSyslog(text string) (syslogEvent, error) {
 			e.Kind = kindNoIdent
 		case logs.SSHDAccepted:
 			e.Kind = kindAccepted
+		case logs.SSHDPAMAuthFailure:
+			// Older systems log a failed password only through PAM, under
+			// the tag sshd(pam_unix). Newer ones log pam_unix's failure
+			// beside sshd's own "Failed password", the line counted there.
+			if m.App != "sshd(pam_unix)" {
+				return syslogEvent{}, nil
+			}
+			e.Kind = kindFailed
 		default:
 			return syslogEvent{}, nil
 		}

@@ -32,7 +32,10 @@
 // # Formats
 //
 // Each FILE is read as one of: sshd (the sshd lines of a syslog file:
-// auth.log, secure; other programs' lines are skipped), netfilter (the
+// auth.log, secure; other programs' lines are skipped; a failed login is
+// sshd's "Failed password", "Failed none" or "message repeated N times"
+// of them, or, on older systems that log failures only through PAM under
+// the tag sshd(pam_unix), PAM's "authentication failure"), netfilter (the
 // packet lines of a syslog or journal file: kern.log, syslog; other lines
 // are skipped), syslog (both, as in /var/log/syslog or messages), k8s
 // (audit.k8s.io Event objects, one JSON object a line, as the API

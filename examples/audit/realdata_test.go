@@ -18,6 +18,10 @@ import (
 const (
 	realSSHD    = "../../../shared/data/loghub/OpenSSH_2k.log"
 	realSSHDCSV = "../../../shared/data/loghub/OpenSSH_2k.log_structured.csv"
+	// realLinux is Loghub's Linux syslog sample: sshd of an older system,
+	// whose failed passwords PAM logs under the tag sshd(pam_unix).
+	realLinux    = "../../../shared/data/loghub/Linux_2k.log"
+	realLinuxCSV = "../../../shared/data/loghub/Linux_2k.log_structured.csv"
 )
 
 // An sshdFact is a line of the sample that matters, as the dataset's own
@@ -280,5 +284,54 @@ func TestRealSSHDLogAgainstStructuredCSV(t *testing.T) {
 			}
 			t.Logf("%d findings", len(want))
 		})
+	}
+}
+
+// On an older system's syslog (Loghub's Linux sample), sshd's failed
+// passwords are PAM's "authentication failure" lines under the tag
+// sshd(pam_unix): the job counts each as a failed login of its rhost, and
+// finds every sliding minute's count the dataset's own parse gives.
+func TestRealLinuxSyslogPAMFailures(t *testing.T) {
+	if _, err := os.Stat(realLinux); err != nil {
+		t.Skipf("the real Linux syslog sample is absent (%v): see ../shared/data/README.md", err)
+	}
+	f, err := os.Open(realLinuxCSV)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rhost := regexp.MustCompile(`^authentication failure; logname= uid=0 euid=0 tty=NODEVssh ruser= rhost=(\S+)(?:  user=(\S+))?$`)
+	var facts []sshdFact
+	for _, row := range rows[1:] {
+		// LineId,Month,Date,Time,Level,Component,PID,Content,EventId,EventTemplate
+		if row[5] != "sshd(pam_unix)" || !strings.HasPrefix(row[7], "authentication failure;") {
+			continue
+		}
+		m := rhost.FindStringSubmatch(strings.TrimSpace(row[7]))
+		if m == nil {
+			t.Fatalf("row %s: %q is not a PAM failure the test knows", row[0], row[7])
+		}
+		at, err := time.Parse("2006 Jan 2 15:04:05", fmt.Sprintf("2005 %s %s %s", row[1], row[2], row[3]))
+		if err != nil {
+			t.Fatalf("row %s: %v", row[0], err)
+		}
+		facts = append(facts, sshdFact{kind: kindFailed, at: at, ip: m[1], user: m[2], n: 1})
+	}
+	if len(facts) != 489 {
+		t.Fatalf("%d PAM failures in the CSV, want the sample's 489", len(facts))
+	}
+	cfg := flags(t, "-format", "sshd", "-brute-force", "0", "-invalid-users", "0", "-session-attempts", "0", "-json", "-year", "2005", realLinux)
+	r := runJob(t, cfg)
+	want := expectedSSHD(facts, cfg)
+	if got := records(t, r.out); !slices.Equal(got, want) {
+		t.Fatalf("the job's findings differ from the CSV's: %s", diff(got, want))
+	}
+	sum := fmt.Sprintf("audit: %s (sshd): 2000 lines, %d events, %d skipped, 0 dead letters", realLinux, len(facts), 2000-len(facts))
+	if !slices.Contains(r.summary, sum) {
+		t.Errorf("summary %q, want %q", r.summary, sum)
 	}
 }

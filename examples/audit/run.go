@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/braidstream/braid/connectors/filesink"
@@ -79,6 +80,9 @@ type file struct {
 	os.FileInfo
 }
 
+// isGlob says whether a FILE has filepath.Match's special characters.
+func isGlob(pattern string) bool { return strings.ContainsAny(pattern, `*?[\`) }
+
 // globFiles are the regular files that pattern matches. None is an error
 // unless following (the file may come), and so is a pattern that names a
 // directory.
@@ -100,8 +104,10 @@ func globFiles(pattern string, follow bool) ([]file, error) {
 		}
 	}
 	if len(files) == 0 && !follow {
-		if _, err := os.Stat(pattern); err != nil {
-			return nil, err // names the file and why: no such file, permission denied
+		if !isGlob(pattern) {
+			if _, err := os.Stat(pattern); err != nil {
+				return nil, err // names the file and why: no such file, permission denied
+			}
 		}
 		return nil, fmt.Errorf("%s: no log file matches", pattern)
 	}
