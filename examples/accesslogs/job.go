@@ -239,7 +239,12 @@ func analyse(cfg config, reqs *stream.Stream[Request]) results {
 			from = a.First.ErrorRatio // the minute of the last alert
 		}
 		h := a.Last.HostMinute
-		emit(Alert{"alert", h.Start, h.End, h.Host, h.ErrorRatio > from, from, h.ErrorRatio, h.Requests, h.Errors})
+		rising := h.ErrorRatio > from
+		kind := "alert"
+		if !rising {
+			kind = "recovered" // the section of its text, as for every kind
+		}
+		emit(Alert{kind, h.Start, h.End, h.Host, rising, from, h.ErrorRatio, h.Requests, h.Errors})
 	})
 
 	// 5. Distinct clients per host, and of all hosts, per 10 minutes.

@@ -121,7 +121,11 @@ func twin(ls []string, bound time.Duration, jump float64, minRequests int64) (re
 				continue
 			}
 			if d := t.ratio() - point; d > jump || -d > jump {
-				add(Alert{"alert", k.end.Add(-minute), k.end, host, t.ratio() > point, point, t.ratio(), t.Requests, t.Errors})
+				kind := "alert"
+				if t.ratio() <= point {
+					kind = "recovered"
+				}
+				add(Alert{kind, k.end.Add(-minute), k.end, host, t.ratio() > point, point, t.ratio(), t.Requests, t.Errors})
 				point = t.ratio()
 			}
 		}
@@ -195,8 +199,11 @@ func TestResultsMatchTwin(t *testing.T) {
 		want, wantLate, wantDead := twin(ls, 2*time.Second, 0.05, 20)
 		rising := map[bool]int{}
 		for _, l := range want {
-			if kindOf(t, l) == "alert" {
-				rising[strings.Contains(l, `"rising":true`)]++
+			if k := kindOf(t, l); k == "alert" || k == "recovered" {
+				rising[k == "alert"]++
+				if k == "alert" != strings.Contains(l, `"rising":true`) {
+					t.Fatalf("%s: kind and rising disagree", l)
+				}
 			}
 		}
 		if rising[true] == 0 || rising[false] == 0 {
