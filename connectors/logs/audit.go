@@ -145,7 +145,7 @@ var auditParsers sync.Pool
 //
 // It keeps the memory of the longest line it has read. The copies its
 // events need (strings with escapes, strings of lines over 4 KiB) are cut
-// from blocks of auditBlock bytes it allocates as they fill, written once
+// from blocks of 2 KiB it allocates as they fill, written once
 // and never again, so that most events allocate no string: an event may
 // keep its block, and so the copies of some of its neighbours (bytes, no
 // pointers), alive. The slice of an event's groups and source addresses

@@ -32,35 +32,36 @@ import (
 // concurrent use; it costs what encoding/json costs (several allocations
 // a line).
 func JSON[T any]() func(string) (T, error) {
-	return func(line string) (T, error) {
-		var v T
-		if err := json.Unmarshal([]byte(line), &v); err != nil {
-			var zero T
-			return zero, jsonErr(err)
-		}
-		return v, nil
-	}
+	return func(line string) (T, error) { return decodeJSON[T](line, false) }
 }
 
 // JSONStrict is JSON, refusing lines with a field T does not have
 // (encoding/json's DisallowUnknownFields): a schema that drifted shows up
-// as dead letters instead of quietly lost fields.
+// as dead letters instead of quietly lost fields. Such a line's error has
+// the field's name as its Field.
 func JSONStrict[T any]() func(string) (T, error) {
-	return func(line string) (T, error) {
-		var v, zero T
-		d := json.NewDecoder(strings.NewReader(line))
-		d.DisallowUnknownFields()
-		if err := d.Decode(&v); err != nil {
-			return zero, jsonErr(err)
-		}
-		if _, err := d.Token(); err != io.EOF {
-			return zero, &ParseError{Format: "json", Field: "line", Pos: int(d.InputOffset()), Reason: "more after the value"}
-		}
-		return v, nil
-	}
+	return func(line string) (T, error) { return decodeJSON[T](line, true) }
 }
 
-func jsonErr(err error) error {
+// decodeJSON is JSON's and JSONStrict's parse, so that both say the same
+// of the same line.
+func decodeJSON[T any](line string, strict bool) (T, error) {
+	var v, zero T
+	d := json.NewDecoder(strings.NewReader(line))
+	if strict {
+		d.DisallowUnknownFields()
+	}
+	if err := d.Decode(&v); err != nil {
+		return zero, jsonErr(err, len(line))
+	}
+	if _, err := d.Token(); err != io.EOF {
+		return zero, &ParseError{Format: "json", Field: "line", Pos: int(d.InputOffset()), Reason: "more after the value"}
+	}
+	return v, nil
+}
+
+// jsonErr is the *ParseError of encoding/json's err on a line of n bytes.
+func jsonErr(err error, n int) error {
 	pe := &ParseError{Format: "json", Field: "line", Pos: -1, Reason: shortError(err), Err: err}
 	var se *json.SyntaxError
 	var te *json.UnmarshalTypeError
@@ -72,7 +73,15 @@ func jsonErr(err error) error {
 		pe.Pos = max(int(te.Offset)-1, 0)
 		pe.Reason = "want " + te.Type.String() + ", got " + te.Value
 	case err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF):
+		pe.Pos = max(n-1, 0) // the last byte, after which more was wanted
 		pe.Reason = "empty or cut short"
+	default:
+		// DisallowUnknownFields: `json: unknown field "name"`.
+		if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+			if f, uerr := strconv.Unquote(name); uerr == nil {
+				pe.Field, pe.Reason = f, "not a field of the type the lines are read into"
+			}
+		}
 	}
 	return pe
 }

@@ -43,6 +43,16 @@ func TestJSON(t *testing.T) {
 	strict := JSONStrict[appEvent]()
 	if _, err := strict(`{"level":"warn","extra":1}`); err == nil {
 		t.Errorf("JSONStrict took an unknown field")
+	} else if pe, ok := errors.AsType[*ParseError](err); !ok || pe.Field != "extra" || strings.Count(err.Error(), "json") != 1 {
+		t.Errorf("JSONStrict, an unknown field: %v (%+v), want Field extra and one json: prefix", err, pe)
+	}
+	// Both say the same of lines both refuse.
+	for _, l := range []string{`{"level":"warn" "msg":1}`, `{"level":"warn"`, ``, `{"user":{"id":"seven"}}`, `{"level":"warn"} x`, `{"level":"warn"} {}`} {
+		_, e1 := parse(l)
+		_, e2 := strict(l)
+		if e1 == nil || e2 == nil || e1.Error() != e2.Error() {
+			t.Errorf("%q: JSON says %v, JSONStrict %v", l, e1, e2)
+		}
 	}
 	if _, err := strict(`{"level":"warn"} {}`); err == nil {
 		t.Errorf("JSONStrict took two values")

@@ -424,7 +424,7 @@ func bsdTime(m *Syslog, s string, i int, p *SyslogParser) (int, error) {
 	if j < len(s) && s[j] != ' ' {
 		return bad()
 	}
-	if hh > 23 || mi > 59 || ss > 59 || day < 1 || day > 31 {
+	if hh > 23 || mi > 59 || ss > 59 || day < 1 || day > daysIn(month, 2000) { // 2000: a leap year, so only Feb 29 waits for the year
 		return i, syslogErr("time", i, "no such date or time of day: "+quote(s[i:j]))
 	}
 	var loc *time.Location

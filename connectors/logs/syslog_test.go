@@ -207,8 +207,16 @@ func TestParseSyslogErrors(t *testing.T) {
 	if _, err := (&SyslogParser{Year: 2024}).Parse("Feb 29 00:00:00 h t: m"); err != nil {
 		t.Errorf("29 Feb 2024: %v", err)
 	}
-	if _, err := (&SyslogParser{Year: 2025}).Parse("Feb 29 00:00:00 h t: m"); err == nil {
-		t.Errorf("29 Feb 2025 parsed")
+	if _, err := (&SyslogParser{Year: 2025}).Parse("Feb 29 00:00:00 h t: m"); err == nil || !strings.Contains(err.Error(), "no such date in 2025") {
+		t.Errorf("29 Feb 2025: %v, want no such date in 2025", err)
+	}
+	// 30 February is in no year: the error names none, whatever year the
+	// parser would have chosen.
+	for _, p := range []*SyslogParser{nil, {}, {Year: 2024}} {
+		_, err := p.Parse("Feb 30 22:14:15 h t: m")
+		if err == nil || !strings.Contains(err.Error(), `no such date or time of day: "Feb 30 22:14:15"`) {
+			t.Errorf("30 Feb (parser %+v): %v", p, err)
+		}
 	}
 }
 
