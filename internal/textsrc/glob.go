@@ -149,9 +149,19 @@ var errPastEnd = errors.New("the text ends before the offset")
 // writing to a renamed log, a copy or .gz still being written) is read on
 // from where it was left, before the current one goes on.
 //
-// Limits: a file truncated and written again with the same first bytes
-// (up to 512) as before is not seen as truncated; a new file whose first
-// bytes equal those of a file already read is taken for its copy.
+// A reader behind its writer (a slow consumer, fast rotations) polls
+// only at the end of the newest file; the glob is then listed until two
+// listings agree, so that a file being renamed by a rotation while the
+// directory is read is not missed. Every file found while following is
+// held open until read, so a rotation deleting it loses nothing, except
+// the older files found at the start, opened in their turn: one deleted
+// before then is lost, and a warning names it and the byte offset from
+// which its lines are lost.
+//
+// Limits: a file created and deleted between two polls is never seen; a
+// file truncated and written again with the same first bytes (up to 512)
+// as before is not seen as truncated; a new file whose first bytes equal
+// those of a file already read is taken for its copy.
 //
 // Position and Seek (glob_position.go) make it replayable: the current
 // file's identity (device and inode) and first bytes, the byte offset and
@@ -180,8 +190,11 @@ type GlobReader struct {
 
 	lastPoll time.Time
 	sleeper  sleeper
-	stats    GlobStats
-	done     int64 // bytes of finished files
+	// list lists the glob's paths; nil means filepath.Glob (tests give
+	// one that misses files, as a listing racing renames can).
+	list  func(glob string) ([]string, error)
+	stats GlobStats
+	done  int64 // bytes of finished files
 }
 
 // A genFile is one file of the glob: a generation of the log.
@@ -489,8 +502,9 @@ func (g *GlobReader) openNext() error {
 		if !g.opts.Follow {
 			return fmt.Errorf("braid: tail source %s: %s, found at the start, is gone before it was read: %w", g.glob, q.path, err)
 		}
-		g.opts.Logger.Warn("braid: tail: a file of the glob went away before it was read; its lines are lost", "glob", g.glob, "file", q.path)
-		delete(g.known, q.id)
+		g.opts.Logger.Warn("braid: tail: a file of the glob went away (rotated off and deleted while the reader was behind) before it was read; its lines from the byte offset on are lost",
+			"glob", g.glob, "file", q.path, "offset", q.resumeAt, "line", q.resumeLine+1, "size", q.size)
+		g.forget(q)
 		return nil
 	}
 	if changed(q) {

@@ -30,22 +30,98 @@ const maxGone = 64
 // errLost is locate's report that a file is nowhere in the glob.
 var errLost = errors.New("no file of the glob is that file any more")
 
-// scan lists the regular files matching the glob.
+// maxListings bounds how many times scan lists the glob before it takes
+// what it has.
+const maxListings = 4
+
+// scan lists the regular files matching the glob. A directory listing is
+// no snapshot: a file renamed while the directory is read (a rotation
+// shifting access.log.1 to access.log.2 ...) can be missing from it, and
+// a file listed can be renamed before it is stat'ed. Missed while the
+// reader is behind, and deleted before the next poll, such a file would
+// be skipped without a word. So the glob is listed again until two
+// listings in a row find the same files at the same paths with none
+// vanishing in between (at most maxListings times), and the scan is the
+// union of the listings: every file any of them found, at the path the
+// latest found it at.
 func (g *GlobReader) scan() ([]entry, error) {
-	paths, err := filepath.Glob(g.glob)
+	es, clean, err := g.listOnce()
 	if err != nil {
-		return nil, fmt.Errorf("braid: tail source %s: %w", g.glob, err)
+		return nil, err
 	}
-	es := make([]entry, 0, len(paths))
+	for range maxListings - 1 {
+		again, cleanAgain, err := g.listOnce()
+		if err != nil {
+			return nil, err
+		}
+		same := clean && cleanAgain && sameListing(es, again)
+		es, clean = unionListing(again, es), cleanAgain
+		if same {
+			break
+		}
+	}
+	return es, nil
+}
+
+// listOnce lists the glob once; clean is false when a file listed was
+// gone (renamed or deleted) by the time it was stat'ed.
+func (g *GlobReader) listOnce() (es []entry, clean bool, err error) {
+	list := g.list
+	if list == nil {
+		list = filepath.Glob
+	}
+	paths, err := list(g.glob)
+	if err != nil {
+		return nil, false, fmt.Errorf("braid: tail source %s: %w", g.glob, err)
+	}
+	es = make([]entry, 0, len(paths))
+	clean = true
 	for _, p := range paths {
 		st, err := os.Stat(p)
-		if err != nil || !st.Mode().IsRegular() {
-			continue // gone since the listing, or not a file
+		if err != nil {
+			clean = false // gone since the listing: being rotated
+			continue
+		}
+		if !st.Mode().IsRegular() {
+			continue
 		}
 		es = append(es, entry{path: p, id: identityOf(st), gz: strings.HasSuffix(p, ".gz"),
 			size: st.Size(), mtime: st.ModTime().UnixNano(), num: rotationNumber(filepath.Base(p))})
 	}
-	return es, nil
+	return es, clean, nil
+}
+
+// sameListing reports whether two listings found the same files at the
+// same paths.
+func sameListing(a, b []entry) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].path != b[i].path || a[i].id != b[i].id {
+			return false
+		}
+	}
+	return true
+}
+
+// unionListing is latest with the files of older it lacks appended (a
+// file is the same as another by identity, or by path where the system
+// has none).
+func unionListing(latest, older []entry) []entry {
+	for _, o := range older {
+		in := false
+		for _, l := range latest {
+			if o.id.Known && l.id == o.id || !o.id.Known && !l.id.Known && l.path == o.path {
+				in = true
+				break
+			}
+		}
+		if !in {
+			latest = append(latest, o)
+		}
+	}
+	return latest
 }
 
 func (e entry) gen() *genFile {
@@ -348,6 +424,7 @@ func (g *GlobReader) update(es []entry) {
 					g.opts.Logger.Info("braid: tail: a file read to its end grew since; reading on from where it was left",
 						"file", e.path, "offset", k.endAt, "size", e.size)
 					k.state, k.resumeAt, k.resumeLine = queued, k.endAt, k.endLine
+					k.path = e.path // where hold opens it
 					g.hold(k)
 					before = append(before, k)
 				}
@@ -430,10 +507,26 @@ func (g *GlobReader) sameFile(k *genFile, e entry) bool {
 	return err == nil && (len(k.head) == 0 || relate(h, k.head) != unrelated)
 }
 
+// remember makes gf the file known at its identity. A file known there
+// before is another one whose inode the system recycled (a generation
+// deleted, its inode given to a new copy): it is forgotten, its head
+// kept, so that a copy of it (its .gz) is still known for one.
+func (g *GlobReader) remember(gf *genFile) {
+	if !gf.id.Known {
+		return
+	}
+	if k := g.known[gf.id]; k != nil && k != gf {
+		g.forget(k)
+	}
+	g.known[gf.id] = gf
+}
+
 // forget drops a file known (gone, or its inode recycled), keeping its
 // head to know copies of it.
 func (g *GlobReader) forget(k *genFile) {
-	delete(g.known, k.id)
+	if g.known[k.id] == k {
+		delete(g.known, k.id)
+	}
 	if len(k.head) > 0 {
 		if len(g.gone) == maxGone {
 			g.gone = slices.Delete(g.gone, 0, 1)
@@ -533,9 +626,7 @@ func (g *GlobReader) recover(a *genFile, oldHead []byte, off, line int64, cut *F
 		"file", a.path, "copy", copyE.path, "offset", off)
 	c := copyE.gen()
 	c.head, c.f = copyHead, copyF
-	if copyE.id.Known {
-		g.known[copyE.id] = c
-	}
+	g.remember(c)
 	// Files new to the reader now are generations between the copy and
 	// what the truncated file holds now (rotated while the reader was
 	// behind): they come before it.
@@ -630,9 +721,7 @@ func (g *GlobReader) locate(q *genFile) error {
 			if h, err := headOf(e); err == nil && relate(h, q.head) == copyOf {
 				delete(g.known, q.id)
 				q.path, q.id, q.gz = e.path, e.id, e.gz
-				if e.id.Known {
-					g.known[e.id] = q
-				}
+				g.remember(q)
 				return nil
 			}
 		}
