@@ -6,9 +6,11 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/braidstream/braid/connectors/logs"
+	"github.com/braidstream/braid/examples/internal/evsort"
 	"github.com/braidstream/braid/internal/deadletter"
 	"github.com/braidstream/braid/stream"
 	"github.com/braidstream/braid/window"
@@ -389,11 +391,40 @@ func render[T result](asJSON bool) func(T) string {
 	}
 }
 
-// lines are the job's results as lines of text or JSON.
+// lines are the job's results as lines of text or JSON, in event time;
+// the lines of one instant (the end of their windows) in the order of
+// their sections, then of their text, so that the output is the same
+// whatever the order in which the windows fired.
 func (r results) lines(asJSON bool) *stream.Stream[string] {
-	return stream.Map(r.hosts, render[HostMinute](asJSON)).Merge(
-		stream.Map(r.paths, render[PathMinute](asJSON)),
-		stream.Map(r.top, render[TopPath](asJSON)),
-		stream.Map(r.alerts, render[Alert](asJSON)),
-		stream.Map(r.clients, render[Clients](asJSON)))
+	top := render[TopPath](asJSON)
+	all := stream.Map(r.hosts, inSection(0, render[HostMinute](asJSON))).Merge(
+		stream.Map(r.paths, inSection(1, render[PathMinute](asJSON))),
+		stream.Map(r.top, func(t TopPath) outLine { return outLine{2, t.Rank, top(t)} }),
+		stream.Map(r.alerts, inSection(3, render[Alert](asJSON))),
+		stream.Map(r.clients, inSection(4, render[Clients](asJSON))))
+	sorted := stream.Process(stream.KeyBy(all, func(outLine) int { return 0 }), sortLines).Name("sort results").Uid("sort results")
+	return stream.Map(sorted, func(l outLine) string { return l.Text })
 }
+
+// An outLine is a line of output, the section it is in (HOST first) and
+// its rank in it (TOP's; 0 in the others).
+type outLine struct {
+	Section, Rank int
+	Text          string
+}
+
+func inSection[T any](section int, render func(T) string) func(T) outLine {
+	return func(r T) outLine { return outLine{section, 0, render(r)} }
+}
+
+// sortLines holds each line until event time passes it, then emits the
+// lines of that time in section, rank and text order.
+var sortLines = evsort.By(func(a, b outLine) int {
+	if a.Section != b.Section {
+		return a.Section - b.Section
+	}
+	if a.Rank != b.Rank {
+		return a.Rank - b.Rank
+	}
+	return strings.Compare(a.Text, b.Text)
+})

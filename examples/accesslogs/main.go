@@ -63,7 +63,11 @@
 // Text on stdout by default; -json writes one JSON object a line, its
 // "kind" the section in lower case; -parquet DIR writes Parquet files
 // instead, one file set per kind in DIR/hosts, DIR/paths, DIR/top,
-// DIR/alerts and DIR/clients (connectors/arrow).
+// DIR/alerts (ALERT and RECOVERED, told apart by rising) and DIR/clients
+// (connectors/arrow). Text and JSON lines come in event time, by the end
+// of their windows, and those of one instant in the order of the table
+// above (TOP by rank, the others by their text): the same input gives the
+// same output, line for line.
 //
 // # Bad input
 //

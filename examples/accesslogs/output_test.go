@@ -319,3 +319,24 @@ func readParquet(t *testing.T, path string) []map[string]any {
 	}
 	return rows
 }
+
+// The output is the same, line for line and in order, whatever the batch
+// size and so whatever the order in which the windows fired: the lines of
+// an instant come in section order, TOP by rank, the others by text.
+func TestOutputOrderIsStable(t *testing.T) {
+	cfg := flags(t, generatedArgs...)
+	want := runJob(t, cfg).out
+	for _, batch := range []int{1, 7, 300} {
+		cfg.batchSize = batch
+		if got := runJob(t, cfg).out; got != want {
+			t.Fatalf("batch size %d: the output differs from the default's: %s", batch, firstDiff(lines(got), lines(want)))
+		}
+	}
+	var sections []string
+	for _, l := range lines(want)[:60] {
+		sections = append(sections, strings.Fields(l)[0])
+	}
+	if !slices.IsSorted(sections[:4]) || sections[0] != "HOST" {
+		t.Fatalf("the first minute's lines begin %v, want its HOST lines first", sections[:4])
+	}
+}
