@@ -126,3 +126,24 @@ func survivesKills(t *testing.T, input ...string) {
 	t.Logf("%d kills, %d results, %d part files, %d dead letters (%s written)", kills, len(want), parts, len(ref.dead),
 		strconv.Itoa(strings.Count(string(b), "\n")))
 }
+
+// A run with -checkpoint resumes only the job its checkpoints are of: the
+// same FILE again is fine; other FILEs (here the glob the shell would have
+// expanded) fail before reading anything, naming both and the way out.
+func TestCheckpointOfOtherInputsIsRefused(t *testing.T) {
+	input := writeGenerated(t, 2000)
+	ck := filepath.Join(t.TempDir(), "ck")
+	args := []string{"-checkpoint", ck, "-out", filepath.Join(t.TempDir(), "out"), input}
+	if status, _, stderr := runMain(t, args...); status != 0 {
+		t.Fatalf("first run: status %d, stderr %q", status, stderr)
+	}
+	if status, _, stderr := runMain(t, args...); status != 0 {
+		t.Fatalf("the same run again: status %d, stderr %q", status, stderr)
+	}
+	expanded, _ := filepath.Glob(input)
+	status, stdout, stderr := runMain(t, append(args[:4:4], expanded...)...)
+	if status != 1 || stdout != "" || !strings.Contains(stderr, "the checkpoints in "+ck+" are of a run over FILE "+input) ||
+		!strings.Contains(stderr, "remove "+ck) {
+		t.Fatalf("other FILEs: status %d, stdout %q, stderr %q", status, stdout, stderr)
+	}
+}

@@ -92,7 +92,10 @@
 // there, and with -parquet into Parquet files, each published when its
 // checkpoint completes: exactly once, the results of a run that was never
 // interrupted. Dead letters are written at least once. The summary counts
-// the lines of the run that prints it.
+// the lines of the run that prints it. DIR records the FILEs (or -n and
+// -seed) of its first run; a run with others is refused, saying so (an
+// unquoted glob the shell expanded is the usual cause): remove DIR to
+// start afresh.
 package main
 
 import (

@@ -15,6 +15,7 @@ import (
 	"github.com/braidstream/braid/connectors/logs"
 	"github.com/braidstream/braid/connectors/tail"
 	"github.com/braidstream/braid/examples/internal/stepwm"
+	"github.com/braidstream/braid/internal/cmdflag"
 	"github.com/braidstream/braid/internal/deadletter"
 	"github.com/braidstream/braid/stream"
 )
@@ -25,6 +26,12 @@ type input struct {
 	gen      func(i int64) string
 	progress tail.Progress
 	count    inputCounts
+}
+
+// recorded is what the checkpoints of a run are of (cmdflag.SameInputs):
+// its FILEs, or the generator's -n and -seed.
+func recorded(cfg config) []string {
+	return cmdflag.Inputs(cfg.files, fmt.Sprintf("the generated log of -n %d -seed %d", cfg.n, cfg.seed))
 }
 
 // run builds and executes the job: results go to out (or into part files
@@ -42,6 +49,11 @@ func run(ctx context.Context, cfg config, out, errOut io.Writer) error {
 			return err
 		}
 		ins = append(ins, &input{name: pattern})
+	}
+	if cfg.checkpoint != "" {
+		if err := cmdflag.SameInputs(cfg.checkpoint, recorded(cfg)); err != nil {
+			return err
+		}
 	}
 	errOut = deadletter.Locked(errOut) // the dead letters' sink and the progress bar share it
 	dlw := errOut

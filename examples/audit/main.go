@@ -99,6 +99,9 @@
 // are written at least once. The summary counts the lines of the run that
 // prints it. A resumed run chooses syslog years afresh (from -year or the
 // modification time), so give -year when a followed file spans New Year.
+// DIR records the FILEs and -format (or -n and -seed) of its first run; a
+// run with others is refused, saying so (an unquoted glob the shell
+// expanded is the usual cause): remove DIR to start afresh.
 package main
 
 import (

@@ -15,6 +15,7 @@ import (
 	"github.com/braidstream/braid/connectors/logs"
 	"github.com/braidstream/braid/connectors/tail"
 	"github.com/braidstream/braid/examples/internal/stepwm"
+	"github.com/braidstream/braid/internal/cmdflag"
 	"github.com/braidstream/braid/internal/deadletter"
 	"github.com/braidstream/braid/stream"
 )
@@ -114,6 +115,16 @@ func globFiles(pattern string, follow bool) ([]file, error) {
 	return files, nil
 }
 
+// recorded is what the checkpoints of a run are of (cmdflag.SameInputs):
+// its FILEs and -format, or the generator's -n and -seed.
+func recorded(cfg config) []string {
+	r := cmdflag.Inputs(cfg.files, fmt.Sprintf("the generated logs of -n %d -seed %d", cfg.n, cfg.seed))
+	if len(cfg.files) > 0 {
+		r = append(r, "-format "+cfg.format)
+	}
+	return r
+}
+
 // run builds and executes the job: findings go to out (or into part files
 // in cfg.out), one line each; dead letters and late events go to the
 // dead-letter file (errOut without one); at the end a summary goes to
@@ -123,6 +134,11 @@ func run(ctx context.Context, cfg config, out, errOut io.Writer) error {
 	ins, err := inputs(cfg)
 	if err != nil {
 		return err
+	}
+	if cfg.checkpoint != "" {
+		if err := cmdflag.SameInputs(cfg.checkpoint, recorded(cfg)); err != nil {
+			return err
+		}
 	}
 	var dlw io.Writer = errOut
 	if cfg.deadLetters != "" {

@@ -224,7 +224,7 @@ func keepInputs(cfg *config) error {
 			return err
 		}
 		b, _ = json.Marshal(inputs{cfg.seed, cfg.start})
-		return writeFileSynced(path, b)
+		return cmdflag.WriteFileSynced(path, b)
 	}
 	if err != nil {
 		return err
@@ -238,26 +238,4 @@ func keepInputs(cfg *config) error {
 	}
 	cfg.seed, cfg.start = in.Seed, in.Start
 	return nil
-}
-
-// writeFileSynced writes b to path durably: a crash leaves either no file
-// or all of it.
-func writeFileSynced(path string, b []byte) error {
-	tmp := path + ".tmp"
-	f, err := os.Create(tmp)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }

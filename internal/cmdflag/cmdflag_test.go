@@ -3,6 +3,8 @@ package cmdflag
 import (
 	"flag"
 	"io"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -74,5 +76,27 @@ func TestSet(t *testing.T) {
 	}
 	if set := Set(fs); !set["a"] || set["b"] || len(set) != 1 {
 		t.Errorf("Set: %v, want a only", set)
+	}
+}
+
+// The first run records its inputs; a run with the same ones resumes, one
+// with others fails naming both and the way out.
+func TestSameInputs(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "ck")
+	first := []string{"FILE access.log*", "format auto"}
+	if err := SameInputs(dir, first); err != nil {
+		t.Fatal(err)
+	}
+	if err := SameInputs(dir, first); err != nil {
+		t.Fatalf("the same inputs again: %v", err)
+	}
+	err := SameInputs(dir, []string{"FILE access.log", "FILE access.log.1", "format auto"})
+	if err == nil {
+		t.Fatal("other inputs resumed")
+	}
+	for _, want := range []string{"of a run over FILE access.log*, format auto", "this run reads FILE access.log, FILE access.log.1", "quoted", "remove " + dir} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("%v: want %q in it", err, want)
+		}
 	}
 }
