@@ -203,3 +203,19 @@ func TestMainExitStatus(t *testing.T) {
 		t.Errorf("-h: status %d, want 0", status)
 	}
 }
+
+// A file given a -format none of its lines is gets a hint in the summary;
+// the same file with its own format does not.
+func TestWrongFormatIsHinted(t *testing.T) {
+	p := writeFile(t, "kern.log",
+		"Dec 10 06:55:46 fw kernel: [ 1.0] IN=eth0 OUT= MAC=00 SRC=203.0.113.9 DST=10.0.0.1 LEN=60 TOS=0x00 PREC=0x00 TTL=50 ID=1 DF PROTO=TCP SPT=4000 DPT=22 WINDOW=1 RES=0x00 SYN URGP=0",
+		"Dec 10 06:55:47 fw cron[1]: job")
+	hint := "not one of its 2 lines was an event of format sshd: is -format right?"
+	status, _, stderr := runMain(t, "-format", "sshd", p)
+	if status != 0 || !strings.Contains(stderr, hint) {
+		t.Fatalf("-format sshd on a kernel log: status %d, stderr %q, want the hint", status, stderr)
+	}
+	if status, _, stderr := runMain(t, "-format", "netfilter", p); status != 0 || strings.Contains(stderr, "is -format right") {
+		t.Fatalf("-format netfilter: status %d, stderr %q, want no hint", status, stderr)
+	}
+}

@@ -197,6 +197,9 @@ func run(ctx context.Context, cfg config, out, errOut io.Writer) error {
 		c := &in.count
 		lines, dead := c.lines+c.rejected, c.dead+c.rejected
 		fmt.Fprintf(errOut, "audit: %s (%s): %d lines, %d events, %d skipped, %d dead letters\n", in.name, in.format, lines, c.events, c.skipped, dead)
+		if c.events == 0 && c.skipped > 0 && cfg.format != "auto" {
+			fmt.Fprintf(errOut, "audit: %s: not one of its %d lines was an event of format %s: is -format right?\n", in.name, lines, in.format)
+		}
 		total.lines += lines
 		total.dead += dead
 	}
