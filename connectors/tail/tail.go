@@ -38,8 +38,11 @@
 //     first bytes changed (written past its old size between two polls),
 //     was truncated; the lines its copy in the glob (access.log.1, or a
 //     .gz of it) holds after the offset reached are read from the copy,
-//     then the file from its start; with no copy in the glob, a warning
-//     says lines may be lost;
+//     then the file from its start; a copy not in the glob yet (renamed
+//     into it later, a .gz still being written) is read from that offset
+//     when it appears; when none has appeared after 10 polls and 5
+//     seconds (or when the source closes), a warning names the file and
+//     the offset from which lines may be lost;
 //   - a file whose first bytes are those of a file read (a copy, a .gz of
 //     a rotated generation) is not read again;
 //   - a new file with a higher rotation number than the current one's (a

@@ -132,9 +132,14 @@ var errPastEnd = errors.New("the text ends before the offset")
 //     was truncated. The reader looks in the glob for the copy (a file
 //     whose first bytes are those the truncated file had: access.log.1,
 //     or a .gz of it), reads the lines the copy has after the offset
-//     reached, then the truncated file from its start. With no copy, it
-//     logs a warning that lines written between the last read and the
-//     truncation may be lost. While following, the check of the first
+//     reached, then the truncated file from its start. With no copy in
+//     the glob yet (not renamed into it, or a .gz still being written),
+//     the truncated file is read from its start, and a copy that appears
+//     later is read from the offset reached, before the truncated file
+//     goes on (when its rotation number is higher). A copy not found in
+//     10 polls and 5 seconds, or by Close, is given up: a warning names
+//     the file, offset and line from which lines written before the
+//     truncation, if any, are lost. While following, the check of the first
 //     bytes is made after each read from the file, so lines of the new
 //     content are never taken for the old.
 //   - Copies: a new file whose first bytes are those of a file already
@@ -177,6 +182,10 @@ type GlobReader struct {
 	queue []*genFile // to read after cur, in order
 	known map[FileIdentity]*genFile
 	gone  [][]byte // heads of files that left the glob, newest last
+	// awaited are files truncated in place with no copy in the glob
+	// then, oldest first: a copy found later is read from where they
+	// were left.
+	awaited []awaited
 
 	// Reading cur.
 	br      *bufio.Reader
@@ -218,6 +227,22 @@ type genFile struct {
 	counted        bool // in GlobStats.Files
 	// partial: a .gz that ended early when read, being written still.
 	partial bool
+}
+
+// An awaited is a followed file truncated in place whose copy was not in
+// the glob when the truncation was seen (not renamed into it yet, not
+// readable yet: a .gz being written): head is what the file began with,
+// off and line where it was read to. A file found later that begins with
+// head is its copy, read from off.
+type awaited struct {
+	path      string
+	head      []byte
+	off, line int64
+	poll      int64     // GlobStats.Polls when the truncation was seen
+	at        time.Time // and when
+	// cut is the partial line the file had at off, set aside as cut
+	// short only if no copy (which holds it whole) appears.
+	cut *FileReject
 }
 
 type genState uint8
@@ -363,6 +388,10 @@ func (g *GlobReader) Rejected(dst []FileReject) []FileReject {
 // Read.
 func (g *GlobReader) Close() error {
 	g.sleeper.stop()
+	for _, a := range g.awaited {
+		g.warnNoCopy(a, "the reader closed before a copy appeared")
+	}
+	g.awaited = nil
 	var errs []error
 	if g.cur != nil && g.cur.f != nil {
 		errs = append(errs, g.cur.f.Close())
@@ -566,6 +595,13 @@ func (g *GlobReader) openAt(gf *genFile, off, line int64) error {
 			if err != nil {
 				g.offset, g.read = int64(k), int64(k)
 				if errors.Is(err, io.EOF) {
+					return errPastEnd
+				}
+				if g.opts.Follow && errors.Is(err, io.ErrUnexpectedEOF) {
+					// Being written still, not yet as long as off: read
+					// on from off when it changes.
+					g.offset, g.read, g.line = off, off, line
+					g.gzCut()
 					return errPastEnd
 				}
 				return fail(err)

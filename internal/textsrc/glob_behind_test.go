@@ -408,3 +408,104 @@ func TestGlobBehindRotations(t *testing.T) {
 		}
 	}
 }
+
+func gzBytes(t *testing.T, s string) []byte {
+	t.Helper()
+	var b strings.Builder
+	zw := gzip.NewWriter(&b)
+	zw.Write([]byte(s))
+	zw.Close()
+	return []byte(b.String())
+}
+
+// A copy-truncate's copy that is not in the glob when the reader sees
+// the truncation (not renamed into it yet, or a .gz still being written,
+// unreadable) is read from the offset the truncated file was read to
+// when it appears: the soak's copytrunc/seed3, 180 lines read twice after
+// a warning that lines may be lost.
+func TestGlobBehindCopyAppearsAfterTruncation(t *testing.T) {
+	for _, kind := range []string{"renamed-in-later", "cut-line", "gz-being-written", "gz-short-of-offset"} {
+		t.Run(kind, func(t *testing.T) {
+			dir := t.TempDir()
+			recs := &records{}
+			log := filepath.Join(dir, "app.log")
+			first := seqLines(0, 100)
+			if kind == "cut-line" {
+				first += "seq 100" // its end not written yet
+			}
+			writeBehind(t, log, first)
+			g := behindReader(t, dir, recs)
+			got := pollNow(t, g)
+			// Lines 100-149 are written, not read; then the copy is made
+			// and app.log truncated and written again.
+			old := seqLines(0, 150)
+			gz := gzBytes(t, old)
+			switch kind {
+			case "renamed-in-later", "cut-line":
+				writeBehind(t, filepath.Join(dir, "copy.tmp"), old)
+			default:
+				writeBehind(t, log+".1.gz", string(gz[:10])) // its header only, yet
+			}
+			writeBehind(t, log, seqLines(150, 200))
+			got = append(got, pollNow(t, g)...)
+			switch kind {
+			case "renamed-in-later", "cut-line":
+				if err := os.Rename(filepath.Join(dir, "copy.tmp"), log+".1"); err != nil {
+					t.Fatal(err)
+				}
+			case "gz-being-written":
+				writeBehind(t, log+".1.gz", string(gz))
+			case "gz-short-of-offset":
+				// More than its head, less than what was read.
+				writeBehind(t, log+".1.gz", string(gz[:len(gz)/3]))
+				got = append(got, pollNow(t, g)...)
+				writeBehind(t, log+".1.gz", string(gz))
+			}
+			got = append(got, pollNow(t, g)...)
+			got = append(got, pollNow(t, g)...)
+			checkOnce(t, got, 200)
+			for _, l := range recs.lines() {
+				if strings.HasPrefix(l, "WARN") {
+					t.Errorf("unexpected warning: %s", l)
+				}
+			}
+			// The line cut by the truncation came whole from the copy.
+			for _, j := range g.Rejected(nil) {
+				t.Errorf("unexpected reject: %q: %v", j.Line.Text, j.Err)
+			}
+		})
+	}
+}
+
+// With no copy appearing, the reader gives up waiting for one after
+// awaitedPolls polls and awaitedWait, and warns then that lines may be
+// lost, naming the file and the offset.
+func TestGlobBehindNoCopyWarnsWhenGivenUp(t *testing.T) {
+	dir := t.TempDir()
+	recs := &records{}
+	log := filepath.Join(dir, "app.log")
+	writeBehind(t, log, seqLines(0, 100))
+	g := behindReader(t, dir, recs)
+	got := pollNow(t, g)
+	writeBehind(t, log, seqLines(100, 120))
+	got = append(got, pollNow(t, g)...)
+	warned := func() bool {
+		for _, l := range recs.lines() {
+			if strings.HasPrefix(l, "WARN") && strings.Contains(l, "file="+log) && strings.Contains(l, "line=101") {
+				return true
+			}
+		}
+		return false
+	}
+	if warned() || len(g.awaited) != 1 {
+		t.Fatalf("warned at the truncation, or not waiting for a copy (%d awaited); logged:\n%s", len(g.awaited), strings.Join(recs.lines(), "\n"))
+	}
+	g.awaited[0].at = g.awaited[0].at.Add(-awaitedWait)
+	for range awaitedPolls {
+		pollNow(t, g)
+	}
+	if !warned() || len(g.awaited) != 0 {
+		t.Errorf("no warning after giving up (%d awaited); logged:\n%s", len(g.awaited), strings.Join(recs.lines(), "\n"))
+	}
+	checkOnce(t, got, 120)
+}

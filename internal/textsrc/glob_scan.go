@@ -399,6 +399,9 @@ func (g *GlobReader) poll() error {
 		}
 	}
 	g.update(es)
+	if len(g.awaited) > 0 {
+		g.expireAwaited()
+	}
 	return nil
 }
 
@@ -449,6 +452,30 @@ func (g *GlobReader) update(es []entry) {
 		}
 		gf := e.gen()
 		gf.head = h
+		if i, r := g.awaitedOf(h); r == prefixOf {
+			f.Close()
+			continue // the copy of a truncated file, maybe, being written
+		} else if r == copyOf {
+			// The copy of a file truncated when it was not in the glob
+			// (or not readable): its lines after where the file was read
+			// to are read from it, before the file's new content.
+			w := g.awaited[i]
+			g.awaited = slices.Delete(g.awaited, i, i+1)
+			g.opts.Logger.Info("braid: tail: the copy of a truncated file appeared; reading the rest of its lines from the copy",
+				"file", w.path, "copy", gf.path, "offset", w.off, "line", w.line+1)
+			gf.resumeAt, gf.resumeLine = w.off, w.line
+			if g.opts.Follow {
+				gf.f = f
+			} else {
+				f.Close()
+			}
+			fresh = append(fresh, gf)
+			if e.id.Known {
+				g.known[e.id] = gf
+				seen[e.id] = true
+			}
+			continue
+		}
 		switch g.classify(h) {
 		case prefixOf:
 			f.Close()
@@ -613,8 +640,27 @@ func (g *GlobReader) recover(a *genFile, oldHead []byte, off, line int64, cut *F
 	rest := g.queue
 	g.queue = nil
 	if !found {
-		g.opts.Logger.Warn("braid: tail: a followed file was truncated and no copy of it is in the glob; lines written after the offset reached and before the truncation, if any, are lost; reading it again from its start",
-			"file", a.path, "offset", off, "line", line)
+		w := awaited{path: a.path, head: oldHead, off: off, line: line, poll: g.stats.Polls, at: time.Now()}
+		if len(oldHead) == 0 {
+			g.warnNoCopy(w, "it had no bytes to know a copy by")
+		} else {
+			// The copy may come later: not yet renamed into the glob, or
+			// a .gz still being written. update reads it from off.
+			g.opts.Logger.Info("braid: tail: a followed file was truncated and no copy of it is in the glob yet; reading it again from its start, and a copy that appears later from the offset reached",
+				"file", a.path, "offset", off, "line", line)
+			if cut != nil {
+				w.cut = new(*cut)
+				g.rejects = g.rejects[:len(g.rejects)-1]
+			}
+			if len(g.awaited) == maxGone {
+				g.warnNoCopy(g.awaited[0], "too many truncated files await a copy")
+				if c := g.awaited[0].cut; c != nil {
+					g.rejects = append(g.rejects, *c)
+				}
+				g.awaited = slices.Delete(g.awaited, 0, 1)
+			}
+			g.awaited = append(g.awaited, w)
+		}
 		g.update(es)
 		g.requeue(a, rest)
 		return nil
@@ -636,6 +682,57 @@ func (g *GlobReader) recover(a *genFile, oldHead []byte, off, line int64, cut *F
 		return err
 	}
 	return nil
+}
+
+// awaitedPolls and awaitedWait are how long a truncated file's copy is
+// waited for: both that many polls and that long after the truncation
+// was seen.
+const (
+	awaitedPolls = 10
+	awaitedWait  = 5 * time.Second
+)
+
+// awaitedOf relates a new file's head to those of the files truncated
+// with no copy in the glob: the index of the first it is a copy of, or of
+// the first it may be the start of (prefixOf), and the relation.
+func (g *GlobReader) awaitedOf(h []byte) (int, relation) {
+	at, best := -1, unrelated
+	for i, w := range g.awaited {
+		if r := relate(h, w.head); r > best {
+			at, best = i, r
+			if r == copyOf {
+				break
+			}
+		}
+	}
+	return at, best
+}
+
+// expireAwaited gives up waiting for the copies of truncated files that
+// did not appear in time: their lines after the offset reached, if any,
+// are lost, and a warning says so.
+func (g *GlobReader) expireAwaited() {
+	now := time.Now()
+	kept := g.awaited[:0]
+	for _, w := range g.awaited {
+		if g.stats.Polls-w.poll >= awaitedPolls && now.Sub(w.at) >= awaitedWait {
+			g.warnNoCopy(w, "none appeared")
+			if w.cut != nil {
+				g.rejects = append(g.rejects, *w.cut)
+			}
+			continue
+		}
+		kept = append(kept, w)
+	}
+	clear(g.awaited[len(kept):])
+	g.awaited = kept
+}
+
+// warnNoCopy logs that the copy of a file truncated in place was not
+// found, and why the reader stopped looking.
+func (g *GlobReader) warnNoCopy(w awaited, why string) {
+	g.opts.Logger.Warn("braid: tail: a followed file was truncated and no copy of it was found in the glob ("+why+"); lines written after the offset reached and before the truncation, if any, are lost",
+		"file", w.path, "offset", w.off, "line", w.line+1)
 }
 
 // requeue puts a, truncated, back in the queue: among the files update
