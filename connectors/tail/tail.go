@@ -23,6 +23,19 @@
 // modification time, oldest first; then by name. A ".gz" file is read
 // through compress/gzip, its offsets and line numbers those of its text.
 //
+// A damaged ".gz" (cut short, corrupt, a wrong checksum, or not gzip at
+// all) does not stop the job: the lines decoded before the damage are
+// delivered, one dead letter names the file, the line and byte offset
+// where decoding failed and how many of the file's bytes were read by then, its
+// Value the piece of a line decoded before it, its Err wrapping
+// ErrLineCut and the gzip error (io.ErrUnexpectedEOF, gzip.ErrHeader,
+// gzip.ErrChecksum, a flate.CorruptInputError), a warning says the same,
+// and the next generation is read. Without Follow, a ".gz" that logrotate
+// is still writing when the read reaches it is read as far as it goes
+// and counts as cut short (an empty one as EOF before its header); with
+// Follow, a ".gz" ending early is taken for one being written and read on
+// when it changes (a corrupt one is a dead letter as above).
+//
 // Without Follow the stream ends after the newest file; the last line of
 // each file counts even without a newline. With Follow, the stream goes on
 // until the job is cancelled:
@@ -93,7 +106,8 @@ var (
 	ErrLineTooLong = textsrc.ErrLineTooLong
 	// ErrLineCut marks the error of a dead letter for a line cut short: a
 	// file left for a newer one (rotated) without a newline at its end,
-	// or a partial last line of a file truncated with no copy found.
+	// a partial last line of a file truncated with no copy found, or a
+	// compressed file damaged there (the gzip error is in it too).
 	ErrLineCut = textsrc.ErrLineCut
 )
 

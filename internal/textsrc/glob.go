@@ -3,6 +3,7 @@ package textsrc
 import (
 	"bufio"
 	"bytes"
+	"compress/flate"
 	"compress/gzip"
 	"context"
 	"errors"
@@ -57,7 +58,8 @@ type FileLine struct {
 
 // A FileReject is a line a GlobReader set aside: Line holds its start (as
 // Reject.Line does) and its place; Err says why and where. errors.Is finds
-// ErrLineTooLong or ErrLineCut in Err.
+// ErrLineTooLong or ErrLineCut in Err; for a compressed file that does not
+// decode to its end, ErrDamaged, ErrLineCut and the gzip error.
 type FileReject struct {
 	Line FileLine
 	Err  error
@@ -88,6 +90,22 @@ const idleReturn = 50 * time.Millisecond
 // first bytes changed under it: truncated and written again.
 var errRewritten = errors.New("the file was truncated and written again")
 
+// ErrDamaged marks a FileReject for a compressed file that does not
+// decode to its end: cut short, corrupt, or not gzip at all. Its Line is
+// the piece of a line decoded before the damage (empty when none), at the
+// offset and line where decoding failed; its Err also wraps the gzip
+// error (io.ErrUnexpectedEOF, gzip.ErrHeader, gzip.ErrChecksum, a
+// flate.CorruptInputError) and ErrLineCut.
+var ErrDamaged = errors.New("braid: compressed file damaged")
+
+// gzDamage reports whether err, from a gzip stream, says the stream is
+// damaged (as opposed to the file failing to be read).
+func gzDamage(err error) bool {
+	var ce flate.CorruptInputError
+	return errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || errors.Is(err, gzip.ErrHeader) ||
+		errors.Is(err, gzip.ErrChecksum) || errors.As(err, &ce)
+}
+
 // errPastEnd is openAt's report that a .gz file's text ends before the
 // offset asked for.
 var errPastEnd = errors.New("the text ends before the offset")
@@ -104,7 +122,12 @@ var errPastEnd = errors.New("the text ends before the offset")
 // access.log.1, then access.log, whose number is 0 like a name without
 // one); then by modification time, oldest first; then by name. A file
 // ending in ".gz" is read through compress/gzip; its offsets and line
-// numbers are those of the uncompressed text.
+// numbers are those of the uncompressed text. A ".gz" that does not decode
+// to its end (cut short, corrupt, not gzip) gives the lines decoded
+// before the damage, then a FileReject (ErrDamaged) naming the file,
+// where decoding failed and the gzip error, with a warning; the next file
+// is read. With Follow, one ending early is taken for one being written
+// and read on when it changes; without, it is damaged.
 //
 // Lines. As FileReader: without "\n" or "\r\n"; a line over
 // MaxLineBytes is set aside (ErrLineTooLong) with its path, line and byte
@@ -310,6 +333,11 @@ func (g *GlobReader) Read(ctx context.Context, buf []FileLine) (int, error) {
 				case g.opts.Follow && g.cur.gz && errors.Is(err, io.ErrUnexpectedEOF):
 					g.gzCut()
 					err = nil
+				case g.cur.gz && gzDamage(err):
+					// The lines before the damage are delivered; the file
+					// ends there, and the next one is read.
+					g.gzDamaged(err, true)
+					err = nil
 				}
 				if err != nil {
 					return n, err
@@ -430,8 +458,8 @@ func (g *GlobReader) next(out *FileLine) (step, error) {
 			}
 		default:
 			g.lb.add(chunk)
-			if errors.Is(err, errRewritten) {
-				return atEnd, err
+			if errors.Is(err, errRewritten) || g.cur.gz && gzDamage(err) {
+				return atEnd, err // Read deals with it
 			}
 			return atEnd, fmt.Errorf("braid: tail source %s: line %d (byte offset %d): %w", g.cur.path, g.line+1, g.offset, err)
 		}
@@ -496,6 +524,34 @@ func (g *GlobReader) gzCut() {
 	c.endAt, c.endLine = g.offset, g.line
 	g.lb.reset()
 	g.closeCur()
+}
+
+// gzDamaged sets aside the rest of a compressed cur that does not decode
+// to its end (cut short when not being written, corrupt, or no gzip at
+// all): a reject naming the file, where decoding failed (the text's byte
+// offset and line, and how many of the file's bytes were read) and the
+// gzip error, holding the piece of a line decoded before it. cur then
+// reads as ending there. atLine is false when the line number is not
+// known (decoding failed while skipping to an offset).
+func (g *GlobReader) gzDamaged(cause error, atLine bool) {
+	c := g.cur
+	var at string
+	if atLine {
+		at = fmt.Sprintf("line %d (byte offset %d)", g.line+1, g.offset)
+	} else {
+		at = fmt.Sprintf("byte offset %d, before line %d", g.offset, g.line+1)
+	}
+	msg := fmt.Sprintf("braid: tail source %s: %s: the compressed file is damaged (%d of its %d bytes read): %v; its text from there on is lost",
+		c.path, at, g.src.count.n, c.size, cause)
+	g.opts.Logger.Warn("braid: tail: a compressed file is damaged; the lines decoded before the damage are read, the rest is lost",
+		"file", c.path, "offset", g.offset, "line", g.line+1, "err", cause)
+	g.rejects = append(g.rejects, FileReject{
+		Line: FileLine{Text: g.lb.prefix(), Path: c.path, Offset: g.offset, Number: g.line + 1},
+		Err:  &wrapped{msg: msg, causes: []error{ErrDamaged, ErrLineCut, cause}},
+	})
+	g.lb.reset()
+	g.src.in = nil // cur ends here
+	g.br.Reset(&g.src)
 }
 
 // pause puts cur back in the queue, to be read on from the offset
@@ -585,24 +641,36 @@ func (g *GlobReader) openAt(gf *genFile, off, line int64) error {
 		} else {
 			err = g.zr.Reset(&g.src.count)
 		}
-		if err != nil {
+		g.br.Reset(&g.src)
+		switch {
+		case err == nil:
+		case g.opts.Follow && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)):
+			// Being written still, its header not whole yet.
+			g.gzCut()
+			return errPastEnd
+		case gzDamage(err):
+			g.gzDamaged(err, off == 0)
+			return nil
+		default:
 			return fail(err)
 		}
 		g.src.in = g.zr
-		g.br.Reset(&g.src)
 		if off > 0 {
 			k, err := g.br.Discard(int(off))
 			if err != nil {
 				g.offset, g.read = int64(k), int64(k)
-				if errors.Is(err, io.EOF) {
+				switch {
+				case errors.Is(err, io.EOF):
 					return errPastEnd
-				}
-				if g.opts.Follow && errors.Is(err, io.ErrUnexpectedEOF) {
+				case g.opts.Follow && errors.Is(err, io.ErrUnexpectedEOF):
 					// Being written still, not yet as long as off: read
 					// on from off when it changes.
 					g.offset, g.read, g.line = off, off, line
 					g.gzCut()
 					return errPastEnd
+				case gzDamage(err):
+					g.gzDamaged(err, false)
+					return nil
 				}
 				return fail(err)
 			}

@@ -288,6 +288,12 @@ func (g *GlobReader) start() error {
 			// has a head, and knows it then for a copy of the generation.
 			continue
 		}
+		if err != nil && e.gz && gzDamage(err) {
+			// Not gzip, or damaged in its first bytes: read in its turn,
+			// where its damage is set aside (a FileReject) and the next
+			// file read.
+			gf.head, err = nil, nil
+		}
 		if err != nil {
 			return fmt.Errorf("braid: tail source %s: %w", e.path, err)
 		}
