@@ -70,7 +70,7 @@ func TestBoundedReadDamagedGz(t *testing.T) {
 				t.Fatalf("%d dead letters, want 1: %v", len(c.dead), c.dead)
 			}
 			d := c.dead[0]
-			if !errors.Is(d.Err, tail.ErrLineCut) || !errors.Is(d.Err, tc.cause) {
+			if !errors.Is(d.Err, tail.ErrLineCut) || !errors.Is(d.Err, tail.ErrDamaged) || !errors.Is(d.Err, tc.cause) {
 				t.Errorf("dead letter's error %v: want ErrLineCut and %v in it", d.Err, tc.cause)
 			}
 			if d.Value.Source != p("access.log.2.gz") || d.Value.Number != int64(k-100+1) {

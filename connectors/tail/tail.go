@@ -28,7 +28,7 @@
 // delivered, one dead letter names the file, the line and byte offset
 // where decoding failed and how many of the file's bytes were read by then, its
 // Value the piece of a line decoded before it, its Err wrapping
-// ErrLineCut and the gzip error (io.ErrUnexpectedEOF, gzip.ErrHeader,
+// ErrDamaged, ErrLineCut and the gzip error (io.ErrUnexpectedEOF, gzip.ErrHeader,
 // gzip.ErrChecksum, a flate.CorruptInputError), a warning says the same,
 // and the next generation is read. Without Follow, a ".gz" that logrotate
 // is still writing when the read reaches it is read as far as it goes
@@ -109,6 +109,10 @@ var (
 	// a partial last line of a file truncated with no copy found, or a
 	// compressed file damaged there (the gzip error is in it too).
 	ErrLineCut = textsrc.ErrLineCut
+	// ErrDamaged marks the error of a dead letter for a compressed
+	// generation damaged where decoding stopped: its text from there on
+	// is lost (errors.Is finds ErrLineCut and the gzip error too).
+	ErrDamaged = textsrc.ErrDamaged
 )
 
 // An Option configures Lines.
