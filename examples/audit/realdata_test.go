@@ -53,15 +53,7 @@ var sshdTemplates = map[string]struct {
 // readSSHDFacts reads the facts of the structured CSV, its times in year.
 func readSSHDFacts(t *testing.T, year int) []sshdFact {
 	t.Helper()
-	f, err := os.Open(realSSHDCSV)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
+	rows := readCSV(t, realSSHDCSV)
 	if len(rows) != 2001 {
 		t.Fatalf("%d rows in %s, want a header and 2000", len(rows), realSSHDCSV)
 	}
@@ -295,15 +287,7 @@ func TestRealLinuxSyslogPAMFailures(t *testing.T) {
 	if _, err := os.Stat(realLinux); err != nil {
 		t.Skipf("the real Linux syslog sample is absent (%v): see ../shared/data/README.md", err)
 	}
-	f, err := os.Open(realLinuxCSV)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
+	rows := readCSV(t, realLinuxCSV)
 	rhost := regexp.MustCompile(`^authentication failure; logname= uid=0 euid=0 tty=NODEVssh ruser= rhost=(\S+)(?:  user=(\S+))?$`)
 	var facts []sshdFact
 	for _, row := range rows[1:] {
@@ -334,4 +318,19 @@ func TestRealLinuxSyslogPAMFailures(t *testing.T) {
 	if !slices.Contains(r.summary, sum) {
 		t.Errorf("summary %q, want %q", r.summary, sum)
 	}
+}
+
+// readCSV reads all the rows of a structured CSV of the dataset.
+func readCSV(t *testing.T, path string) [][]string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows
 }

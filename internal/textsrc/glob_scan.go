@@ -458,10 +458,9 @@ func (g *GlobReader) update(es []entry) {
 		}
 		gf := e.gen()
 		gf.head = h
-		if i, r := g.awaitedOf(h); r == prefixOf {
-			f.Close()
-			continue // the copy of a truncated file, maybe, being written
-		} else if r == copyOf {
+		i, r := g.awaitedOf(h)
+		resumed := r == copyOf
+		if resumed {
 			// The copy of a file truncated when it was not in the glob
 			// (or not readable): its lines after where the file was read
 			// to are read from it, before the file's new content.
@@ -470,23 +469,14 @@ func (g *GlobReader) update(es []entry) {
 			g.opts.Logger.Info("braid: tail: the copy of a truncated file appeared; reading the rest of its lines from the copy",
 				"file", w.path, "copy", gf.path, "offset", w.off, "line", w.line+1)
 			gf.resumeAt, gf.resumeLine = w.off, w.line
-			if g.opts.Follow {
-				gf.f = f
-			} else {
-				f.Close()
-			}
-			fresh = append(fresh, gf)
-			if e.id.Known {
-				g.known[e.id] = gf
-				seen[e.id] = true
-			}
-			continue
+		} else if r == unrelated {
+			r = g.classify(h)
 		}
-		switch g.classify(h) {
-		case prefixOf:
+		switch {
+		case r == prefixOf:
 			f.Close()
-			continue
-		case copyOf:
+			continue // maybe a copy being written (of a truncated file's, too): next poll
+		case r == copyOf && !resumed:
 			f.Close()
 			gf.state = copied
 		default:
